@@ -1,0 +1,1 @@
+//! Python bindings for cortiauth (work in progress).

@@ -1,0 +1,108 @@
+//! An access token as handed to callers: cheap to clone, redacted when printed.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crate::secret::SecretString;
+
+/// A valid access token and what the server said about it.
+///
+/// Cloning is a reference-count increment. `Debug` never shows the value; use
+/// [`AccessToken::secret`] to read it.
+#[derive(Clone)]
+pub struct AccessToken(Arc<TokenInner>);
+
+struct TokenInner {
+    value: SecretString,
+    token_type: String,
+    scope: Option<String>,
+    /// Monotonic expiry, immune to wall-clock jumps.
+    expires_at: Instant,
+    /// The same moment on the wall clock, for callers.
+    expires_at_system: SystemTime,
+    lifetime: Duration,
+}
+
+impl AccessToken {
+    pub(crate) fn new(
+        value: SecretString,
+        token_type: String,
+        scope: Option<String>,
+        requested_at: (Instant, SystemTime),
+        lifetime: Duration,
+    ) -> Self {
+        AccessToken(Arc::new(TokenInner {
+            value,
+            token_type,
+            scope,
+            expires_at: requested_at.0 + lifetime,
+            expires_at_system: requested_at.1 + lifetime,
+            lifetime,
+        }))
+    }
+
+    /// The raw token. Never log it.
+    pub fn secret(&self) -> &str {
+        self.0.value.expose()
+    }
+
+    /// `Bearer {token}`, the value of the `Authorization` header.
+    pub fn authorization_header(&self) -> String {
+        format!("Bearer {}", self.secret())
+    }
+
+    /// As the server sent it (`Bearer`).
+    pub fn token_type(&self) -> &str {
+        &self.0.token_type
+    }
+
+    /// The scope the server granted, when it said (`openid email profile`).
+    pub fn scope(&self) -> Option<&str> {
+        self.0.scope.as_deref()
+    }
+
+    /// When the token expires, on the monotonic clock.
+    pub fn expires_at(&self) -> Instant {
+        self.0.expires_at
+    }
+
+    /// When the token expires, on the wall clock.
+    pub fn expires_at_system(&self) -> SystemTime {
+        self.0.expires_at_system
+    }
+
+    /// When the token expires, in seconds since the Unix epoch.
+    pub fn expires_at_unix(&self) -> i64 {
+        match self.0.expires_at_system.duration_since(UNIX_EPOCH) {
+            Ok(d) => d.as_secs() as i64,
+            Err(e) => -(e.duration().as_secs() as i64),
+        }
+    }
+
+    /// Time left before expiry (zero once expired).
+    pub fn expires_in(&self) -> Duration {
+        self.0.expires_at.saturating_duration_since(Instant::now())
+    }
+
+    /// The lifetime the server gave the token.
+    pub fn lifetime(&self) -> Duration {
+        self.0.lifetime
+    }
+
+    /// Whether both handles hold the very same token fetch.
+    pub fn same_as(&self, other: &AccessToken) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("value", &self.0.value)
+            .field("token_type", &self.0.token_type)
+            .field("scope", &self.0.scope)
+            .field("expires_in", &self.expires_in())
+            .finish()
+    }
+}
