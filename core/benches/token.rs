@@ -1,1 +1,132 @@
-fn main() {}
+//! Cached-path and cold-path costs of `TokenManager`.
+//!
+//! `cargo bench -p cortiauth --bench token` prints:
+//! - cached/token, cached/with_token: one thread, token in cache;
+//! - cached/token_2_threads: per-call time while two threads call at once;
+//! - cold/manager_refetch vs cold/bare_reqwest_post: one token request against a
+//!   loopback endpoint through the manager, and the same POST with bare reqwest.
+
+use std::hint::black_box;
+use std::sync::{Arc, Barrier};
+use std::time::{Duration, Instant};
+
+use cortiauth::{Config, TokenManager};
+use criterion::{criterion_group, criterion_main, Criterion};
+use wiremock::matchers::method;
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+struct Endpoint {
+    _rt: tokio::runtime::Runtime,
+    server: MockServer,
+}
+
+fn endpoint() -> Endpoint {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let server = rt.block_on(async {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "access_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl",
+                "expires_in": 300, "token_type": "Bearer", "scope": "openid"
+            })))
+            .mount(&server)
+            .await;
+        server
+    });
+    Endpoint { _rt: rt, server }
+}
+
+fn manager(url: &str) -> TokenManager {
+    let config = Config::builder()
+        .client_id("bench")
+        .client_secret("bench-secret")
+        .token_url(url)
+        .build()
+        .unwrap();
+    TokenManager::new(config).unwrap()
+}
+
+fn cached(c: &mut Criterion) {
+    let ep = endpoint();
+    let m = manager(&format!("{}/token", ep.server.uri()));
+    m.token().unwrap();
+    let mut g = c.benchmark_group("cached");
+    g.bench_function("token", |b| b.iter(|| black_box(m.token().unwrap())));
+    g.bench_function("with_token", |b| {
+        b.iter(|| black_box(m.with_token(|t| t.secret().len()).unwrap()))
+    });
+    g.bench_function("token_2_threads", |b| {
+        b.iter_custom(|iters| two_threads(&m, iters, |m| drop(black_box(m.token().unwrap()))))
+    });
+    g.bench_function("with_token_2_threads", |b| {
+        b.iter_custom(|iters| {
+            two_threads(&m, iters, |m| {
+                black_box(m.with_token(|t| t.secret().len()).unwrap());
+            })
+        })
+    });
+    g.finish();
+}
+
+/// Runs `call` `iters` times on each of two threads at once; the slower thread's time.
+fn two_threads(m: &TokenManager, iters: u64, call: fn(&TokenManager)) -> Duration {
+    let barrier = Arc::new(Barrier::new(2));
+    let run = move |m: TokenManager, barrier: Arc<Barrier>| {
+        barrier.wait();
+        let start = Instant::now();
+        for _ in 0..iters {
+            call(&m);
+        }
+        start.elapsed()
+    };
+    let other = {
+        let (m, b) = (m.clone(), barrier.clone());
+        std::thread::spawn(move || run(m, b))
+    };
+    let mine = run(m.clone(), barrier);
+    mine.max(other.join().unwrap())
+}
+
+fn cold(c: &mut Criterion) {
+    let ep = endpoint();
+    let url = format!("{}/token", ep.server.uri());
+    let m = manager(&url);
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut g = c.benchmark_group("cold");
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("manager_refetch", |b| {
+        b.iter(|| {
+            let old = m.token().unwrap();
+            m.invalidate(old.secret());
+            black_box(m.token().unwrap())
+        })
+    });
+    g.bench_function("bare_reqwest_post", |b| {
+        b.iter(|| {
+            let body: serde_json::Value = client
+                .post(&url)
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("scope", "openid"),
+                    ("client_id", "bench"),
+                    ("client_secret", "bench-secret"),
+                ])
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            black_box(body["access_token"].as_str().unwrap().to_string())
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, cached, cold);
+criterion_main!(benches);

@@ -8,8 +8,10 @@
 //! is rebuilt when the process id changes, so a manager inherited through
 //! `fork()` works in the child instead of waiting on threads that do not exist.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::mem::ManuallyDrop;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -41,6 +43,8 @@ struct Shared {
 
 /// A token with the moments that matter for it.
 struct Cached {
+    /// Unique across managers: names this fetch in the per-thread copies.
+    id: u64,
     token: AccessToken,
     /// From here on, one caller (or the background thread) refreshes.
     refresh_at: Instant,
@@ -90,6 +94,36 @@ struct Fetched {
     requested_at: (Instant, SystemTime),
 }
 
+static NEXT_CACHED_ID: AtomicU64 = AtomicU64::new(1);
+
+thread_local! {
+    /// This thread's own copies of the tokens it was recently handed. Cloning a
+    /// copy touches only this thread's reference count, so threads reading the
+    /// same cached token do not fight over one cache line.
+    static THREAD_COPIES: RefCell<[(u64, Option<AccessToken>); 4]> = const {
+        RefCell::new([(0, None), (0, None), (0, None), (0, None)])
+    };
+}
+
+fn thread_copy(c: &Cached) -> AccessToken {
+    THREAD_COPIES
+        .try_with(|copies| {
+            let mut copies = copies.borrow_mut();
+            if let Some((_, Some(t))) = copies.iter().find(|(id, _)| *id == c.id) {
+                return t.clone();
+            }
+            let copy = c.token.detached_copy();
+            // Replace the oldest entry (the ids grow with time).
+            let slot = copies
+                .iter_mut()
+                .min_by_key(|(id, _)| *id)
+                .expect("non-empty");
+            *slot = (c.id, Some(copy.clone()));
+            copy
+        })
+        .unwrap_or_else(|_| c.token.clone())
+}
+
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
@@ -120,8 +154,19 @@ impl TokenManager {
 
     /// A valid access token: from the cache when there is one, else fetched once
     /// for all concurrent callers.
+    #[inline]
     pub fn token(&self) -> Result<AccessToken> {
-        self.with_token(AccessToken::clone)
+        let now = Instant::now();
+        {
+            let cached = self.shared.cache.load();
+            if let Some(c) = cached.as_ref() {
+                if now < c.refresh_at {
+                    self.shared.counters.hit();
+                    return Ok(thread_copy(c));
+                }
+            }
+        }
+        self.shared.slow_path()
     }
 
     /// Runs `f` on a valid token without cloning it: the cheapest way to copy the
@@ -410,6 +455,7 @@ impl Shared {
                 );
                 let expires = requested_at.0 + lifetime;
                 self.cache.store(Some(Arc::new(Cached {
+                    id: NEXT_CACHED_ID.fetch_add(1, Ordering::Relaxed),
                     token: token.clone(),
                     refresh_at: expires - policy.margin(lifetime),
                     usable_until: expires - policy.skew(lifetime),

@@ -90,9 +90,17 @@ impl AccessToken {
         self.0.lifetime
     }
 
-    /// Whether both handles hold the very same token fetch.
-    pub fn same_as(&self, other: &AccessToken) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+    /// A copy with its own reference count (for per-thread copies).
+    pub(crate) fn detached_copy(&self) -> AccessToken {
+        let t = &self.0;
+        AccessToken(Arc::new(TokenInner {
+            value: t.value.clone(),
+            token_type: t.token_type.clone(),
+            scope: t.scope.clone(),
+            expires_at: t.expires_at,
+            expires_at_system: t.expires_at_system,
+            lifetime: t.lifetime,
+        }))
     }
 }
 
