@@ -28,5 +28,12 @@ pub use secret::SecretString;
 pub use stats::Stats;
 pub use token::AccessToken;
 
+/// Appends `token=Bearer%20{access_token}` to a WebSocket stream URL, as
+/// [`TokenManager::websocket_url`] does, for a token obtained elsewhere (the CLI's
+/// on-disk cache). Prefer the manager's method: it always uses a valid token.
+pub fn websocket_url(stream_url: &str, access_token: &str) -> Result<String> {
+    urls::websocket_url(stream_url, access_token)
+}
+
 /// This crate's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

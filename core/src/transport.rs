@@ -173,8 +173,15 @@ fn oauth_error(body: &[u8], status: u16, config: &Config) -> Option<Error> {
             .filter(|s| !s.is_empty())
             .map(|s| scrub(s, config))
     };
+    let mut error = field("error")?;
+    // RFC 6749 §5.2: a failed client authentication is `invalid_client` (401).
+    // Keycloak answers a wrong secret with 401 `unauthorized_client`; callers
+    // match on one code whatever the server.
+    if status == 401 && error == "unauthorized_client" {
+        error = "invalid_client".to_string();
+    }
     Some(Error::OAuth {
-        error: field("error")?,
+        error,
         error_description: field("error_description"),
         error_uri: field("error_uri"),
         http_status: status,

@@ -710,3 +710,26 @@ fn background_refresher_restarts_in_a_forked_child() {
         "status {status}"
     );
 }
+
+#[test]
+fn keycloak_style_401_unauthorized_client_is_reported_as_invalid_client() {
+    let stub = Stub::start();
+    stub.mount(token_mock(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+        "error": "unauthorized_client", "error_description": "Invalid client or Invalid client credentials"
+    }))));
+    let e = TokenManager::new(stub.config().build().unwrap())
+        .unwrap()
+        .token()
+        .unwrap_err();
+    assert_eq!(e.oauth_error(), Some("invalid_client"));
+    // A 400 unauthorized_client (grant not allowed) keeps its code.
+    let stub = Stub::start();
+    stub.mount(token_mock(ResponseTemplate::new(400).set_body_json(
+        serde_json::json!({"error": "unauthorized_client"}),
+    )));
+    let e = TokenManager::new(stub.config().build().unwrap())
+        .unwrap()
+        .token()
+        .unwrap_err();
+    assert_eq!(e.oauth_error(), Some("unauthorized_client"));
+}
