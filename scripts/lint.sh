@@ -4,3 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# include/cortiauth.h must be what the pinned cbindgen generates from ffi/.
+ffi/generate-header.sh --check

@@ -1,1 +1,27 @@
-//! Python bindings for cortiauth (work in progress).
+//! The native half of the `cortiauth` Python package: `cortiauth._native`.
+//!
+//! Everything here is a thin layer over the Rust core. The public classes live
+//! in the pure-Python package (`python/cortiauth`), which subclasses
+//! [`manager::PyTokenManager`] so that the hot calls (`get_access_token()`) go
+//! straight to Rust with no Python frame in between.
+//!
+//! Rules kept throughout: the GIL is released around every call that may do
+//! network I/O or wait for another thread's fetch (`Python::detach`), and no
+//! `repr`, message or exception carries the client secret or a token.
+
+use pyo3::prelude::*;
+
+mod convert;
+mod errors;
+mod manager;
+mod token;
+
+/// The private native module of the `cortiauth` package.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<manager::PyTokenManager>()?;
+    m.add_class::<token::PyToken>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("CORE_VERSION", cortiauth::VERSION)?;
+    Ok(())
+}

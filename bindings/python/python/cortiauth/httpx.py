@@ -1,0 +1,61 @@
+"""``httpx`` integration: ``httpx.Client(auth=CortiAuth(manager))``, sync and async.
+
+Needs the optional dependency ``httpx`` (``pip install cortiauth[httpx]``).
+"""
+
+from __future__ import annotations
+
+from typing import AsyncGenerator, Generator
+
+try:
+    import httpx
+except ImportError as e:  # pragma: no cover - exercised only without httpx
+    raise ImportError(
+        "cortiauth.httpx needs the 'httpx' package: pip install 'cortiauth[httpx]'"
+    ) from e
+
+from ._manager import TokenManager
+
+__all__ = ["CortiAuth"]
+
+
+class CortiAuth(httpx.Auth):
+    """Sets ``Authorization: Bearer …`` and ``Tenant-Name`` on every request, in
+    ``httpx.Client`` and ``httpx.AsyncClient`` alike.
+
+    When the API answers 401, the rejected token is invalidated and the request
+    is sent once more with a new token (one retry only). The async flow never
+    blocks the event loop: a cached token is used at once, a fetch runs in a thread.
+    """
+
+    def __init__(self, manager: TokenManager) -> None:
+        self.manager = manager
+
+    def __repr__(self) -> str:
+        return f"CortiAuth({self.manager!r})"
+
+    def _apply(self, request: httpx.Request, token: str) -> None:
+        request.headers["Authorization"] = f"Bearer {token}"
+        request.headers["Tenant-Name"] = self.manager.tenant
+
+    def sync_auth_flow(
+        self, request: httpx.Request
+    ) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.manager.get_access_token()
+        self._apply(request, token)
+        response = yield request
+        if response.status_code == 401:
+            self.manager.invalidate(token)
+            self._apply(request, self.manager.get_access_token())
+            yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.manager.get_access_token_async()
+        self._apply(request, token)
+        response = yield request
+        if response.status_code == 401:
+            self.manager.invalidate(token)
+            self._apply(request, await self.manager.get_access_token_async())
+            yield request

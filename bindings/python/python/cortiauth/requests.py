@@ -1,0 +1,97 @@
+"""``requests`` integration: ``requests.get(url, auth=CortiAuth(manager))``.
+
+Needs the optional dependency ``requests`` (``pip install cortiauth[requests]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:
+    from requests.auth import AuthBase
+    from requests.cookies import extract_cookies_to_jar
+    from requests.models import PreparedRequest, Response
+except ImportError as e:  # pragma: no cover - exercised only without requests
+    raise ImportError(
+        "cortiauth.requests needs the 'requests' package: pip install 'cortiauth[requests]'"
+    ) from e
+
+from ._manager import TokenManager
+
+__all__ = ["CortiAuth"]
+
+
+class CortiAuth(AuthBase):
+    """Sets ``Authorization: Bearer …`` and ``Tenant-Name`` on every request.
+
+    When the API answers 401, the rejected token is invalidated and the request
+    is sent once more with a new token (one retry only, and only when the body
+    can be sent again). Thread-safe: share one instance, or one per session.
+    """
+
+    def __init__(self, manager: TokenManager) -> None:
+        self.manager = manager
+
+    def __repr__(self) -> str:
+        return f"CortiAuth({self.manager!r})"
+
+    def _apply(self, r: PreparedRequest, token: str) -> None:
+        r.headers["Authorization"] = f"Bearer {token}"
+        r.headers["Tenant-Name"] = self.manager.tenant
+
+    def __call__(self, r: PreparedRequest) -> PreparedRequest:
+        token = self.manager.get_access_token()
+        self._apply(r, token)
+        # Remember where a file-like body starts, to rewind it for the retry.
+        position = None
+        body_tell = getattr(r.body, "tell", None)
+        if body_tell is not None:
+            try:
+                position = body_tell()
+            except OSError:
+                position = None
+        state = _RetryState(self, token, position)
+        r.register_hook("response", state.handle_401)
+        return r
+
+
+class _RetryState:
+    """The per-request state of the 401 retry."""
+
+    def __init__(self, auth: CortiAuth, token: str, position: Any) -> None:
+        self.auth = auth
+        self.token = token
+        self.position = position
+
+    def handle_401(self, r: Response, **kwargs: Any) -> Response:
+        if r.status_code != 401:
+            return r
+        request = r.request
+        body = request.body
+        if body is not None and not isinstance(body, (bytes, str)):
+            # A stream: resend only if it can be rewound.
+            seek = getattr(body, "seek", None)
+            if seek is None or self.position is None:
+                return r
+            seek(self.position)
+
+        self.auth.manager.invalidate(self.token)
+        token = self.auth.manager.get_access_token()
+
+        # Release the connection of the 401 before sending again.
+        r.content  # noqa: B018 - reads the body so the connection is reusable
+        r.close()
+        retry = request.copy()
+        jar = retry._cookies  # what requests' own HTTPDigestAuth does on its retry
+        if jar is not None:
+            extract_cookies_to_jar(jar, request, r.raw)
+            retry.prepare_cookies(jar)
+        self.auth._apply(retry, token)
+        # Only one retry: the copy must not carry this hook again.
+        retry.hooks["response"] = [h for h in retry.hooks["response"] if h != self.handle_401]
+
+        connection = r.connection
+        new = connection.send(retry, **kwargs)
+        new.history.append(r)
+        new.request = retry
+        return new

@@ -1,0 +1,309 @@
+//! `cortiauth._native.TokenManager`, the base class of `cortiauth.TokenManager`.
+//!
+//! Every method first asks the core for a cached token (`cached_token()`: no
+//! I/O, never blocks) with the GIL held; only when there is none does it
+//! release the GIL (`Python::detach`) and call `token()`, which may send the
+//! request or wait for another thread's. So Python threads never wait on each
+//! other's network calls, and the cached path costs no GIL round trip.
+
+use std::sync::{Mutex, PoisonError};
+
+use cortiauth::{AccessToken, TokenManager};
+use pyo3::exceptions::PyTypeError;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString};
+
+use crate::convert::{build_config, Options};
+use crate::errors::to_py_err;
+use crate::token::PyToken;
+
+/// The native token manager. Use `cortiauth.TokenManager`, its subclass.
+#[pyclass(
+    module = "cortiauth._native",
+    name = "TokenManager",
+    subclass,
+    frozen,
+    weakref
+)]
+pub struct PyTokenManager {
+    inner: TokenManager,
+    /// The Python strings of the token handed out last, reused while the core
+    /// hands out the same token, so a cached call allocates nothing. Only ever
+    /// locked with the GIL held and never across a GIL release, so it cannot
+    /// deadlock and is never held at a `fork()`.
+    last: Mutex<Option<LastToken>>,
+    /// The `Tenant-Name` header value.
+    tenant: Py<PyString>,
+}
+
+struct LastToken {
+    token: AccessToken,
+    /// The token's value.
+    value: Py<PyString>,
+    /// `Bearer {value}`, made on first use.
+    header: Option<Py<PyString>>,
+}
+
+impl PyTokenManager {
+    /// A valid token: the cached one at once, else the core's slow path
+    /// (fetch, or wait for the fetch another thread runs) with the GIL released.
+    #[inline]
+    fn token(&self, py: Python<'_>) -> PyResult<AccessToken> {
+        if let Some(t) = self.inner.cached_token() {
+            return Ok(t);
+        }
+        let inner = &self.inner;
+        py.detach(|| inner.token()).map_err(|e| to_py_err(py, e))
+    }
+
+    /// Runs `f` on the cached Python strings of `token`, made anew when the core
+    /// hands out a different token than last time.
+    #[inline]
+    fn with_last<R>(
+        &self,
+        py: Python<'_>,
+        token: &AccessToken,
+        f: impl FnOnce(Python<'_>, &mut LastToken) -> R,
+    ) -> R {
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let same = last.as_ref().is_some_and(|l| {
+            let (a, b) = (l.token.secret(), token.secret());
+            // Same allocation (the usual case) or same contents.
+            (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
+        });
+        if !same {
+            *last = Some(LastToken {
+                token: token.clone(),
+                value: PyString::new(py, token.secret()).unbind(),
+                header: None,
+            });
+        }
+        f(py, last.as_mut().expect("just set"))
+    }
+
+    /// The token's value as a Python `str`.
+    #[inline]
+    fn value(&self, py: Python<'_>, token: &AccessToken) -> Py<PyString> {
+        self.with_last(py, token, |py, l| l.value.clone_ref(py))
+    }
+
+    /// `Bearer {token}` as a Python `str`.
+    fn header(&self, py: Python<'_>, token: &AccessToken) -> Py<PyString> {
+        self.with_last(py, token, |py, l| {
+            l.header
+                .get_or_insert_with(|| PyString::new(py, &token.authorization_header()).unbind())
+                .clone_ref(py)
+        })
+    }
+
+    fn headers_dict<'py>(
+        &self,
+        py: Python<'py>,
+        token: &AccessToken,
+    ) -> PyResult<Bound<'py, PyDict>> {
+        let d = PyDict::new(py);
+        d.set_item(intern!(py, "Authorization"), self.header(py, token))?;
+        d.set_item(intern!(py, "Tenant-Name"), self.tenant.bind(py))?;
+        Ok(d)
+    }
+}
+
+#[pymethods]
+impl PyTokenManager {
+    #[new]
+    #[pyo3(signature = (
+        client_id=None, client_secret=None, environment=None, tenant=None, scopes=None,
+        token_url=None, auth_method=None, timeout=None, *, api_base_url=None,
+        extra_params=None, ca_cert_pem=None, background_refresh=None, max_attempts=None,
+        retry_deadline=None, from_env=false
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    fn new<'py>(
+        py: Python<'py>,
+        client_id: Option<String>,
+        client_secret: Option<String>,
+        environment: Option<String>,
+        tenant: Option<String>,
+        scopes: Option<Bound<'py, PyAny>>,
+        token_url: Option<String>,
+        auth_method: Option<String>,
+        timeout: Option<f64>,
+        api_base_url: Option<String>,
+        extra_params: Option<Bound<'py, PyAny>>,
+        ca_cert_pem: Option<Bound<'py, PyAny>>,
+        background_refresh: Option<bool>,
+        max_attempts: Option<u32>,
+        retry_deadline: Option<f64>,
+        from_env: bool,
+    ) -> PyResult<Self> {
+        let config = build_config(
+            py,
+            Options {
+                from_env,
+                client_id,
+                client_secret,
+                environment,
+                tenant,
+                scopes,
+                token_url,
+                auth_method,
+                timeout,
+                api_base_url,
+                extra_params,
+                ca_cert_pem,
+                background_refresh,
+                max_attempts,
+                retry_deadline,
+            },
+        )?;
+        // Building the HTTP client reads the system's CA certificates: no GIL needed.
+        let inner = py
+            .detach(|| TokenManager::new(config))
+            .map_err(|e| to_py_err(py, e))?;
+        let tenant = PyString::new(py, inner.config().tenant()).unbind();
+        Ok(PyTokenManager {
+            inner,
+            last: Mutex::new(None),
+            tenant,
+        })
+    }
+
+    /// A valid access token: cached, or fetched once for all concurrent callers.
+    fn get_access_token(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
+        let token = self.token(py)?;
+        Ok(self.value(py, &token))
+    }
+
+    /// The cached access token if there is one not yet due for refresh, else
+    /// `None`. Never does I/O and never blocks.
+    fn cached_access_token(&self, py: Python<'_>) -> Option<Py<PyString>> {
+        let token = self.inner.cached_token()?;
+        Some(self.value(py, &token))
+    }
+
+    /// A valid token with its type, scope and expiry.
+    fn get_token(&self, py: Python<'_>) -> PyResult<PyToken> {
+        Ok(PyToken {
+            token: self.token(py)?,
+        })
+    }
+
+    /// Like `cached_access_token()`, as a `Token`.
+    fn cached_token(&self) -> Option<PyToken> {
+        self.inner.cached_token().map(|token| PyToken { token })
+    }
+
+    /// `"Bearer {token}"`.
+    fn authorization_header(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
+        let token = self.token(py)?;
+        Ok(self.header(py, &token))
+    }
+
+    /// `{"Authorization": "Bearer …", "Tenant-Name": tenant}`: the headers of every Corti API call.
+    fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let token = self.token(py)?;
+        self.headers_dict(py, &token)
+    }
+
+    /// Like `headers()` from the cached token, or `None`. Never blocks.
+    fn cached_headers<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        match self.inner.cached_token() {
+            Some(token) => Ok(Some(self.headers_dict(py, &token)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// `stream_url` with `token=Bearer%20{access_token}` appended, from a valid token.
+    fn websocket_url(&self, py: Python<'_>, stream_url: &str) -> PyResult<String> {
+        let token = self.token(py)?;
+        cortiauth::websocket_url(stream_url, token.secret()).map_err(|e| to_py_err(py, e))
+    }
+
+    /// Drops the cached token if it is still `rejected_token` (the API answered
+    /// 401 to it; a `"Bearer "` prefix is ignored). Returns whether it was
+    /// dropped: many 401s for one token cause one new token request.
+    fn invalidate(&self, rejected_token: &str) -> bool {
+        let raw = rejected_token.trim();
+        let raw = match raw.get(..7) {
+            Some(p) if p.eq_ignore_ascii_case("bearer ") => raw[7..].trim_start(),
+            _ => raw,
+        };
+        self.inner.invalidate(raw)
+    }
+
+    /// The core's counters: `token_requests`, `cache_hits`, `refreshes`,
+    /// `failures` and `last_error_kind`.
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = self.inner.stats();
+        let d = PyDict::new(py);
+        d.set_item("token_requests", s.token_requests)?;
+        d.set_item("cache_hits", s.cache_hits)?;
+        d.set_item("refreshes", s.refreshes)?;
+        d.set_item("failures", s.failures)?;
+        d.set_item("last_error_kind", s.last_error_kind.map(|k| k.as_str()))?;
+        Ok(d)
+    }
+
+    #[getter]
+    fn client_id(&self) -> &str {
+        self.inner.config().client_id()
+    }
+
+    #[getter]
+    fn environment(&self) -> Option<&str> {
+        self.inner.config().environment()
+    }
+
+    #[getter]
+    fn tenant(&self, py: Python<'_>) -> Py<PyString> {
+        self.tenant.clone_ref(py)
+    }
+
+    /// The scopes requested, `openid` first.
+    #[getter]
+    fn scopes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        PyList::new(py, self.inner.config().scopes())
+    }
+
+    #[getter]
+    fn token_url(&self) -> &str {
+        self.inner.config().token_url()
+    }
+
+    #[getter]
+    fn auth_method(&self) -> &'static str {
+        self.inner.config().auth_method().as_str()
+    }
+
+    /// Seconds allowed for one request to the token endpoint.
+    #[getter]
+    fn timeout(&self) -> f64 {
+        self.inner.config().timeout().as_secs_f64()
+    }
+
+    /// `https://api.{environment}.corti.app/v2`, or `None` when no environment is set.
+    #[getter]
+    fn api_base_url(&self) -> Option<&str> {
+        self.inner.api_base_url()
+    }
+
+    fn __repr__(slf: &Bound<'_, Self>) -> PyResult<String> {
+        let this = slf.get();
+        let c = this.inner.config();
+        Ok(format!(
+            "{}(client_id='{}', tenant='{}', token_url='{}', auth_method='{}')",
+            slf.get_type().name()?,
+            c.client_id(),
+            c.tenant(),
+            c.token_url(),
+            c.auth_method().as_str()
+        ))
+    }
+
+    fn __reduce__(&self) -> PyResult<()> {
+        Err(PyTypeError::new_err(
+            "cortiauth.TokenManager cannot be pickled: create one in each process (TokenManager.from_env() reads the CORTI_* variables)",
+        ))
+    }
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Builds the abi3 wheel with maturin, installs it into a FRESH virtualenv with the
+# pinned test requirements, lints (ruff), checks the stubs against the built module
+# (mypy.stubtest) and the typing a user sees (mypy --strict), and runs the pytest suite against the real loopback servers
+# (CORTIAUTH_* variables, set by tests/servers/with-servers.sh) from a directory
+# where the source tree is not importable: what is tested is the installed wheel.
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+WORK="$TARGET/python"
+PYTHON="${PYTHON:-python3}"
+export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PYTHONDONTWRITEBYTECODE=1
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+if [[ -z "${CORTIAUTH_KEYCLOAK_URL:-}" && -f "$ROOT/tests/servers/.shared-env.sh" ]]; then
+    # shellcheck disable=SC1091
+    source "$ROOT/tests/servers/.shared-env.sh"
+fi
+
+mkdir -p "$WORK"
+
+# 1. maturin, in a build virtualenv kept between runs (rebuilt when the pins change).
+BUILD_VENV="$WORK/build-venv"
+STAMP="$BUILD_VENV/.requirements.sha256"
+WANT="$(sha256sum "$HERE/requirements-build.txt" | cut -d' ' -f1)"
+if [[ ! -x "$BUILD_VENV/bin/maturin" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
+    log "installing maturin into $BUILD_VENV"
+    rm -rf "$BUILD_VENV"
+    "$PYTHON" -m venv "$BUILD_VENV"
+    "$BUILD_VENV/bin/pip" install -q -r "$HERE/requirements-build.txt"
+    echo "$WANT" >"$STAMP"
+fi
+
+# 2. The wheel (one abi3 wheel for CPython 3.9+), built from the locked dependencies.
+WHEELS="$WORK/wheels"
+rm -rf "$WHEELS"
+log "building the wheel"
+(cd "$HERE" && "$BUILD_VENV/bin/maturin" build --release --locked --quiet -o "$WHEELS")
+WHEEL="$(ls "$WHEELS"/cortiauth-*-cp39-abi3-*.whl)"
+log "built $(basename "$WHEEL")"
+
+# 3. A fresh virtualenv with the wheel and the pinned test requirements.
+VENV="$WORK/test-venv"
+rm -rf "$VENV"
+"$PYTHON" -m venv "$VENV"
+"$VENV/bin/pip" install -q "$WHEEL" -r "$HERE/requirements-test.txt"
+
+# 4. Lint and stubs.
+log "ruff check"
+"$VENV/bin/ruff" check --no-cache --config "$HERE/pyproject.toml" "$HERE/python" "$HERE/tests" "$HERE/bench"
+log "mypy.stubtest cortiauth._native; mypy --strict on the installed package and tests/typed_usage.py"
+(
+    cd "$WORK"
+    "$VENV/bin/python" -m mypy.stubtest --mypy-config-file "$HERE/pyproject.toml" cortiauth._native
+    mypy=("$VENV/bin/python" -m mypy --config-file "$HERE/pyproject.toml" --cache-dir "$WORK/mypy-cache")
+    "${mypy[@]}" -p cortiauth
+    "${mypy[@]}" "$HERE/tests/typed_usage.py"
+)
+
+# 5. The abi3 wheel also installs and imports on the oldest supported Python, when present.
+PY39=""
+for candidate in ${PYTHON39:-} "$HOME"/.pyenv/versions/3.9*/bin/python3.9 /usr/bin/python3.9 python3.9; do
+    if "$candidate" -c 'import sys; assert sys.version_info[:2] == (3, 9)' >/dev/null 2>&1; then
+        PY39="$candidate"
+        break
+    fi
+done
+if [[ -n "$PY39" ]]; then
+    log "smoke test on $("$PY39" --version 2>&1)"
+    rm -rf "$WORK/venv39"
+    "$PY39" -m venv "$WORK/venv39"
+    "$WORK/venv39/bin/pip" install -q "$WHEEL"
+    (cd "$WORK" && "$WORK/venv39/bin/python" -c '
+import cortiauth
+try:
+    cortiauth.TokenManager("id", "secret", token_url="http://127.0.0.1:1/token", max_attempts=1).get_access_token()
+except cortiauth.NetworkError as e:
+    print("python 3.9: NetworkError as expected:", e.kind)
+')
+    rm -rf "$WORK/venv39"
+fi
+
+# 6. The suite, from outside the source tree.
+log "pytest"
+cd "$WORK"
+exec "$VENV/bin/python" -m pytest -c "$HERE/pyproject.toml" --rootdir "$HERE" -p no:cacheprovider "$HERE/tests"

@@ -1,0 +1,784 @@
+//! The `cortiauth` binary end to end: against the loopback Keycloak started by
+//! `tests/servers/with-servers.sh` (its `CORTIAUTH_KC_*` variables must be set;
+//! the tests fail, not skip, without them), plus tiny loopback stubs for the
+//! faults a real server will not produce on demand (HTML with 200, silence).
+#![cfg(unix)]
+
+use std::collections::HashSet;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cortiauth");
+
+fn var(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "{name} is not set: run the CLI tests under tests/servers/with-servers.sh \
+             (cli/test.sh does), or `source tests/servers/.shared-env.sh` first"
+        ),
+    }
+}
+
+/// A Keycloak client of the loopback servers.
+#[derive(Clone)]
+struct Client {
+    token_url: String,
+    id: String,
+    secret: String,
+}
+
+/// The 300 s client of realm `base`.
+fn corti() -> Client {
+    Client {
+        token_url: var("CORTIAUTH_KC_TOKEN_URL_BASE"),
+        id: var("CORTIAUTH_KC_CORTI_CLIENT_ID"),
+        secret: var("CORTIAUTH_KC_CORTI_CLIENT_SECRET"),
+    }
+}
+
+/// The 10 s client of realm `base`.
+fn short() -> Client {
+    Client {
+        token_url: var("CORTIAUTH_KC_TOKEN_URL_BASE"),
+        id: var("CORTIAUTH_KC_CLIENT_ID"),
+        secret: var("CORTIAUTH_KC_CLIENT_SECRET"),
+    }
+}
+
+/// Every secret of the servers' clients that is set: none may ever be printed.
+fn known_secrets() -> Vec<String> {
+    std::env::vars()
+        .filter(|(k, v)| k.starts_with("CORTIAUTH_") && k.ends_with("_SECRET") && !v.is_empty())
+        .map(|(_, v)| v)
+        .chain(["wrong-secret-value-1234".to_string()])
+        .collect()
+}
+
+/// The binary with a clean environment: no CORTI_* or cache settings inherited,
+/// no standard input, the user cache directory inside `home`.
+fn cortiauth(home: &Path) -> Command {
+    let mut c = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("CORTI_") || k.starts_with("CORTIAUTH_CACHE") {
+            c.env_remove(k);
+        }
+    }
+    c.env("XDG_CACHE_HOME", home.join("xdg-cache"))
+        .env("HOME", home)
+        .stdin(Stdio::null());
+    c
+}
+
+fn with_client(home: &Path, client: &Client) -> Command {
+    let mut c = cortiauth(home);
+    c.env("CORTI_CLIENT_ID", &client.id)
+        .env("CORTI_CLIENT_SECRET", &client.secret)
+        .env("CORTI_TOKEN_URL", &client.token_url);
+    c
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn finish(output: Output) -> Run {
+    let run = Run {
+        code: output.status.code().expect("exited, not killed"),
+        stdout: String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    };
+    for secret in known_secrets() {
+        assert!(
+            !run.stdout.contains(&secret) && !run.stderr.contains(&secret),
+            "a client secret was printed"
+        );
+    }
+    run
+}
+
+fn run(c: &mut Command) -> Run {
+    finish(c.output().expect("run cortiauth"))
+}
+
+fn ok(c: &mut Command) -> Run {
+    let r = run(c);
+    assert_eq!(r.code, 0, "stderr: {}", r.stderr);
+    r
+}
+
+fn fetched(r: &Run) -> bool {
+    r.stderr.contains("fetched a new token")
+}
+
+fn from_cache(r: &Run) -> bool {
+    r.stderr.contains("token from the on-disk cache")
+}
+
+/// A JWT: three dot-separated base64url parts, nothing else.
+fn assert_jwt(t: &str) {
+    let parts: Vec<&str> = t.split('.').collect();
+    assert_eq!(parts.len(), 3, "not a JWT: {} chars", t.len());
+    assert!(
+        t.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)),
+        "unexpected characters in the token"
+    );
+}
+
+/// Where `--cache-dir DIR` keeps the token files.
+fn tokens_dir(cache_dir: &Path) -> PathBuf {
+    cache_dir.join("tokens")
+}
+
+fn token_files(cache_dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(tokens_dir(cache_dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "token"))
+        .collect()
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+// ---------------------------------------------------------------- output shapes
+
+#[test]
+fn token_prints_a_bare_jwt() {
+    let home = tempfile::tempdir().unwrap();
+    let r = ok(with_client(home.path(), &corti()).arg("token"));
+    assert!(r.stdout.ends_with('\n'));
+    assert_eq!(r.stdout.lines().count(), 1);
+    assert_jwt(r.stdout.trim_end());
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+}
+
+#[test]
+fn token_json_has_exactly_the_documented_fields() {
+    let home = tempfile::tempdir().unwrap();
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let r = ok(with_client(home.path(), &corti()).args(["token", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let obj = v.as_object().unwrap();
+    let keys: HashSet<&str> = obj.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        HashSet::from([
+            "access_token",
+            "expires_at",
+            "expires_in",
+            "scope",
+            "token_type"
+        ])
+    );
+    assert_jwt(obj["access_token"].as_str().unwrap());
+    assert!(obj["token_type"]
+        .as_str()
+        .unwrap()
+        .eq_ignore_ascii_case("bearer"));
+    let expires_in = obj["expires_in"].as_i64().unwrap();
+    assert!((280..=300).contains(&expires_in), "{expires_in}");
+    let expires_at = obj["expires_at"].as_i64().unwrap();
+    assert!(
+        (before + 280..=before + 310).contains(&expires_at),
+        "{expires_at} vs {before}"
+    );
+    let scope = obj["scope"].as_str().unwrap();
+    assert!(scope.split(' ').any(|s| s == "openid"), "{scope}");
+}
+
+#[test]
+fn header_and_headers_for_curl() {
+    let home = tempfile::tempdir().unwrap();
+    let r = ok(with_client(home.path(), &corti()).arg("header"));
+    let t = r
+        .stdout
+        .strip_prefix("Authorization: Bearer ")
+        .and_then(|s| s.strip_suffix('\n'))
+        .expect("Authorization: Bearer <token>\\n");
+    assert_jwt(t);
+
+    let r = ok(with_client(home.path(), &corti()).args(["headers", "--tenant", "base"]));
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert_jwt(lines[0].strip_prefix("Authorization: Bearer ").unwrap());
+    assert_eq!(lines[1], "Tenant-Name: base");
+}
+
+#[test]
+fn headers_authenticate_a_real_request() {
+    // Keycloak's userinfo endpoint answers 200 to a valid Bearer token of the
+    // realm (a service account has a user), 401 to anything else.
+    let home = tempfile::tempdir().unwrap();
+    let client = corti();
+    let userinfo = client
+        .token_url
+        .strip_suffix("/token")
+        .expect("a Keycloak token URL")
+        .to_string()
+        + "/userinfo";
+    let r = ok(with_client(home.path(), &client).arg("headers"));
+    let (status, body) = http_get(&userinfo, r.stdout.lines());
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("\"sub\""), "{body}");
+    let (status, _) = http_get(
+        &userinfo,
+        ["Authorization: Bearer not-a-token", "Tenant-Name: base"].into_iter(),
+    );
+    assert_eq!(status, 401);
+}
+
+#[test]
+fn ws_url_appends_the_token() {
+    let home = tempfile::tempdir().unwrap();
+    let stream = "wss://api.eu.corti.app/audio-bridge/v2/interactions/42/streams?tenant-name=base";
+    let r = ok(with_client(home.path(), &corti()).args(["ws-url", stream]));
+    let t = r
+        .stdout
+        .trim_end()
+        .strip_prefix(&format!("{stream}&token=Bearer%20"))
+        .expect("stream URL & token=Bearer%20<token>");
+    assert_jwt(t);
+}
+
+#[test]
+fn check_reports_lifetime_and_scope_but_never_the_token() {
+    let home = tempfile::tempdir().unwrap();
+    let cache = home.path().join("c");
+    // Get a token into the cache, so that `check` reports that same token.
+    let token = ok(with_client(home.path(), &corti())
+        .args(["token", "--cache", "--cache-dir"])
+        .arg(&cache))
+    .stdout;
+    let token = token.trim_end();
+    let r = ok(with_client(home.path(), &corti())
+        .args(["check", "--cache", "--cache-dir"])
+        .arg(&cache));
+    assert!(r.stdout.starts_with("ok: client "), "{}", r.stdout);
+    assert!(r.stdout.contains(&corti().id));
+    assert!(r.stdout.contains("lifetime:    300 s"), "{}", r.stdout);
+    assert!(r.stdout.contains("openid"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("source:      on-disk cache"),
+        "{}",
+        r.stdout
+    );
+    for out in [&r.stdout, &r.stderr] {
+        assert!(!out.contains(token));
+        assert!(!out.contains("eyJ"), "something token-like printed: {out}");
+    }
+
+    let r = ok(with_client(home.path(), &corti()).args(["check", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["lifetime"], 300);
+    assert_eq!(v["source"], "token endpoint");
+    assert_eq!(v["client_id"], corti().id.as_str());
+    assert!(v["scope"].as_str().unwrap().contains("openid"));
+    assert!(!r.stdout.contains("eyJ"));
+}
+
+#[test]
+fn flags_override_the_environment_and_basic_auth_works() {
+    let home = tempfile::tempdir().unwrap();
+    let c = corti();
+    let secret_file = home.path().join("secret");
+    std::fs::write(&secret_file, format!("{}\n", c.secret)).unwrap();
+    // Wrong values in the environment, right ones in flags.
+    let mut cmd = cortiauth(home.path());
+    cmd.env("CORTI_CLIENT_ID", "nobody")
+        .env("CORTI_CLIENT_SECRET", "wrong-secret-value-1234")
+        .env("CORTI_ENVIRONMENT", "eu")
+        .args(["token", "--client-id", &c.id, "--token-url", &c.token_url])
+        .args([
+            "--auth-method",
+            "client_secret_basic",
+            "--client-secret-file",
+        ])
+        .arg(&secret_file);
+    assert_jwt(ok(&mut cmd).stdout.trim_end());
+}
+
+#[test]
+fn secret_from_standard_input_and_from_the_flag() {
+    let home = tempfile::tempdir().unwrap();
+    let c = corti();
+    let mut cmd = cortiauth(home.path());
+    cmd.env("CORTI_CLIENT_ID", &c.id)
+        .env("CORTI_TOKEN_URL", &c.token_url)
+        .args(["header", "--client-secret-file", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{}\n", c.secret).as_bytes())
+        .unwrap();
+    let r = finish(child.wait_with_output().unwrap());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("Authorization: Bearer ey"));
+
+    // Works, but warns (without repeating the secret: `finish` checks).
+    let r = ok(cortiauth(home.path())
+        .env("CORTI_TOKEN_URL", &c.token_url)
+        .args(["token", "--client-id", &c.id, "--client-secret", &c.secret]));
+    assert_jwt(r.stdout.trim_end());
+    assert!(
+        r.stderr.contains("--client-secret is visible"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn help_has_examples_and_exit_codes() {
+    let home = tempfile::tempdir().unwrap();
+    let r = ok(cortiauth(home.path()).arg("--help"));
+    for needle in [
+        "Examples:",
+        "curl -H @<(cortiauth headers",
+        "Exit codes:",
+        "--client-secret-file",
+        "--cache",
+        "ws-url",
+    ] {
+        assert!(r.stdout.contains(needle), "{needle} missing from --help");
+    }
+}
+
+// ------------------------------------------------------------------ exit codes
+
+#[test]
+fn exit_2_for_usage_and_configuration_errors() {
+    let home = tempfile::tempdir().unwrap();
+    let h = home.path();
+    let r = run(cortiauth(h).arg("token"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("CORTI_CLIENT_ID"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+
+    let r = run(cortiauth(h).env("CORTI_CLIENT_ID", "x").arg("token"));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("CORTI_CLIENT_SECRET"), "{}", r.stderr);
+
+    for args in [
+        &["token", "--bogus"][..],
+        &["frobnicate"],
+        &[],
+        &["ws-url"],
+        &["ws-url", "  "],
+        &["token", "--auth-method", "jwt"],
+        &["token", "--timeout", "soon"],
+        &["token", "--client-secret", "a", "--client-secret-file", "-"],
+    ] {
+        let r = run(cortiauth(h)
+            .env("CORTI_CLIENT_ID", "x")
+            .env("CORTI_CLIENT_SECRET", "wrong-secret-value-1234")
+            .env("CORTI_ENVIRONMENT", "eu")
+            .args(args));
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{args:?}");
+    }
+
+    // Plain http to a non-loopback host is refused before any request.
+    let r = run(cortiauth(h)
+        .env("CORTI_CLIENT_ID", "x")
+        .env("CORTI_CLIENT_SECRET", "wrong-secret-value-1234")
+        .args(["token", "--token-url", "http://auth.example.org/token"]));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("https"), "{}", r.stderr);
+
+    // An empty secret file.
+    let empty = h.join("empty");
+    std::fs::write(&empty, "\n").unwrap();
+    let r = run(cortiauth(h)
+        .env("CORTI_CLIENT_ID", "x")
+        .env("CORTI_ENVIRONMENT", "eu")
+        .arg("token")
+        .arg("--client-secret-file")
+        .arg(&empty));
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("empty"), "{}", r.stderr);
+}
+
+#[test]
+fn exit_3_for_a_wrong_secret_names_invalid_client() {
+    let home = tempfile::tempdir().unwrap();
+    let mut c = corti();
+    c.secret = "wrong-secret-value-1234".into();
+    let r = run(with_client(home.path(), &c).arg("token"));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert!(r.stderr.contains("invalid_client"), "{}", r.stderr);
+    // error_description from Keycloak, after the error code.
+    assert!(r.stderr.contains("(HTTP 401): "), "{}", r.stderr);
+}
+
+#[test]
+fn exit_3_for_a_disabled_client() {
+    let home = tempfile::tempdir().unwrap();
+    let c = Client {
+        token_url: var("CORTIAUTH_KC_TOKEN_URL_BASE"),
+        id: var("CORTIAUTH_KC_DISABLED_CLIENT_ID"),
+        secret: var("CORTIAUTH_KC_DISABLED_CLIENT_SECRET"),
+    };
+    let r = run(with_client(home.path(), &c).arg("check"));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("token endpoint returned "),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn exit_4_for_a_closed_port() {
+    let home = tempfile::tempdir().unwrap();
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    }; // closed again here
+    let r = run(cortiauth(home.path())
+        .env("CORTI_CLIENT_ID", "x")
+        .env("CORTI_CLIENT_SECRET", "wrong-secret-value-1234")
+        .args(["token", "--timeout", "5", "--token-url"])
+        .arg(format!("http://127.0.0.1:{port}/token")));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("network error"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
+
+#[test]
+fn exit_4_when_the_server_does_not_answer_in_time() {
+    // Accepts connections and never answers.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let home = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let r = run(cortiauth(home.path())
+        .env("CORTI_CLIENT_ID", "x")
+        .env("CORTI_CLIENT_SECRET", "wrong-secret-value-1234")
+        .args(["token", "--timeout", "1", "--token-url"])
+        .arg(format!("http://127.0.0.1:{port}/token")));
+    assert_eq!(r.code, 4, "{}", r.stderr);
+    assert!(r.stderr.contains("timed out"), "{}", r.stderr);
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+}
+
+#[test]
+fn exit_5_for_an_html_page_with_200() {
+    let port = serve_forever(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n",
+        "<html><body>Sign in</body></html>",
+    );
+    let home = tempfile::tempdir().unwrap();
+    let r = run(cortiauth(home.path())
+        .env("CORTI_CLIENT_ID", "x")
+        .env("CORTI_CLIENT_SECRET", "wrong-secret-value-1234")
+        .args(["header", "--token-url"])
+        .arg(format!("http://127.0.0.1:{port}/token")));
+    assert_eq!(r.code, 5, "{}", r.stderr);
+    assert!(r.stderr.contains("HTML"), "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+}
+
+// ----------------------------------------------------------------- disk cache
+
+#[test]
+fn hundred_invocations_with_cache_fetch_once() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("cache");
+    let mut headers = HashSet::new();
+    let mut fetches = 0;
+    for _ in 0..100 {
+        let r = ok(with_client(home.path(), &corti())
+            .args(["header", "--cache", "-v", "--cache-dir"])
+            .arg(&dir));
+        fetches += usize::from(fetched(&r));
+        assert!(fetched(&r) || from_cache(&r), "{}", r.stderr);
+        headers.insert(r.stdout);
+    }
+    assert_eq!(fetches, 1, "Keycloak was asked more than once");
+    assert_eq!(headers.len(), 1, "different tokens were printed");
+    assert_eq!(token_files(&dir).len(), 1);
+    // Without --cache, every invocation gets a new token from Keycloak.
+    let fresh = ok(with_client(home.path(), &corti()).arg("header")).stdout;
+    assert!(!headers.contains(&fresh));
+}
+
+#[test]
+fn twenty_concurrent_invocations_fetch_once_and_leave_an_intact_file() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("cache");
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            with_client(home.path(), &corti())
+                .args(["token", "--cache", "-v", "--cache-dir"])
+                .arg(&dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let runs: Vec<Run> = children
+        .into_iter()
+        .map(|c| finish(c.wait_with_output().unwrap()))
+        .collect();
+    for r in &runs {
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert_eq!(runs.iter().filter(|r| fetched(r)).count(), 1);
+    assert_eq!(runs.iter().filter(|r| from_cache(r)).count(), 19);
+    let tokens: HashSet<&str> = runs.iter().map(|r| r.stdout.as_str()).collect();
+    assert_eq!(tokens.len(), 1);
+    let files = token_files(&dir);
+    assert_eq!(files.len(), 1);
+    // No temporary file left behind, and the file still decrypts.
+    let names: Vec<_> = std::fs::read_dir(tokens_dir(&dir)).unwrap().collect();
+    assert_eq!(names.len(), 2, "{names:?}"); // .token + .lock
+    let r = ok(with_client(home.path(), &corti())
+        .args(["token", "--cache", "-v", "--cache-dir"])
+        .arg(&dir));
+    assert!(from_cache(&r), "{}", r.stderr);
+    assert!(tokens.contains(r.stdout.as_str()));
+}
+
+#[test]
+fn cache_files_are_private_named_by_hash_and_in_the_user_cache_dir() {
+    let home = tempfile::tempdir().unwrap();
+    let c = corti();
+    // No --cache-dir: $XDG_CACHE_HOME/cortiauth/tokens, enabled by CORTIAUTH_CACHE.
+    let r = ok(with_client(home.path(), &c)
+        .env("CORTIAUTH_CACHE", "1")
+        .arg("token"));
+    let token = r.stdout.trim_end().to_string();
+    let base = home.path().join("xdg-cache").join("cortiauth");
+    assert_eq!(mode(&base), 0o700);
+    let dir = tokens_dir(&base);
+    assert_eq!(mode(&dir), 0o700);
+    let files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for f in &files {
+        assert_eq!(mode(f), 0o600, "{f:?}");
+        let name = f.file_name().unwrap().to_str().unwrap();
+        let stem = name.split('.').next().unwrap();
+        assert_eq!(stem.len(), 64, "{name}");
+        assert!(stem.bytes().all(|b| b.is_ascii_hexdigit()), "{name}");
+        assert!(!name.contains(&c.id));
+        let raw = std::fs::read(f).unwrap();
+        for needle in [token.as_bytes(), c.id.as_bytes(), b"access_token"] {
+            assert!(!raw.windows(needle.len()).any(|w| w == needle));
+        }
+    }
+    // CORTIAUTH_CACHE=0 turns it off again: a new token.
+    let r = ok(with_client(home.path(), &c)
+        .env("CORTIAUTH_CACHE", "0")
+        .args(["token", "-v"]));
+    assert!(fetched(&r));
+    assert_ne!(r.stdout.trim_end(), token);
+}
+
+#[test]
+fn a_wrong_secret_cannot_use_another_secrets_cached_token() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("cache");
+    let good = corti();
+    let token = ok(with_client(home.path(), &good)
+        .args(["token", "--cache", "--cache-dir"])
+        .arg(&dir))
+    .stdout;
+    let file = token_files(&dir).pop().unwrap();
+    let before = std::fs::read(&file).unwrap();
+
+    let mut bad = good.clone();
+    bad.secret = "wrong-secret-value-1234".into();
+    let r = run(with_client(home.path(), &bad)
+        .args(["token", "--cache", "-v", "--cache-dir"])
+        .arg(&dir));
+    assert_eq!(r.code, 3, "{}", r.stderr);
+    assert!(r.stdout.is_empty(), "the cached token was handed out");
+    assert!(
+        r.stderr.contains("cannot be read with this secret"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("invalid_client"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&file).unwrap(), before, "cache file changed");
+
+    // The right secret still reads it.
+    let r = ok(with_client(home.path(), &good)
+        .args(["token", "--cache", "-v", "--cache-dir"])
+        .arg(&dir));
+    assert!(from_cache(&r));
+    assert_eq!(r.stdout, token);
+}
+
+#[test]
+fn a_corrupt_cache_file_is_ignored_and_overwritten() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("cache");
+    let first = ok(with_client(home.path(), &corti())
+        .args(["token", "--cache", "--cache-dir"])
+        .arg(&dir))
+    .stdout;
+    let file = token_files(&dir).pop().unwrap();
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let r = ok(with_client(home.path(), &corti())
+        .args(["token", "--cache", "-v", "--cache-dir"])
+        .arg(&dir));
+    assert!(fetched(&r), "{}", r.stderr);
+    assert_ne!(r.stdout, first);
+    assert_ne!(std::fs::read(&file).unwrap(), bytes);
+    assert_eq!(mode(&file), 0o600);
+    let again = ok(with_client(home.path(), &corti())
+        .args(["token", "--cache", "-v", "--cache-dir"])
+        .arg(&dir));
+    assert!(from_cache(&again));
+    assert_eq!(again.stdout, r.stdout);
+}
+
+#[test]
+fn cache_is_keyed_by_client_and_scopes() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join("cache");
+    let get = |client: &Client, extra: &[&str]| {
+        ok(with_client(home.path(), client)
+            .args(["token", "--cache", "-v", "--cache-dir"])
+            .arg(&dir)
+            .args(extra))
+    };
+    let a = get(&corti(), &[]);
+    let b = get(&short(), &[]);
+    assert!(fetched(&a) && fetched(&b));
+    assert_ne!(a.stdout, b.stdout);
+    // Each client reads its own entry back (the 10 s token is good for 8 s).
+    let b2 = get(&short(), &[]);
+    assert!(from_cache(&b2), "{}", b2.stderr);
+    assert_eq!(b2.stdout, b.stdout);
+    // Another realm (token URL) is another entry.
+    let mut other_realm = corti();
+    other_realm.token_url = var("CORTIAUTH_KC_TOKEN_URL_COPILOTEU");
+    let r = get(&other_realm, &[]);
+    assert!(fetched(&r), "{}", r.stderr);
+    // `openid` is always requested: asking for it explicitly is the same key.
+    let c = get(&corti(), &["--scope", "openid"]);
+    assert!(from_cache(&c), "{}", c.stderr);
+    assert_eq!(c.stdout, a.stdout);
+    // Another scope set is another token; the order of the scopes does not matter.
+    let d = get(&corti(), &["--scope", "transcribe", "--scope", "streams"]);
+    assert!(fetched(&d), "{}", d.stderr);
+    assert_ne!(d.stdout, a.stdout);
+    let e = get(&corti(), &["--scope", "streams transcribe"]);
+    assert!(from_cache(&e), "{}", e.stderr);
+    assert_eq!(e.stdout, d.stdout);
+    let json = ok(with_client(home.path(), &corti())
+        .args([
+            "token",
+            "--json",
+            "--cache",
+            "--scope",
+            "transcribe streams",
+            "--cache-dir",
+        ])
+        .arg(&dir));
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let scope = v["scope"].as_str().unwrap();
+    assert!(
+        scope.contains("transcribe") && scope.contains("streams"),
+        "{scope}"
+    );
+    assert_eq!(token_files(&dir).len(), 4);
+}
+
+// ------------------------------------------------------------------- helpers
+
+/// A loopback server answering every request with the same response.
+fn serve_forever(head: &'static str, body: &'static str) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            read_request(&mut s);
+            let _ = write!(
+                s,
+                "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+/// Reads one request's head and its Content-Length body.
+fn read_request(s: &mut TcpStream) {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => buf.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
+    let len = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; len];
+    let _ = s.read_exact(&mut body);
+}
+
+/// A plain HTTP/1.1 GET to a loopback URL with the given header lines.
+fn http_get<'a>(url: &str, headers: impl Iterator<Item = &'a str>) -> (u16, String) {
+    let rest = url.strip_prefix("http://").expect("a loopback http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap());
+    let mut s = TcpStream::connect(authority).unwrap();
+    let mut req = format!("GET {path} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\n");
+    for h in headers {
+        req.push_str(h);
+        req.push_str("\r\n");
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let status = resp
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("an HTTP status line");
+    let body = resp
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# C benchmark of the cached token paths (release build, single thread), linked
+# against the shared and the static library. Not part of ffi/test.sh.
+#
+#   ffi/bench.sh [iterations]
+#
+# Uses the loopback Keycloak's 300 s client (so no refresh falls inside the run);
+# starts the servers like ffi/test.sh when their variables are not set.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+if [ -z "${CORTIAUTH_KEYCLOAK_URL:-}" ]; then
+  if [ -f tests/servers/.shared-env.sh ]; then
+    # shellcheck disable=SC1091
+    source tests/servers/.shared-env.sh
+  elif [ -x tests/servers/with-servers.sh ]; then
+    exec tests/servers/with-servers.sh "$root/ffi/bench.sh" "$@"
+  else
+    echo "ffi/bench.sh: no servers (tests/servers/with-servers.sh missing)" >&2
+    exit 1
+  fi
+fi
+
+work=$root/target/cortiauth-c/bench
+rm -rf "$work"
+ffi/install.sh --prefix "$work/prefix" --profile release >/dev/null
+export PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig
+# shellcheck disable=SC2046
+cc -O2 -std=c99 -Wall -Wextra -Werror -o "$work/bench_shared" ffi/bench/bench.c \
+  $(pkg-config --cflags --libs cortiauth) -Wl,-rpath,"$work/prefix/lib"
+# shellcheck disable=SC2046
+cc -O2 -std=c99 -Wall -Wextra -Werror -o "$work/bench_static" ffi/bench/bench.c \
+  $(pkg-config --cflags cortiauth) "$work/prefix/lib/libcortiauth.a" \
+  $(pkg-config --libs-only-other --libs-only-l --static cortiauth | sed 's/-lcortiauth//')
+
+export CORTI_CLIENT_ID=$CORTIAUTH_KC_CORTI_CLIENT_ID
+export CORTI_CLIENT_SECRET=$CORTIAUTH_KC_CORTI_CLIENT_SECRET
+export CORTI_TOKEN_URL=$CORTIAUTH_KC_TOKEN_URL_BASE
+unset CORTI_ENVIRONMENT CORTI_TENANT_NAME CORTI_SCOPES
+echo "== shared (libcortiauth.so)"
+"$work/bench_shared" "$@"
+echo "== static (libcortiauth.a)"
+"$work/bench_static" "$@"

@@ -1,0 +1,495 @@
+//! `cortiauth_manager`: hands out valid access tokens.
+
+use std::ffi::{c_char, CString};
+use std::ptr;
+use std::sync::Arc;
+
+use cortiauth::TokenManager;
+use zeroize::Zeroizing;
+
+use crate::boundary::{
+    arg_str, handle, lossy_c_string, non_null, optional_out, out, to_c_string, Handle,
+};
+use crate::config::cortiauth_config;
+use crate::error::{cortiauth_error, Failure};
+use crate::status::cortiauth_status;
+
+/// A token manager: caches the access token, fetches one per token lifetime however
+/// many threads ask at once, refreshes it ahead of expiry, retries transient failures.
+///
+/// Thread-safe: one manager is meant to be shared by every thread of the process
+/// (all `cortiauth_manager_*` functions may be called concurrently on it). Create
+/// one per client with `cortiauth_manager_new` or `cortiauth_manager_from_env` and
+/// release it with `cortiauth_manager_free` once no thread uses it any more.
+/// Works in a child after `fork()` (the child gets its own HTTP client).
+pub struct cortiauth_manager {
+    _private: [u8; 0],
+}
+
+/// Counters of a manager (`cortiauth_manager_stats`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct cortiauth_stats {
+    /// HTTP requests sent to the token endpoint, retries included.
+    pub token_requests: u64,
+    /// Calls answered from the cache.
+    pub cache_hits: u64,
+    /// Tokens obtained (the first fetch and every refresh).
+    pub refreshes: u64,
+    /// Token acquisitions that failed after their retries.
+    pub failures: u64,
+    /// The status of the most recent failure, `CORTIAUTH_STATUS_OK` if none.
+    pub last_error_status: cortiauth_status,
+}
+
+/// What a `cortiauth_manager` points to (through an `Arc`).
+pub struct Manager {
+    tokens: TokenManager,
+    tenant: CString,
+    api_base_url: Option<CString>,
+}
+
+// SAFETY: every `*const cortiauth_manager` handed out comes from `Arc::<Manager>::into_raw`.
+unsafe impl Handle for cortiauth_manager {
+    type Inner = Manager;
+}
+
+impl Manager {
+    fn into_raw(tokens: TokenManager) -> *mut cortiauth_manager {
+        let config = tokens.config();
+        let manager = Manager {
+            tenant: lossy_c_string(config.tenant()),
+            api_base_url: config.api_base_url().map(lossy_c_string),
+            tokens,
+        };
+        Arc::into_raw(Arc::new(manager)).cast_mut().cast()
+    }
+}
+
+/// Builds a manager from a configuration (copied: `config` may be freed right
+/// after). Nothing is fetched yet, unless the background refresher is on.
+///
+/// On success `*out` receives the manager (free it with `cortiauth_manager_free`)
+/// and `*err`, if `err` is not NULL, is set to NULL. On failure `*out` is set to
+/// NULL and `*err` to an error to free with `cortiauth_error_free`:
+/// `CORTIAUTH_STATUS_CONFIG` when the configuration is incomplete or invalid (the
+/// message names the setting or `CORTI_*` variable), `CORTIAUTH_STATUS_NULL_PARAMETER`.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_new(
+    config: *const cortiauth_config,
+    out: *mut *mut cortiauth_manager,
+    err: *mut *mut cortiauth_error,
+) -> cortiauth_status {
+    ffi_boundary!(err: err, {
+        // SAFETY (this block): C contract: NULL or valid pointers.
+        let out = unsafe { self::out(out, "out") }?;
+        *out = ptr::null_mut();
+        let state = unsafe { handle(config, "config") }?;
+        let tokens = TokenManager::new(state.build()?)?;
+        *out = Manager::into_raw(tokens);
+        Ok(())
+    })
+}
+
+/// Builds a manager from the environment variables `CORTI_CLIENT_ID`,
+/// `CORTI_CLIENT_SECRET`, `CORTI_ENVIRONMENT`, `CORTI_TENANT_NAME` and optionally
+/// `CORTI_TOKEN_URL` and `CORTI_SCOPES` (space-separated). For more settings use
+/// `cortiauth_config_from_env` and `cortiauth_manager_new`.
+///
+/// Same ownership and errors as `cortiauth_manager_new`.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_from_env(
+    out: *mut *mut cortiauth_manager,
+    err: *mut *mut cortiauth_error,
+) -> cortiauth_status {
+    ffi_boundary!(err: err, {
+        // SAFETY: C contract: NULL or a valid pointer.
+        let out = unsafe { self::out(out, "out") }?;
+        *out = ptr::null_mut();
+        let config = crate::config::cortiauth_config_from_env();
+        // SAFETY: `config` is NULL or was just made (the NULL case is reported).
+        let result = unsafe { handle(config, "config") }.and_then(|state| {
+            let tokens = TokenManager::new(state.build()?)?;
+            Ok(Manager::into_raw(tokens))
+        });
+        // SAFETY: made just above, freed once.
+        unsafe { crate::config::cortiauth_config_free(config) };
+        *out = result?;
+        Ok(())
+    })
+}
+
+/// A second handle to the same manager (same cache, same counters), for code that
+/// wants to own its reference. Each handle is released with `cortiauth_manager_free`;
+/// the manager lives until the last one is. Returns NULL when `manager` is NULL.
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_clone(
+    manager: *const cortiauth_manager,
+) -> *mut cortiauth_manager {
+    ffi_boundary!(default: ptr::null_mut(), {
+        if manager.is_null() {
+            return ptr::null_mut();
+        }
+        // SAFETY: a live handle from `Arc::into_raw` (C contract).
+        unsafe { Arc::increment_strong_count(manager.cast::<Manager>()) };
+        manager.cast_mut()
+    })
+}
+
+/// Releases a handle to a manager. NULL is a no-op. When the last handle goes, the
+/// cached token is zeroed and the background refresher (if any) stops. No other
+/// thread may use this handle during or after the call.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_free(manager: *mut cortiauth_manager) {
+    ffi_boundary!(default: (), {
+        if !manager.is_null() {
+            // SAFETY: from `Arc::into_raw` (or `_clone`), released once (C contract).
+            drop(unsafe { Arc::from_raw(manager.cast_const().cast::<Manager>()) });
+        }
+    })
+}
+
+/// A valid access token, as an owned NUL-terminated string: from the cache when
+/// there is one (no I/O, no lock), else fetched once for all concurrent callers.
+///
+/// On success `*out_token` receives the token, which the caller owns and releases
+/// with `cortiauth_string_free` (never `free()`); it stays valid after the manager
+/// is freed. `out_expires_at_unix` may be NULL; otherwise it receives the token's
+/// expiry in seconds since the Unix epoch. On failure `*out_token` is NULL and
+/// `*err` (if `err` is not NULL) describes the failure: `CORTIAUTH_STATUS_OAUTH`
+/// (e.g. `invalid_client`), `_HTTP`, `_NETWORK`, `_TIMEOUT`, `_INVALID_RESPONSE`,
+/// `_NULL_PARAMETER`. Thread-safe; may block while a token is fetched.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_get_token(
+    manager: *const cortiauth_manager,
+    out_token: *mut *mut c_char,
+    out_expires_at_unix: *mut i64,
+    err: *mut *mut cortiauth_error,
+) -> cortiauth_status {
+    ffi_boundary!(err: err, {
+        // SAFETY (this block): C contract: NULL or valid pointers.
+        let out_token = unsafe { out(out_token, "out_token") }?;
+        *out_token = ptr::null_mut();
+        let mut expires = unsafe { optional_out(out_expires_at_unix) };
+        if let Some(e) = expires.as_deref_mut() {
+            *e = 0;
+        }
+        let m = unsafe { handle(manager, "manager") }?;
+        let (token, expires_at) = m
+            .tokens
+            .with_token(|t| (to_c_string(t.secret(), "access token"), t.expires_at_unix()))?;
+        *out_token = token?.into_raw();
+        if let Some(e) = expires {
+            *e = expires_at;
+        }
+        Ok(())
+    })
+}
+
+/// Copies a valid access token into the caller's buffer, with its terminating NUL:
+/// no allocation on success, the cheapest way to read the cached token.
+///
+/// `*needed` (if `needed` is not NULL) receives the size the token needs, NUL
+/// included; `*out_expires_at_unix` (if not NULL) its expiry in seconds since the
+/// Unix epoch. When `len` is smaller than that, nothing is copied (`buf[0]` is set
+/// to NUL if `len > 0`) and `CORTIAUTH_STATUS_BUFFER_TOO_SMALL` is returned:
+/// retry with a buffer of `*needed` bytes. `buf` may be NULL only when `len` is 0
+/// (a size query). Tokens of Corti and most servers fit in 4096 bytes. Other
+/// failures as for `cortiauth_manager_get_token`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_get_token_buf(
+    manager: *const cortiauth_manager,
+    buf: *mut c_char,
+    len: usize,
+    needed: *mut usize,
+    out_expires_at_unix: *mut i64,
+    err: *mut *mut cortiauth_error,
+) -> cortiauth_status {
+    ffi_boundary!(err: err, {
+        // SAFETY (this block): C contract: NULL or valid pointers, `buf` valid for `len` bytes.
+        let mut needed = unsafe { optional_out(needed) };
+        if let Some(n) = needed.as_deref_mut() {
+            *n = 0;
+        }
+        let mut expires = unsafe { optional_out(out_expires_at_unix) };
+        if let Some(e) = expires.as_deref_mut() {
+            *e = 0;
+        }
+        let m = unsafe { handle(manager, "manager") }?;
+        let buf = if len > 0 {
+            let b = non_null(buf, "buf")?;
+            unsafe { b.as_ptr().write(0) };
+            b.as_ptr().cast::<u8>()
+        } else {
+            ptr::null_mut()
+        };
+        m.tokens.with_token(|t| {
+            let bytes = t.secret().as_bytes();
+            let size = bytes.len() + 1;
+            if let Some(n) = needed {
+                *n = size;
+            }
+            if let Some(e) = expires {
+                *e = t.expires_at_unix();
+            }
+            if len < size {
+                return Err(Failure::buffer_too_small(len, size));
+            }
+            // SAFETY: `buf` holds `len >= size` bytes and cannot overlap the token.
+            unsafe {
+                ptr::copy_nonoverlapping(bytes.as_ptr(), buf, bytes.len());
+                buf.add(bytes.len()).write(0);
+            }
+            Ok(())
+        })?
+    })
+}
+
+/// The value of the `Authorization` header for a Corti API call: `"Bearer {token}"`
+/// with a valid token.
+///
+/// On success `*out` receives an owned string to release with
+/// `cortiauth_string_free`. Errors as for `cortiauth_manager_get_token`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_authorization_header(
+    manager: *const cortiauth_manager,
+    out: *mut *mut c_char,
+    err: *mut *mut cortiauth_error,
+) -> cortiauth_status {
+    ffi_boundary!(err: err, {
+        // SAFETY (this block): C contract: NULL or valid pointers.
+        let out = unsafe { self::out(out, "out") }?;
+        *out = ptr::null_mut();
+        let m = unsafe { handle(manager, "manager") }?;
+        let header = m.tokens.with_token(|t| {
+            let secret = t.secret().as_bytes();
+            let mut v = Vec::with_capacity(7 + secret.len() + 1);
+            v.extend_from_slice(b"Bearer ");
+            v.extend_from_slice(secret);
+            CString::new(v).map_err(|e| {
+                drop(Zeroizing::new(e.into_vec()));
+                Failure::from(cortiauth::Error::InvalidResponse {
+                    message: "the access token contains a NUL byte".into(),
+                })
+            })
+        })??;
+        *out = header.into_raw();
+        Ok(())
+    })
+}
+
+/// The WebSocket URL to open for a stream: `stream_url` (as returned by the Corti
+/// API when an interaction is created) with `token=Bearer%20{token}` appended as a
+/// query parameter, using a valid token at each call (call it again on reconnect).
+///
+/// On success `*out` receives an owned string to release with
+/// `cortiauth_string_free`. `CORTIAUTH_STATUS_CONFIG` if `stream_url` is empty;
+/// other errors as for `cortiauth_manager_get_token`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_websocket_url(
+    manager: *const cortiauth_manager,
+    stream_url: *const c_char,
+    out: *mut *mut c_char,
+    err: *mut *mut cortiauth_error,
+) -> cortiauth_status {
+    ffi_boundary!(err: err, {
+        // SAFETY (this block): C contract: NULL or valid pointers.
+        let out = unsafe { self::out(out, "out") }?;
+        *out = ptr::null_mut();
+        let m = unsafe { handle(manager, "manager") }?;
+        let stream_url = unsafe { arg_str(stream_url, "stream_url") }?;
+        let url = Zeroizing::new(m.tokens.websocket_url(stream_url)?);
+        *out = to_c_string(&url, "websocket URL")?.into_raw();
+        Ok(())
+    })
+}
+
+/// Tells the manager that the API rejected `rejected_token` (HTTP 401): if it is
+/// still the cached token, it is dropped so that the next call fetches a new one.
+/// A burst of 401s for one token causes one refresh.
+///
+/// Returns true when the cached token was dropped, false when it had already been
+/// replaced, or an argument is NULL or not UTF-8. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_invalidate(
+    manager: *const cortiauth_manager,
+    rejected_token: *const c_char,
+) -> bool {
+    ffi_boundary!(default: false, {
+        // SAFETY: C contract: NULL or valid pointers.
+        let (Ok(m), Ok(token)) = (unsafe { handle(manager, "manager") }, unsafe {
+            arg_str(rejected_token, "rejected_token")
+        }) else {
+            return false;
+        };
+        m.tokens.invalidate(token)
+    })
+}
+
+/// The tenant name, for the `Tenant-Name` header of Corti API calls (`"base"`
+/// unless configured). Owned by the manager: valid until this handle is freed.
+/// NULL when `manager` is NULL. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_tenant(
+    manager: *const cortiauth_manager,
+) -> *const c_char {
+    ffi_boundary!(default: ptr::null(), {
+        // SAFETY: C contract: NULL or a live handle.
+        unsafe { handle(manager, "manager") }.map_or(ptr::null(), |m| m.tenant.as_ptr())
+    })
+}
+
+/// The Corti API base URL, `https://api.{environment}.corti.app/v2`, or NULL when
+/// no environment is configured (a bare token URL) or `manager` is NULL. Owned by
+/// the manager: valid until this handle is freed. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_api_base_url(
+    manager: *const cortiauth_manager,
+) -> *const c_char {
+    ffi_boundary!(default: ptr::null(), {
+        // SAFETY: C contract: NULL or a live handle.
+        unsafe { handle(manager, "manager") }
+            .ok()
+            .and_then(|m| m.api_base_url.as_ref())
+            .map_or(ptr::null(), |u| u.as_ptr())
+    })
+}
+
+/// Copies the manager's counters into `*out` (for monitoring, and for tests: 16
+/// threads asking at once cause `token_requests == 1`). Thread-safe.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_stats(
+    manager: *const cortiauth_manager,
+    out: *mut cortiauth_stats,
+) -> cortiauth_status {
+    ffi_boundary!(err: ptr::null_mut(), {
+        // SAFETY: C contract: NULL or valid pointers.
+        let out = unsafe { self::out(out, "out") }?;
+        let m = unsafe { handle(manager, "manager") }?;
+        let s = m.tokens.stats();
+        *out = cortiauth_stats {
+            token_requests: s.token_requests,
+            cache_hits: s.cache_hits,
+            refreshes: s.refreshes,
+            failures: s.failures,
+            last_error_status: s
+                .last_error_kind
+                .map_or(cortiauth_status::Ok, cortiauth_status::from_kind),
+        };
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::*;
+    use crate::error::*;
+    use std::ffi::CStr;
+
+    unsafe fn manager(token_url: &CStr) -> *mut cortiauth_manager {
+        let c = cortiauth_config_new();
+        unsafe {
+            cortiauth_config_set_client_id(c, c"id".as_ptr());
+            cortiauth_config_set_client_secret(c, c"secret".as_ptr());
+            cortiauth_config_set_token_url(c, token_url.as_ptr());
+            cortiauth_config_set_max_attempts(c, 1);
+            let mut m = ptr::null_mut();
+            let status = cortiauth_manager_new(c, &mut m, ptr::null_mut());
+            assert_eq!(status, cortiauth_status::Ok);
+            cortiauth_config_free(c);
+            m
+        }
+    }
+
+    #[test]
+    fn config_errors_come_back_with_a_message() {
+        unsafe {
+            let c = cortiauth_config_new();
+            let mut m = ptr::NonNull::dangling().as_ptr();
+            let mut err = ptr::null_mut();
+            let status = cortiauth_manager_new(c, &mut m, &mut err);
+            assert_eq!(status, cortiauth_status::Config);
+            assert!(m.is_null());
+            let msg = CStr::from_ptr(cortiauth_error_message(err))
+                .to_str()
+                .unwrap();
+            assert!(msg.contains("CORTI_CLIENT_ID"), "{msg}");
+            cortiauth_error_free(err);
+            cortiauth_config_free(c);
+        }
+    }
+
+    #[test]
+    fn unreachable_server_is_a_network_error_and_counted() {
+        // Port 1 on loopback: nothing listens there, the connection is refused.
+        unsafe {
+            let m = manager(c"http://127.0.0.1:1/token");
+            let mut tok = ptr::NonNull::dangling().as_ptr();
+            let mut err = ptr::null_mut();
+            let status = cortiauth_manager_get_token(m, &mut tok, ptr::null_mut(), &mut err);
+            assert_eq!(status, cortiauth_status::Network);
+            assert!(tok.is_null());
+            assert_eq!(cortiauth_error_http_status(err), 0);
+            cortiauth_error_free(err);
+            let mut s = std::mem::zeroed::<cortiauth_stats>();
+            assert_eq!(cortiauth_manager_stats(m, &mut s), cortiauth_status::Ok);
+            assert_eq!(s.token_requests, 1);
+            assert_eq!(s.failures, 1);
+            assert_eq!(s.last_error_status, cortiauth_status::Network);
+            cortiauth_manager_free(m);
+        }
+    }
+
+    #[test]
+    fn handles_are_reference_counted() {
+        unsafe {
+            let m = manager(c"https://auth.example.test/token");
+            let m2 = cortiauth_manager_clone(m);
+            assert_eq!(m, m2);
+            cortiauth_manager_free(m);
+            assert_eq!(
+                CStr::from_ptr(cortiauth_manager_tenant(m2))
+                    .to_str()
+                    .unwrap(),
+                "base"
+            );
+            assert!(cortiauth_manager_api_base_url(m2).is_null());
+            cortiauth_manager_free(m2);
+            assert!(cortiauth_manager_clone(ptr::null()).is_null());
+            cortiauth_manager_free(ptr::null_mut());
+        }
+    }
+
+    #[test]
+    fn null_arguments_are_reported() {
+        unsafe {
+            let mut err = ptr::null_mut();
+            let mut tok = ptr::null_mut();
+            let s = cortiauth_manager_get_token(ptr::null(), &mut tok, ptr::null_mut(), &mut err);
+            assert_eq!(s, cortiauth_status::NullParameter);
+            let msg = CStr::from_ptr(cortiauth_error_message(err))
+                .to_str()
+                .unwrap();
+            assert!(msg.contains("manager"), "{msg}");
+            cortiauth_error_free(err);
+            let s = cortiauth_manager_get_token_buf(
+                ptr::null(),
+                ptr::null_mut(),
+                0,
+                ptr::null_mut(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            );
+            assert_eq!(s, cortiauth_status::NullParameter);
+            assert!(!cortiauth_manager_invalidate(ptr::null(), c"x".as_ptr()));
+            assert_eq!(
+                cortiauth_manager_stats(ptr::null(), ptr::null_mut()),
+                cortiauth_status::NullParameter
+            );
+        }
+    }
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Tests of the C library, run against the real loopback servers:
+#   1. include/cortiauth.h is what the pinned cbindgen generates (drift check);
+#   2. ffi/install.sh builds and installs the library into target/cortiauth-c/prefix;
+#   3. tests/c (C99 + C++17, shared + static + AddressSanitizer/UBSan, the example
+#      through pkg-config) is built with CMake against that installed package and
+#      run with ctest; examples/c is built through find_package.
+#
+# Needs the CORTIAUTH_KC_* / CORTIAUTH_TIRO_* variables of tests/servers/with-servers.sh;
+# started on its own, it uses the lead's shared servers or starts its own.
+# CORTIAUTH_FFI_PROFILE=dev builds the library without optimisations.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+if [ -z "${CORTIAUTH_KEYCLOAK_URL:-}" ]; then
+  if [ -f tests/servers/.shared-env.sh ]; then
+    # shellcheck disable=SC1091
+    source tests/servers/.shared-env.sh
+  elif [ -x tests/servers/with-servers.sh ]; then
+    exec tests/servers/with-servers.sh "$root/ffi/test.sh" "$@"
+  else
+    echo "ffi/test.sh: no servers (CORTIAUTH_KEYCLOAK_URL unset, tests/servers/with-servers.sh missing)" >&2
+    exit 1
+  fi
+fi
+
+missing=()
+for tool in cmake ctest ninja pkg-config readelf cc c++; do
+  command -v "$tool" >/dev/null || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "ffi/test.sh: installing the missing ${missing[*]}" >&2
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && apt-get install -y -qq cmake ninja-build pkg-config binutils gcc g++ >/dev/null
+  else
+    echo "ffi/test.sh: ${missing[*]} needed (apt-get install cmake ninja-build pkg-config binutils g++)" >&2
+    exit 1
+  fi
+fi
+
+echo "== header drift"
+ffi/generate-header.sh --check
+
+work=$root/target/cortiauth-c
+prefix=$work/prefix
+echo "== build and install into $prefix"
+rm -rf "$prefix"
+ffi/install.sh --prefix "$prefix" --profile "${CORTIAUTH_FFI_PROFILE:-release}"
+
+echo "== build tests/c against the installed package"
+rm -rf "$work/build" "$work/example"
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+cmake -S tests/c -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+  -Dcortiauth_DIR="$prefix/lib/cmake/cortiauth" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/build" -j 2
+cmake -S examples/c -B "$work/example" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/example"
+
+echo "== ctest"
+# The example reads the standard CORTI_* variables; point them at the test realm.
+export CORTI_CLIENT_ID=$CORTIAUTH_KC_CLIENT_ID
+export CORTI_CLIENT_SECRET=$CORTIAUTH_KC_CLIENT_SECRET
+export CORTI_TOKEN_URL=$CORTIAUTH_KC_TOKEN_URL_BASE
+export CORTI_TENANT_NAME=base
+unset CORTI_ENVIRONMENT CORTI_SCOPES
+cd "$work/build"
+ctest --output-on-failure -j 2 --timeout 120

@@ -1,0 +1,809 @@
+/*
+ * C99 tests of libcortiauth against the real authorization servers started by
+ * tests/servers/with-servers.sh (Keycloak realm `base`, the Tiro-shaped server).
+ *
+ *   test_cortiauth NAME    run one test (what ctest does, one test per NAME)
+ *   test_cortiauth         run every test in this process
+ *
+ * Each TEST(name) line is also read by CMakeLists.txt to register the ctest tests.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cortiauth.h>
+
+/* ---- checks ----------------------------------------------------------------------------- */
+
+#define CHECK(cond)                                                                    \
+    do {                                                                               \
+        if (!(cond)) {                                                                 \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            exit(1);                                                                   \
+        }                                                                              \
+    } while (0)
+
+/* The message of the error `*errp`, if any. */
+static const char *detail(cortiauth_error **errp) {
+    return errp != NULL && *errp != NULL ? cortiauth_error_message(*errp) : "(no error detail)";
+}
+
+/* `call` returns a status; on a different one, print it and the error's message. */
+#define CHECK_STATUS(expected, call, errp)                                                      \
+    do {                                                                                        \
+        cortiauth_status got_ = (call);                                                         \
+        if (got_ != (expected)) {                                                               \
+            fprintf(stderr, "%s:%d: %s\n  returned %s, expected %s: %s\n", __FILE__, __LINE__, \
+                    #call, cortiauth_status_str(got_), cortiauth_status_str(expected),          \
+                    detail(errp));                                                              \
+            exit(1);                                                                            \
+        }                                                                                       \
+    } while (0)
+
+#define CHECK_OK(call, errp) CHECK_STATUS(CORTIAUTH_STATUS_OK, call, errp)
+
+static int contains(const char *haystack, const char *needle) {
+    return haystack != NULL && needle != NULL && strstr(haystack, needle) != NULL;
+}
+
+static const char *need_env(const char *name) {
+    const char *v = getenv(name);
+    if (v == NULL || *v == '\0') {
+        fprintf(stderr, "%s is not set: run the tests through ffi/test.sh "
+                        "(it starts the servers with tests/servers/with-servers.sh)\n", name);
+        exit(1);
+    }
+    return v;
+}
+
+/* ---- fixtures --------------------------------------------------------------------------- */
+
+/* The Keycloak `base` realm's confidential client (10 s tokens), with no retries. */
+static cortiauth_config *kc_config(void) {
+    cortiauth_config *c = cortiauth_config_new();
+    CHECK(c != NULL);
+    CHECK_OK(cortiauth_config_set_client_id(c, need_env("CORTIAUTH_KC_CLIENT_ID")), NULL);
+    CHECK_OK(cortiauth_config_set_client_secret(c, need_env("CORTIAUTH_KC_CLIENT_SECRET")), NULL);
+    CHECK_OK(cortiauth_config_set_token_url(c, need_env("CORTIAUTH_KC_TOKEN_URL_BASE")), NULL);
+    CHECK_OK(cortiauth_config_set_max_attempts(c, 1), NULL);
+    return c;
+}
+
+/* Builds a manager and frees the config. */
+static cortiauth_manager *manager_of(cortiauth_config *c) {
+    cortiauth_manager *m = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_new(c, &m, &err), &err);
+    CHECK(m != NULL);
+    CHECK(err == NULL);
+    cortiauth_config_free(c);
+    return m;
+}
+
+static char *token_of(cortiauth_manager *m) {
+    char *token = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_get_token(m, &token, NULL, &err), &err);
+    CHECK(token != NULL && strlen(token) > 20);
+    return token;
+}
+
+static cortiauth_stats stats_of(const cortiauth_manager *m) {
+    cortiauth_stats s;
+    memset(&s, 0xAB, sizeof s);
+    CHECK_OK(cortiauth_manager_stats(m, &s), NULL);
+    return s;
+}
+
+/* A JWT: three non-empty base64url parts separated by dots. */
+static int looks_like_jwt(const char *t) {
+    const char *dot1 = strchr(t, '.');
+    const char *dot2 = dot1 ? strchr(dot1 + 1, '.') : NULL;
+    return dot1 && dot2 && dot1 > t && dot2 > dot1 + 1 && dot2[1] != '\0' &&
+           strchr(dot2 + 1, '.') == NULL && strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                                                      "qrstuvwxyz0123456789-_.") == strlen(t);
+}
+
+#define TEST(name) static void test_##name(void)
+
+/* ---- tests ------------------------------------------------------------------------------ */
+
+TEST(version) {
+    CHECK(strcmp(cortiauth_version(), CORTIAUTH_VERSION) == 0);
+    CHECK(CORTIAUTH_VERSION_NUMBER ==
+          CORTIAUTH_VERSION_MAJOR * 10000 + CORTIAUTH_VERSION_MINOR * 100 + CORTIAUTH_VERSION_PATCH);
+    /* The status numbers are part of the ABI. */
+    CHECK(CORTIAUTH_STATUS_OK == 0 && CORTIAUTH_STATUS_NULL_PARAMETER == 1 &&
+          CORTIAUTH_STATUS_INVALID_ARGUMENT == 2 && CORTIAUTH_STATUS_CONFIG == 3 &&
+          CORTIAUTH_STATUS_OAUTH == 4 && CORTIAUTH_STATUS_HTTP == 5 &&
+          CORTIAUTH_STATUS_NETWORK == 6 && CORTIAUTH_STATUS_TIMEOUT == 7 &&
+          CORTIAUTH_STATUS_INVALID_RESPONSE == 8 && CORTIAUTH_STATUS_BUFFER_TOO_SMALL == 9 &&
+          CORTIAUTH_STATUS_PANIC == 10);
+    CHECK(strcmp(cortiauth_status_str(CORTIAUTH_STATUS_OAUTH), "oauth") == 0);
+    CHECK(strcmp(cortiauth_status_str(CORTIAUTH_STATUS_BUFFER_TOO_SMALL), "buffer_too_small") == 0);
+    CHECK(strcmp(cortiauth_status_str(12345), "unknown") == 0);
+}
+
+/* The docs' example: credentials from the environment, print the access token. */
+TEST(docs_example) {
+    CHECK(setenv("CORTI_CLIENT_ID", need_env("CORTIAUTH_KC_CLIENT_ID"), 1) == 0);
+    CHECK(setenv("CORTI_CLIENT_SECRET", need_env("CORTIAUTH_KC_CLIENT_SECRET"), 1) == 0);
+    CHECK(setenv("CORTI_TOKEN_URL", need_env("CORTIAUTH_KC_TOKEN_URL_BASE"), 1) == 0);
+    CHECK(setenv("CORTI_TENANT_NAME", "base", 1) == 0);
+    CHECK(unsetenv("CORTI_ENVIRONMENT") == 0);
+
+    cortiauth_manager *m = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_from_env(&m, &err), &err);
+    char *token = NULL;
+    int64_t expires_at = 0;
+    CHECK_OK(cortiauth_manager_get_token(m, &token, &expires_at, &err), &err);
+    CHECK(err == NULL);
+    CHECK(looks_like_jwt(token));
+    /* The docs print the token; a test log gets only its (public) JWT header. */
+    printf("access token: %.12s... (%zu bytes)\n", token, strlen(token));
+    /* The test client's tokens live 10 s. */
+    int64_t now = (int64_t)time(NULL);
+    CHECK(expires_at >= now + 5 && expires_at <= now + 12);
+    CHECK(strcmp(cortiauth_manager_tenant(m), "base") == 0);
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+}
+
+TEST(from_env_reports_missing_variables) {
+    CHECK(unsetenv("CORTI_CLIENT_ID") == 0);
+    CHECK(setenv("CORTI_CLIENT_SECRET", "whatever", 1) == 0);
+    CHECK(setenv("CORTI_TOKEN_URL", need_env("CORTIAUTH_KC_TOKEN_URL_BASE"), 1) == 0);
+    cortiauth_manager *m = (cortiauth_manager *)&m; /* must be overwritten with NULL */
+    cortiauth_error *err = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_from_env(&m, &err), &err);
+    CHECK(m == NULL);
+    CHECK(cortiauth_error_status(err) == CORTIAUTH_STATUS_CONFIG);
+    CHECK(contains(cortiauth_error_message(err), "CORTI_CLIENT_ID"));
+    cortiauth_error_free(err);
+
+    /* A config read from the environment, completed by a setter. */
+    cortiauth_config *c = cortiauth_config_from_env();
+    CHECK_OK(cortiauth_config_set_client_id(c, need_env("CORTIAUTH_KC_CLIENT_ID")), NULL);
+    CHECK_OK(cortiauth_config_set_client_secret(c, need_env("CORTIAUTH_KC_CLIENT_SECRET")), NULL);
+    m = manager_of(c);
+    char *token = token_of(m);
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+    CHECK(unsetenv("CORTI_CLIENT_SECRET") == 0 && unsetenv("CORTI_TOKEN_URL") == 0);
+}
+
+TEST(caching) {
+    cortiauth_manager *m = manager_of(kc_config());
+    cortiauth_stats s = stats_of(m);
+    CHECK(s.token_requests == 0 && s.cache_hits == 0 && s.failures == 0);
+    CHECK(s.last_error_status == CORTIAUTH_STATUS_OK);
+
+    char *first = token_of(m);
+    char *second = token_of(m);
+    char *third = token_of(m);
+    CHECK(strcmp(first, second) == 0 && strcmp(second, third) == 0);
+    CHECK(first != second); /* each call returns its own copy */
+    s = stats_of(m);
+    CHECK(s.token_requests == 1);
+    CHECK(s.refreshes == 1);
+    CHECK(s.cache_hits >= 2);
+    cortiauth_string_free(first);
+    cortiauth_string_free(second);
+    cortiauth_string_free(third);
+    cortiauth_manager_free(m);
+}
+
+#define THREADS 16
+
+struct race {
+    cortiauth_manager *manager;
+    pthread_barrier_t start;
+    char *tokens[THREADS];
+    cortiauth_status statuses[THREADS];
+};
+
+struct racer {
+    struct race *race;
+    int index;
+};
+
+static void *race_for_a_token(void *arg) {
+    struct racer *r = (struct racer *)arg;
+    pthread_barrier_wait(&r->race->start);
+    r->race->statuses[r->index] =
+        cortiauth_manager_get_token(r->race->manager, &r->race->tokens[r->index], NULL, NULL);
+    return NULL;
+}
+
+/* 16 threads asking a fresh manager at the same moment cause one token request. */
+TEST(sixteen_threads_one_request) {
+    struct race race;
+    memset(&race, 0, sizeof race);
+    race.manager = manager_of(kc_config());
+    CHECK(pthread_barrier_init(&race.start, NULL, THREADS) == 0);
+    pthread_t threads[THREADS];
+    struct racer racers[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        racers[i].race = &race;
+        racers[i].index = i;
+        CHECK(pthread_create(&threads[i], NULL, race_for_a_token, &racers[i]) == 0);
+    }
+    for (int i = 0; i < THREADS; i++) CHECK(pthread_join(threads[i], NULL) == 0);
+    for (int i = 0; i < THREADS; i++) {
+        CHECK(race.statuses[i] == CORTIAUTH_STATUS_OK);
+        CHECK(race.tokens[i] != NULL);
+        CHECK(strcmp(race.tokens[i], race.tokens[0]) == 0);
+    }
+    cortiauth_stats s = stats_of(race.manager);
+    CHECK(s.token_requests == 1);
+    CHECK(s.refreshes == 1);
+    for (int i = 0; i < THREADS; i++) cortiauth_string_free(race.tokens[i]);
+    CHECK(pthread_barrier_destroy(&race.start) == 0);
+    cortiauth_manager_free(race.manager);
+}
+
+TEST(buffer) {
+    cortiauth_manager *m = manager_of(kc_config());
+    cortiauth_error *err = NULL;
+    size_t needed = 0;
+    int64_t expires_at = 0;
+
+    /* Size query: no buffer at all. */
+    CHECK_STATUS(CORTIAUTH_STATUS_BUFFER_TOO_SMALL,
+                 cortiauth_manager_get_token_buf(m, NULL, 0, &needed, NULL, &err), &err);
+    CHECK(cortiauth_error_status(err) == CORTIAUTH_STATUS_BUFFER_TOO_SMALL);
+    cortiauth_error_free(err);
+    err = NULL;
+    char *token = token_of(m);
+    CHECK(needed == strlen(token) + 1);
+
+    /* Too small by one byte: nothing copied, buf[0] is NUL, `needed` says how much. */
+    char *buf = (char *)malloc(needed);
+    memset(buf, 'x', needed);
+    size_t again = 0;
+    CHECK_STATUS(CORTIAUTH_STATUS_BUFFER_TOO_SMALL,
+                 cortiauth_manager_get_token_buf(m, buf, needed - 1, &again, NULL, NULL), NULL);
+    CHECK(again == needed);
+    CHECK(buf[0] == '\0' && buf[1] == 'x');
+
+    /* Exactly big enough. */
+    CHECK_OK(cortiauth_manager_get_token_buf(m, buf, needed, &again, &expires_at, &err), &err);
+    CHECK(err == NULL);
+    CHECK(strcmp(buf, token) == 0);
+    CHECK(expires_at > (int64_t)time(NULL));
+
+    /* The optional out-parameters may be NULL. */
+    char big[4096];
+    CHECK_OK(cortiauth_manager_get_token_buf(m, big, sizeof big, NULL, NULL, NULL), NULL);
+    CHECK(strcmp(big, token) == 0);
+    CHECK(stats_of(m).token_requests == 1);
+    free(buf);
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+}
+
+/* Every pointer parameter, NULL in turn: an error, never a crash. */
+TEST(null_arguments) {
+    cortiauth_config *c = kc_config();
+    cortiauth_manager *m = NULL;
+    cortiauth_error *err = NULL;
+    char *out = NULL;
+    int64_t expires_at = 0;
+    size_t needed = 0;
+    char buf[64];
+    cortiauth_stats s;
+    const cortiauth_status N = CORTIAUTH_STATUS_NULL_PARAMETER;
+
+    CHECK_STATUS(N, cortiauth_config_set_client_id(NULL, "x"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_client_id(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_client_secret(NULL, "x"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_client_secret(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_environment(NULL, "eu"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_environment(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_tenant(NULL, "base"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_tenant(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_token_url(NULL, "https://a.example/t"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_token_url(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_scopes(NULL, "streams"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_scopes(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_auth_method(NULL, CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_POST), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_timeout_ms(NULL, 1000), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_max_attempts(NULL, 1), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_extra_param(NULL, "audience", "a"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_extra_param(c, NULL, "a"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_extra_param(c, "audience", NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_ca_cert_pem(NULL, ""), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_ca_cert_pem(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_background_refresh(NULL, true), NULL);
+
+    m = (cortiauth_manager *)&m;
+    CHECK_STATUS(N, cortiauth_manager_new(NULL, &m, &err), &err);
+    CHECK(m == NULL);
+    CHECK(cortiauth_error_status(err) == N);
+    CHECK(contains(cortiauth_error_message(err), "config"));
+    cortiauth_error_free(err);
+    CHECK_STATUS(N, cortiauth_manager_new(c, NULL, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), "out"));
+    cortiauth_error_free(err);
+    CHECK_STATUS(N, cortiauth_manager_new(NULL, NULL, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_manager_from_env(NULL, &err), &err);
+    cortiauth_error_free(err);
+    /* `err` may be NULL. */
+    CHECK_OK(cortiauth_manager_new(c, &m, NULL), NULL);
+    cortiauth_config_free(c);
+
+    CHECK_STATUS(N, cortiauth_manager_get_token(NULL, &out, &expires_at, &err), &err);
+    CHECK(out == NULL);
+    CHECK(contains(cortiauth_error_message(err), "manager"));
+    cortiauth_error_free(err);
+    CHECK_STATUS(N, cortiauth_manager_get_token(m, NULL, &expires_at, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), "out_token"));
+    cortiauth_error_free(err);
+
+    CHECK_STATUS(N, cortiauth_manager_get_token_buf(NULL, buf, sizeof buf, &needed, NULL, &err), &err);
+    cortiauth_error_free(err);
+    CHECK_STATUS(N, cortiauth_manager_get_token_buf(m, NULL, sizeof buf, &needed, NULL, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), "buf"));
+    cortiauth_error_free(err);
+
+    CHECK_STATUS(N, cortiauth_manager_authorization_header(NULL, &out, &err), &err);
+    cortiauth_error_free(err);
+    CHECK_STATUS(N, cortiauth_manager_authorization_header(m, NULL, &err), &err);
+    cortiauth_error_free(err);
+
+    CHECK_STATUS(N, cortiauth_manager_websocket_url(NULL, "wss://h/s", &out, &err), &err);
+    cortiauth_error_free(err);
+    CHECK_STATUS(N, cortiauth_manager_websocket_url(m, NULL, &out, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), "stream_url"));
+    cortiauth_error_free(err);
+    CHECK_STATUS(N, cortiauth_manager_websocket_url(m, "wss://h/s", NULL, &err), &err);
+    cortiauth_error_free(err);
+
+    CHECK(!cortiauth_manager_invalidate(NULL, "token"));
+    CHECK(!cortiauth_manager_invalidate(m, NULL));
+    CHECK(cortiauth_manager_tenant(NULL) == NULL);
+    CHECK(cortiauth_manager_api_base_url(NULL) == NULL);
+    CHECK(cortiauth_manager_clone(NULL) == NULL);
+    CHECK_STATUS(N, cortiauth_manager_stats(NULL, &s), NULL);
+    CHECK_STATUS(N, cortiauth_manager_stats(m, NULL), NULL);
+
+    CHECK(cortiauth_error_message(NULL) == NULL);
+    CHECK(cortiauth_error_status(NULL) == N);
+    CHECK(cortiauth_error_oauth_code(NULL) == NULL);
+    CHECK(cortiauth_error_oauth_description(NULL) == NULL);
+    CHECK(cortiauth_error_http_status(NULL) == 0);
+    CHECK(!cortiauth_error_is_transient(NULL));
+
+    /* Nothing above used the network. */
+    CHECK(stats_of(m).token_requests == 0);
+    cortiauth_manager_free(m);
+
+    /* Every *_free accepts NULL. */
+    cortiauth_config_free(NULL);
+    cortiauth_manager_free(NULL);
+    cortiauth_error_free(NULL);
+    cortiauth_string_free(NULL);
+}
+
+TEST(invalid_arguments) {
+    const char *bad = "\xff\xfe not UTF-8";
+    const cortiauth_status I = CORTIAUTH_STATUS_INVALID_ARGUMENT;
+    cortiauth_config *c = cortiauth_config_new();
+    CHECK_STATUS(I, cortiauth_config_set_client_id(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_client_secret(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_environment(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_tenant(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_token_url(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_scopes(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_extra_param(c, bad, "v"), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_extra_param(c, "n", bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_extra_param(c, "", "v"), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_ca_cert_pem(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_auth_method(c, 2), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_timeout_ms(c, 0), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_timeout_ms(c, UINT64_MAX), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_max_attempts(c, 0), NULL);
+    cortiauth_config_free(c);
+
+    cortiauth_manager *m = manager_of(kc_config());
+    cortiauth_error *err = NULL;
+    char *out = NULL;
+    CHECK_STATUS(I, cortiauth_manager_websocket_url(m, bad, &out, &err), &err);
+    CHECK(out == NULL);
+    CHECK(contains(cortiauth_error_message(err), "stream_url"));
+    CHECK(contains(cortiauth_error_message(err), "UTF-8"));
+    cortiauth_error_free(err);
+    CHECK(!cortiauth_manager_invalidate(m, bad));
+    cortiauth_manager_free(m);
+}
+
+TEST(config_errors) {
+    cortiauth_manager *m = NULL;
+    cortiauth_error *err = NULL;
+
+    /* Nothing set: the message names the variable to set. */
+    cortiauth_config *c = cortiauth_config_new();
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
+    CHECK(m == NULL);
+    CHECK(contains(cortiauth_error_message(err), "CORTI_CLIENT_ID"));
+    CHECK(cortiauth_error_http_status(err) == 0 && cortiauth_error_oauth_code(err) == NULL);
+    cortiauth_error_free(err);
+    cortiauth_config_free(c);
+
+    /* Plain http to a host that is not this machine would leak the secret. */
+    c = kc_config();
+    CHECK_OK(cortiauth_config_set_token_url(c, "http://auth.example.com/token"), NULL);
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), "https"));
+    cortiauth_error_free(err);
+
+    /* Parameters cortiauth sets itself cannot be overridden. */
+    CHECK_OK(cortiauth_config_set_token_url(c, need_env("CORTIAUTH_KC_TOKEN_URL_BASE")), NULL);
+    CHECK_OK(cortiauth_config_set_extra_param(c, "grant_type", "password"), NULL);
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), "grant_type"));
+    cortiauth_error_free(err);
+    cortiauth_config_free(c);
+
+    /* An environment name cannot smuggle in another host. */
+    c = kc_config();
+    CHECK_OK(cortiauth_config_set_token_url(c, ""), NULL);
+    CHECK_OK(cortiauth_config_set_environment(c, "eu.evil.example/x"), NULL);
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
+    cortiauth_error_free(err);
+    cortiauth_config_free(c);
+}
+
+TEST(wrong_secret_is_invalid_client) {
+    const char *wrong = "not-the-secret-4f1c9a";
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_client_secret(c, wrong), NULL);
+    cortiauth_manager *m = manager_of(c);
+    cortiauth_error *err = NULL;
+    char *token = (char *)&token;
+    int64_t expires_at = 99;
+    CHECK_STATUS(CORTIAUTH_STATUS_OAUTH, cortiauth_manager_get_token(m, &token, &expires_at, &err),
+                 &err);
+    CHECK(token == NULL && expires_at == 0);
+    CHECK(cortiauth_error_status(err) == CORTIAUTH_STATUS_OAUTH);
+    CHECK(strcmp(cortiauth_error_oauth_code(err), "invalid_client") == 0);
+    CHECK(cortiauth_error_http_status(err) == 401);
+    CHECK(!cortiauth_error_is_transient(err));
+    const char *message = cortiauth_error_message(err);
+    CHECK(contains(message, "invalid_client"));
+    CHECK(contains(message, "CORTI_CLIENT_SECRET")); /* says what to check */
+    CHECK(!contains(message, wrong));                /* never the secret */
+    cortiauth_error_free(err);
+
+    cortiauth_stats s = stats_of(m);
+    CHECK(s.failures == 1 && s.refreshes == 0);
+    CHECK(s.last_error_status == CORTIAUTH_STATUS_OAUTH);
+    cortiauth_manager_free(m);
+}
+
+TEST(disabled_client_is_refused) {
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_client_id(c, need_env("CORTIAUTH_KC_DISABLED_CLIENT_ID")), NULL);
+    CHECK_OK(cortiauth_config_set_client_secret(c, need_env("CORTIAUTH_KC_DISABLED_CLIENT_SECRET")),
+             NULL);
+    cortiauth_manager *m = manager_of(c);
+    cortiauth_error *err = NULL;
+    char *token = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_OAUTH, cortiauth_manager_get_token(m, &token, NULL, &err), &err);
+    CHECK(cortiauth_error_oauth_code(err) != NULL);
+    CHECK(cortiauth_error_http_status(err) >= 400 && cortiauth_error_http_status(err) < 500);
+    cortiauth_error_free(err);
+    cortiauth_manager_free(m);
+}
+
+TEST(unknown_tenant_is_http_404) {
+    /* The token URL of a realm that does not exist on the Keycloak server. */
+    const char *base = need_env("CORTIAUTH_KC_TOKEN_URL_BASE");
+    const char *realm = strstr(base, "/realms/base/");
+    CHECK(realm != NULL);
+    char url[1024];
+    snprintf(url, sizeof url, "%.*s/realms/no-such-tenant/%s", (int)(realm - base), base,
+             realm + strlen("/realms/base/"));
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_token_url(c, url), NULL);
+    CHECK_OK(cortiauth_config_set_max_attempts(c, 4), NULL); /* retries allowed... */
+    cortiauth_manager *m = manager_of(c);
+    cortiauth_error *err = NULL;
+    char *token = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_HTTP, cortiauth_manager_get_token(m, &token, NULL, &err), &err);
+    CHECK(cortiauth_error_status(err) == CORTIAUTH_STATUS_HTTP);
+    CHECK(cortiauth_error_http_status(err) == 404);
+    CHECK(contains(cortiauth_error_message(err), "CORTI_TENANT_NAME")); /* what to check */
+    CHECK(stats_of(m).token_requests == 1); /* ...but a 404 is not worth one */
+    CHECK(token == NULL);
+    cortiauth_error_free(err);
+    cortiauth_manager_free(m);
+}
+
+TEST(scopes) {
+    /* Optional client scopes of the realm are granted... */
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_scopes(c, "transcribe streams"), NULL);
+    cortiauth_manager *m = manager_of(c);
+    char *token = token_of(m);
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+
+    /* ...and an unknown one is refused, so the scopes do reach the server. */
+    c = kc_config();
+    CHECK_OK(cortiauth_config_set_scopes(c, "no-such-scope"), NULL);
+    m = manager_of(c);
+    cortiauth_error *err = NULL;
+    token = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_OAUTH, cortiauth_manager_get_token(m, &token, NULL, &err), &err);
+    CHECK(strcmp(cortiauth_error_oauth_code(err), "invalid_scope") == 0);
+    cortiauth_error_free(err);
+    cortiauth_manager_free(m);
+}
+
+TEST(websocket_url) {
+    cortiauth_manager *m = manager_of(kc_config());
+    const char *stream =
+        "wss://api.eu.corti.app/audio-bridge/v2/interactions/123/streams?tenant-name=base";
+    char *url = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_websocket_url(m, stream, &url, &err), &err);
+    char *token = token_of(m);
+    /* A JWT holds only URL-safe characters, so it appears as it is. */
+    size_t expected_len = strlen(stream) + strlen("&token=Bearer%20") + strlen(token);
+    char *expected = (char *)malloc(expected_len + 1);
+    snprintf(expected, expected_len + 1, "%s&token=Bearer%%20%s", stream, token);
+    CHECK(strcmp(url, expected) == 0);
+    cortiauth_string_free(url);
+
+    /* No query yet: `?` is used. */
+    CHECK_OK(cortiauth_manager_websocket_url(m, "wss://h.example/s", &url, &err), &err);
+    CHECK(strncmp(url, "wss://h.example/s?token=Bearer%20", 33) == 0);
+    CHECK(strcmp(url + 33, token) == 0);
+    cortiauth_string_free(url);
+
+    /* An empty URL is a configuration error. */
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_websocket_url(m, " ", &url, &err), &err);
+    CHECK(url == NULL);
+    cortiauth_error_free(err);
+    CHECK(stats_of(m).token_requests == 1);
+    free(expected);
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+}
+
+TEST(authorization_header_and_api_urls) {
+    cortiauth_config *c = kc_config();
+    /* The environment gives the API base URL; the explicit token URL still wins. */
+    CHECK_OK(cortiauth_config_set_environment(c, "eu"), NULL);
+    cortiauth_manager *m = manager_of(c);
+    char *header = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_authorization_header(m, &header, &err), &err);
+    char *token = token_of(m);
+    CHECK(strncmp(header, "Bearer ", 7) == 0);
+    CHECK(strcmp(header + 7, token) == 0);
+    CHECK(strcmp(cortiauth_manager_tenant(m), "base") == 0);
+    CHECK(strcmp(cortiauth_manager_api_base_url(m), "https://api.eu.corti.app/v2") == 0);
+    cortiauth_string_free(header);
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+
+    /* A bare token URL: no Corti API base URL. */
+    m = manager_of(kc_config());
+    CHECK(cortiauth_manager_api_base_url(m) == NULL);
+    cortiauth_manager_free(m);
+}
+
+TEST(invalidate_after_401) {
+    cortiauth_manager *m = manager_of(kc_config());
+    char *first = token_of(m);
+    CHECK(!cortiauth_manager_invalidate(m, "some-other-token"));
+    CHECK(cortiauth_manager_invalidate(m, first));
+    /* A second 401 for the same token does not drop the next one. */
+    CHECK(!cortiauth_manager_invalidate(m, first));
+    char *second = token_of(m);
+    CHECK(strcmp(first, second) != 0);
+    CHECK(!cortiauth_manager_invalidate(m, first));
+    char *third = token_of(m);
+    CHECK(strcmp(second, third) == 0);
+    CHECK(stats_of(m).token_requests == 2);
+    cortiauth_string_free(first);
+    cortiauth_string_free(second);
+    cortiauth_string_free(third);
+    cortiauth_manager_free(m);
+}
+
+TEST(clone_shares_the_cache) {
+    cortiauth_manager *m = manager_of(kc_config());
+    cortiauth_manager *other = cortiauth_manager_clone(m);
+    CHECK(other != NULL);
+    char *a = token_of(m);
+    cortiauth_manager_free(m);
+    char *b = token_of(other); /* still alive: the clone holds a reference */
+    CHECK(strcmp(a, b) == 0);
+    CHECK(stats_of(other).token_requests == 1);
+    cortiauth_string_free(a);
+    cortiauth_string_free(b);
+    cortiauth_manager_free(other);
+}
+
+/* Each Tiro client with the method it is registered for. (That the setting reaches
+ * the request is asserted by the Rust unit tests and the core's request-shape tests:
+ * this server accepts either method.) */
+TEST(tiro_auth_methods) {
+    /* client_secret_basic client with HTTP Basic authentication. */
+    cortiauth_config *c = cortiauth_config_new();
+    CHECK_OK(cortiauth_config_set_client_id(c, need_env("CORTIAUTH_TIRO_CLIENT_ID")), NULL);
+    CHECK_OK(cortiauth_config_set_client_secret(c, need_env("CORTIAUTH_TIRO_CLIENT_SECRET")), NULL);
+    CHECK_OK(cortiauth_config_set_token_url(c, need_env("CORTIAUTH_TIRO_TOKEN_URL")), NULL);
+    CHECK_OK(cortiauth_config_set_max_attempts(c, 1), NULL);
+    CHECK_OK(cortiauth_config_set_auth_method(c, CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_BASIC), NULL);
+    cortiauth_manager *m = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_new(c, &m, &err), &err);
+    char *token = NULL;
+    int64_t expires_at = 0;
+    CHECK_OK(cortiauth_manager_get_token(m, &token, &expires_at, &err), &err);
+    CHECK(strlen(token) > 10);
+    CHECK(expires_at > (int64_t)time(NULL) + 600); /* 3600 s tokens */
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+
+    /* The client_secret_post client with credentials in the form body. */
+    CHECK_OK(cortiauth_config_set_auth_method(c, CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_POST), NULL);
+    CHECK_OK(cortiauth_config_set_client_id(c, need_env("CORTIAUTH_TIRO_POST_CLIENT_ID")), NULL);
+    CHECK_OK(cortiauth_config_set_client_secret(c, need_env("CORTIAUTH_TIRO_POST_CLIENT_SECRET")),
+             NULL);
+    m = manager_of(c);
+    token = token_of(m);
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+}
+
+TEST(network_error) {
+    /* Nothing listens on port 1 of the loopback interface: the connection is refused. */
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_token_url(c, "http://127.0.0.1:1/token"), NULL);
+    cortiauth_manager *m = manager_of(c);
+    cortiauth_error *err = NULL;
+    char *token = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_NETWORK, cortiauth_manager_get_token(m, &token, NULL, &err), &err);
+    CHECK(cortiauth_error_is_transient(err));
+    CHECK(cortiauth_error_http_status(err) == 0);
+    CHECK(cortiauth_error_oauth_code(err) == NULL);
+    cortiauth_error_free(err);
+    CHECK(stats_of(m).last_error_status == CORTIAUTH_STATUS_NETWORK);
+    cortiauth_manager_free(m);
+}
+
+TEST(timeout) {
+    /* A loopback socket that accepts connections (the kernel completes the handshake)
+     * but never answers. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(fd >= 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    CHECK(bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+    CHECK(listen(fd, 16) == 0);
+    socklen_t len = sizeof addr;
+    CHECK(getsockname(fd, (struct sockaddr *)&addr, &len) == 0);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/token", ntohs(addr.sin_port));
+
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_token_url(c, url), NULL);
+    CHECK_OK(cortiauth_config_set_timeout_ms(c, 300), NULL);
+    cortiauth_manager *m = manager_of(c);
+    cortiauth_error *err = NULL;
+    char *token = NULL;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_STATUS(CORTIAUTH_STATUS_TIMEOUT, cortiauth_manager_get_token(m, &token, NULL, &err), &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    CHECK(elapsed >= 0.25 && elapsed < 5.0);
+    CHECK(cortiauth_error_is_transient(err));
+    cortiauth_error_free(err);
+    cortiauth_manager_free(m);
+    close(fd);
+}
+
+TEST(bad_ca_certificate) {
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_ca_cert_pem(c, "-----BEGIN CERTIFICATE-----\nnot base64!\n"
+                                                 "-----END CERTIFICATE-----\n"),
+             NULL);
+    cortiauth_manager *m = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
+    CHECK(m == NULL);
+    cortiauth_error_free(err);
+    /* Clearing it again makes the config usable. */
+    CHECK_OK(cortiauth_config_set_ca_cert_pem(c, ""), NULL);
+    m = manager_of(c);
+    cortiauth_manager_free(m);
+}
+
+TEST(background_refresh) {
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_background_refresh(c, true), NULL);
+    cortiauth_manager *m = manager_of(c);
+    char *a = token_of(m);
+    char *b = token_of(m);
+    CHECK(strcmp(a, b) == 0);
+    cortiauth_stats s = stats_of(m);
+    /* The refresher thread or the first caller fetched it, once. */
+    CHECK(s.refreshes == 1 && s.token_requests == 1);
+    cortiauth_string_free(a);
+    cortiauth_string_free(b);
+    /* Freeing the manager stops the refresher (ASan/LSan would see it otherwise). */
+    cortiauth_manager_free(m);
+}
+
+/* ---- runner ----------------------------------------------------------------------------- */
+
+struct test_case {
+    const char *name;
+    void (*run)(void);
+};
+
+#define CASE(name) {#name, test_##name}
+static const struct test_case TESTS[] = {
+    CASE(version),
+    CASE(docs_example),
+    CASE(from_env_reports_missing_variables),
+    CASE(caching),
+    CASE(sixteen_threads_one_request),
+    CASE(buffer),
+    CASE(null_arguments),
+    CASE(invalid_arguments),
+    CASE(config_errors),
+    CASE(wrong_secret_is_invalid_client),
+    CASE(disabled_client_is_refused),
+    CASE(unknown_tenant_is_http_404),
+    CASE(scopes),
+    CASE(websocket_url),
+    CASE(authorization_header_and_api_urls),
+    CASE(invalidate_after_401),
+    CASE(clone_shares_the_cache),
+    CASE(tiro_auth_methods),
+    CASE(network_error),
+    CASE(timeout),
+    CASE(bad_ca_certificate),
+    CASE(background_refresh),
+};
+#define NTESTS (sizeof TESTS / sizeof TESTS[0])
+
+int main(int argc, char **argv) {
+    if (argc == 2) {
+        for (size_t i = 0; i < NTESTS; i++) {
+            if (strcmp(argv[1], TESTS[i].name) == 0) {
+                TESTS[i].run();
+                printf("ok %s\n", TESTS[i].name);
+                return 0;
+            }
+        }
+        fprintf(stderr, "unknown test %s\n", argv[1]);
+        return 2;
+    }
+    for (size_t i = 0; i < NTESTS; i++) {
+        TESTS[i].run();
+        printf("ok %s\n", TESTS[i].name);
+    }
+    printf("%zu passed, 0 failed\n", NTESTS);
+    return 0;
+}
