@@ -5,9 +5,7 @@
 # when they are missing it starts the servers itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ -z "${CORTIAUTH_KC_TOKEN_URL_BASE:-}" ] && [ -x tests/servers/with-servers.sh ]; then
-  exec tests/servers/with-servers.sh cli/test.sh "$@"
-fi
+. tests/servers/ensure.sh "$PWD/cli/test.sh" "$@"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -9,17 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-if [ -z "${CORTIAUTH_KEYCLOAK_URL:-}" ]; then
-  if [ -f tests/servers/.shared-env.sh ]; then
-    # shellcheck disable=SC1091
-    source tests/servers/.shared-env.sh
-  elif [ -x tests/servers/with-servers.sh ]; then
-    exec tests/servers/with-servers.sh "$root/ffi/bench.sh" "$@"
-  else
-    echo "ffi/bench.sh: no servers (tests/servers/with-servers.sh missing)" >&2
-    exit 1
-  fi
-fi
+. tests/servers/ensure.sh "$root/ffi/bench.sh" "$@"
 
 work=$root/target/cortiauth-c/bench
 rm -rf "$work"

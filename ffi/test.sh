@@ -13,17 +13,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-if [ -z "${CORTIAUTH_KEYCLOAK_URL:-}" ]; then
-  if [ -f tests/servers/.shared-env.sh ]; then
-    # shellcheck disable=SC1091
-    source tests/servers/.shared-env.sh
-  elif [ -x tests/servers/with-servers.sh ]; then
-    exec tests/servers/with-servers.sh "$root/ffi/test.sh" "$@"
-  else
-    echo "ffi/test.sh: no servers (CORTIAUTH_KEYCLOAK_URL unset, tests/servers/with-servers.sh missing)" >&2
-    exit 1
-  fi
-fi
+. tests/servers/ensure.sh "$root/ffi/test.sh" "$@"
 
 missing=()
 for tool in cmake ctest ninja pkg-config readelf cc c++; do

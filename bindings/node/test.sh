@@ -9,17 +9,7 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-if [ -z "${CORTIAUTH_KEYCLOAK_URL:-}" ]; then
-  if [ -f "$root/tests/servers/.shared-env.sh" ]; then
-    # shellcheck disable=SC1091
-    source "$root/tests/servers/.shared-env.sh"
-  elif [ -x "$root/tests/servers/with-servers.sh" ]; then
-    exec "$root/tests/servers/with-servers.sh" "$0" "$@"
-  else
-    echo "bindings/node/test.sh: CORTIAUTH_* variables not set and tests/servers/with-servers.sh missing" >&2
-    exit 1
-  fi
-fi
+. "$root/tests/servers/ensure.sh" "$0" "$@"
 
 cd "$here"
 echo "== npm ci (bindings/node)"

@@ -15,10 +15,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PYTHONDONTWRITEBYTECODE=1
 
 log() { printf '==> %s\n' "$*" >&2; }
 
-if [[ -z "${CORTIAUTH_KEYCLOAK_URL:-}" && -f "$ROOT/tests/servers/.shared-env.sh" ]]; then
-    # shellcheck disable=SC1091
-    source "$ROOT/tests/servers/.shared-env.sh"
-fi
+. "$ROOT/tests/servers/ensure.sh" "$0" "$@"
 
 mkdir -p "$WORK"
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmark of the cached path from Python (not part of test.sh). Run inside
-# tests/servers/with-servers.sh, or with tests/servers/.shared-env.sh sourced:
+# tests/servers/with-servers.sh:
 #   tests/servers/with-servers.sh bindings/python/bench/run.sh [-n CALLS] [--rounds R]
 # Builds the wheel, installs it with authlib (bench/requirements.txt) into the
 # benchmark's own virtualenv (target/python/bench-venv) and runs bench_cached.py.
@@ -13,10 +13,7 @@ WORK="${CARGO_TARGET_DIR:-$ROOT/target}/python"
 PYTHON="${PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
-if [[ -z "${CORTIAUTH_KEYCLOAK_URL:-}" && -f "$ROOT/tests/servers/.shared-env.sh" ]]; then
-    # shellcheck disable=SC1091
-    source "$ROOT/tests/servers/.shared-env.sh"
-fi
+. "$ROOT/tests/servers/ensure.sh" "$0" "$@"
 
 mkdir -p "$WORK"
 BUILD_VENV="$WORK/build-venv"

@@ -62,7 +62,7 @@ def _env(name: str) -> str:
     if not value:
         pytest.fail(
             f"{name} is not set: run the suite through bindings/python/test.sh inside "
-            "tests/servers/with-servers.sh (or source tests/servers/.shared-env.sh)",
+            "tests/servers/with-servers.sh (scripts/test.sh does)",
             pytrace=False,
         )
     return value
