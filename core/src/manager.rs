@@ -400,11 +400,7 @@ impl Shared {
                 .max(Duration::from_millis(1));
             let requested_at = (Instant::now(), SystemTime::now());
             self.counters.request_sent();
-            let grant = match &grant {
-                Grant::ClientCredentials => Grant::ClientCredentials,
-                Grant::RefreshToken(rt) => Grant::RefreshToken(rt),
-            };
-            let error = match process.transport.request(&self.config, grant, timeout) {
+            match process.transport.request(&self.config, grant, timeout) {
                 Ok(response) => {
                     return Ok(Fetched {
                         response,
@@ -426,10 +422,8 @@ impl Shared {
                         "cortiauth: token request failed (attempt {attempt}/{max_attempts}), retrying in {wait:?}: {error}"
                     );
                     std::thread::sleep(wait);
-                    error
                 }
-            };
-            drop(error);
+            }
         }
     }
 

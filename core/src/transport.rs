@@ -16,6 +16,7 @@ use crate::response::{self, TokenResponse};
 use crate::secret::SecretString;
 
 /// Which grant a request uses.
+#[derive(Clone, Copy)]
 pub(crate) enum Grant<'a> {
     ClientCredentials,
     RefreshToken(&'a SecretString),
