@@ -166,12 +166,15 @@ typedef uint32_t cortiauth_auth_method;
 
 /**
  * Settings for a token manager, filled in with the `cortiauth_config_set_*`
- * functions and read by `cortiauth_manager_new` (which copies them: the config
- * may be freed or reused right after).
+ * functions (one per setting of the settings table in the README) and read by
+ * `cortiauth_manager_new`, which copies them: the config may be freed or reused
+ * right after.
  *
- * Nothing is validated until `cortiauth_manager_new`, except each setter's own
- * argument. Not thread-safe: do not use one config from two threads at once.
- * Release it with `cortiauth_config_free`.
+ * Setters only store their value (they fail only for a NULL or non-UTF-8
+ * argument, or an unknown enum value); every rule and range is checked by
+ * `cortiauth_manager_new` (or `cortiauth_config_describe`), whose
+ * `CORTIAUTH_STATUS_CONFIG` error names the setting. Not thread-safe: do not use
+ * one config from two threads at once. Release it with `cortiauth_config_free`.
  */
 typedef struct cortiauth_config cortiauth_config;
 
@@ -223,6 +226,22 @@ typedef struct cortiauth_stats {
      * The status of the most recent failure, `CORTIAUTH_STATUS_OK` if none.
      */
     cortiauth_status last_error_status;
+    /**
+     * Shared cache (`shared_cache`): tokens taken from the store instead of fetched.
+     */
+    uint64_t store_hits;
+    /**
+     * Shared cache: lookups that found no usable token there.
+     */
+    uint64_t store_misses;
+    /**
+     * Shared cache: store operations that failed (each fell back to a direct fetch).
+     */
+    uint64_t store_errors;
+    /**
+     * Shared cache: waits for another process's token request.
+     */
+    uint64_t store_waits;
 } cortiauth_stats;
 
 #ifdef __cplusplus
@@ -239,27 +258,31 @@ const char *cortiauth_version(void);
 
 /**
  * Releases a string returned by this library (`cortiauth_manager_get_token`,
- * `cortiauth_manager_authorization_header`, `cortiauth_manager_websocket_url`).
+ * `cortiauth_manager_authorization_header`, `cortiauth_manager_websocket_url`,
+ * `cortiauth_manager_describe`, `cortiauth_config_describe`).
  *
- * The bytes are overwritten with zeros before the memory is released, since such
- * strings hold access tokens. `s` must come from this library and be freed once;
- * never pass it to `free()`. NULL is a no-op. Thread-safe.
+ * All of its bytes are overwritten with zeros before the memory is released,
+ * since such strings hold access tokens: the whole allocation, even if the
+ * caller shortened the string by writing a NUL into it (the library records the
+ * allocation's size). `s` must come from this library and be freed once; never
+ * pass it to `free()`. NULL is a no-op. Thread-safe.
  */
 void cortiauth_string_free(char *s);
 
 /**
- * A new, empty configuration (token URL built from environment and tenant,
- * `client_secret_post`, scope `openid`, 10 s request timeout, 4 attempts).
+ * A new, empty configuration: every setting at the core's default (see the
+ * settings table in the README, or `cortiauth_config_describe`).
  *
  * Returns NULL only if the library failed internally. Free it with `cortiauth_config_free`.
  */
 struct cortiauth_config *cortiauth_config_new(void);
 
 /**
- * A configuration pre-filled from the environment variables `CORTI_CLIENT_ID`,
- * `CORTI_CLIENT_SECRET`, `CORTI_ENVIRONMENT`, `CORTI_TENANT_NAME`,
- * `CORTI_TOKEN_URL` and `CORTI_SCOPES` (read now); setters called afterwards
- * override them. Missing values are reported by `cortiauth_manager_new`.
+ * A configuration pre-filled from the environment (read now): `CORTI_CLIENT_ID`,
+ * `CORTI_CLIENT_SECRET`, `CORTI_CLIENT_SECRET_FILE`, `CORTI_ENVIRONMENT`,
+ * `CORTI_TENANT_NAME`, `CORTI_TOKEN_URL`, `CORTI_SCOPES` and
+ * `CORTIAUTH_SHARED_CACHE`; setters called afterwards override them. Missing
+ * values are reported by `cortiauth_manager_new`.
  *
  * Returns NULL only if the library failed internally. Free it with `cortiauth_config_free`.
  */
@@ -272,6 +295,21 @@ struct cortiauth_config *cortiauth_config_from_env(void);
 void cortiauth_config_free(struct cortiauth_config *config);
 
 /**
+ * The effective settings this configuration would give a manager, as one line
+ * of JSON (the string `cortiauth_manager_describe` returns for a manager built
+ * from it): every setting with its default filled in, durations in
+ * milliseconds, the secret as `"[REDACTED]"`. Nothing is fetched.
+ *
+ * On success `*json` receives an owned string to release with
+ * `cortiauth_string_free`. On failure `*json` is NULL:
+ * `CORTIAUTH_STATUS_CONFIG` when the settings are incomplete or invalid (the
+ * message names the setting), `CORTIAUTH_STATUS_NULL_PARAMETER`.
+ */
+cortiauth_status cortiauth_config_describe(const struct cortiauth_config *config,
+                                           char **json,
+                                           struct cortiauth_error **err);
+
+/**
  * Sets the OAuth client id (required). The string is copied.
  *
  * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
@@ -281,14 +319,26 @@ cortiauth_status cortiauth_config_set_client_id(struct cortiauth_config *config,
                                                 const char *client_id);
 
 /**
- * Sets the OAuth client secret (required). The string is copied into memory that
- * is zeroed when the config and managers are freed; it never appears in messages.
+ * Sets the OAuth client secret (required, unless a secret file is set). The
+ * string is copied into memory that is zeroed when the config and managers are
+ * freed; it never appears in messages. Replaces a secret file set before.
  *
  * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
  * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
  */
 cortiauth_status cortiauth_config_set_client_secret(struct cortiauth_config *config,
                                                     const char *client_secret);
+
+/**
+ * Sets a file holding the client secret (the Docker/Kubernetes `_FILE`
+ * convention, like `CORTI_CLIENT_SECRET_FILE`): its first line, read by
+ * `cortiauth_manager_new`. Replaces a secret set before.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_client_secret_file(struct cortiauth_config *config,
+                                                         const char *path);
 
 /**
  * Sets the Corti environment (`"eu"`, `"us"`, `"beta-eu"`, …): the token URL becomes
@@ -311,6 +361,15 @@ cortiauth_status cortiauth_config_set_environment(struct cortiauth_config *confi
 cortiauth_status cortiauth_config_set_tenant(struct cortiauth_config *config, const char *tenant);
 
 /**
+ * Sets the scopes to request, separated by spaces (`"transcribe streams"`);
+ * `openid` is always sent first. Replaces earlier scopes; `""` requests `openid` only.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_scopes(struct cortiauth_config *config, const char *scopes);
+
+/**
  * Sets the full token URL, overriding the one built from environment and tenant
  * (Tiro.health: `"https://auth.tiro.health/oauth/token"`). Must be `https://`
  * (plain `http://` only to loopback hosts). `""` unsets it.
@@ -322,13 +381,14 @@ cortiauth_status cortiauth_config_set_token_url(struct cortiauth_config *config,
                                                 const char *token_url);
 
 /**
- * Sets the scopes to request, separated by spaces (`"transcribe streams"`);
- * `openid` is always sent first. Replaces earlier scopes; `""` requests `openid` only.
+ * Sets the Corti API base URL (`cortiauth_manager_api_base_url`), overriding
+ * `https://api.{environment}.corti.app/v2`; a trailing `/` is dropped. `""` unsets it.
  *
  * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
  * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
  */
-cortiauth_status cortiauth_config_set_scopes(struct cortiauth_config *config, const char *scopes);
+cortiauth_status cortiauth_config_set_api_base_url(struct cortiauth_config *config,
+                                                   const char *api_base_url);
 
 /**
  * Sets how the client authenticates: a `cortiauth_auth_method` value
@@ -342,11 +402,23 @@ cortiauth_status cortiauth_config_set_auth_method(struct cortiauth_config *confi
                                                   uint32_t auth_method);
 
 /**
- * Sets the timeout of one HTTP request to the token endpoint, in milliseconds
- * (10000 by default; at most one hour).
+ * Sets an extra form parameter sent with every token request (`"audience"`,
+ * `"resource"`); setting a name again replaces its value. Empty names and names
+ * that cortiauth sets itself (`grant_type`, `client_id`, …) are refused by
+ * `cortiauth_manager_new`.
  *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` for 0 or more than 3600000.
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if a string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_extra_param(struct cortiauth_config *config,
+                                                  const char *name,
+                                                  const char *value);
+
+/**
+ * Sets the timeout of one HTTP request to the token endpoint, in milliseconds
+ * (default 10000; 1 to 3600000, checked by `cortiauth_manager_new`).
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
  */
 cortiauth_status cortiauth_config_set_timeout_ms(struct cortiauth_config *config,
                                                  uint64_t timeout_ms);
@@ -354,35 +426,87 @@ cortiauth_status cortiauth_config_set_timeout_ms(struct cortiauth_config *config
 /**
  * Sets how many attempts one token acquisition may make when failures are
  * transient (network errors, timeouts, 5xx, 429), the first included; 1 disables
- * retries (4 by default, with exponential backoff within a 30 s deadline).
+ * retries, and then also the failure cooldown unless it is set (default 4;
+ * 1 to 100, checked by `cortiauth_manager_new`).
  *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` for 0.
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
  */
 cortiauth_status cortiauth_config_set_max_attempts(struct cortiauth_config *config,
                                                    uint32_t max_attempts);
 
 /**
- * Sets an extra form parameter sent with every token request (`"audience"`,
- * `"resource"`); setting a name again replaces its value. Names that cortiauth
- * sets itself (`grant_type`, `client_id`, …) are refused by `cortiauth_manager_new`.
+ * Sets the wait before the first retry, in milliseconds; it doubles at each
+ * retry up to the maximum backoff (default 100; at most one hour).
  *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if a string is not UTF-8 or the name is empty.
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
  */
-cortiauth_status cortiauth_config_set_extra_param(struct cortiauth_config *config,
-                                                  const char *name,
-                                                  const char *value);
+cortiauth_status cortiauth_config_set_initial_backoff_ms(struct cortiauth_config *config,
+                                                         uint64_t initial_backoff_ms);
 
 /**
- * Sets extra CA certificates to trust, as PEM text (one or several
- * certificates), for private deployments; replaces earlier ones, `""` removes
- * them. The system's roots stay trusted. The PEM is parsed by `cortiauth_manager_new`.
+ * Sets the longest wait between two retries, in milliseconds (default 5000;
+ * at most one hour).
  *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
  */
-cortiauth_status cortiauth_config_set_ca_cert_pem(struct cortiauth_config *config, const char *pem);
+cortiauth_status cortiauth_config_set_max_backoff_ms(struct cortiauth_config *config,
+                                                     uint64_t max_backoff_ms);
+
+/**
+ * Sets the overall time budget of one token acquisition, retries included, in
+ * milliseconds (default 30000; 1 to 3600000).
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_retry_deadline_ms(struct cortiauth_config *config,
+                                                        uint64_t retry_deadline_ms);
+
+/**
+ * Sets how long, after a failed acquisition, callers with no valid token get
+ * that error at once instead of a new request, in milliseconds (default 1000,
+ * or 0 when `max_attempts` is 1; at most one hour).
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_failure_cooldown_ms(struct cortiauth_config *config,
+                                                          uint64_t failure_cooldown_ms);
+
+/**
+ * Sets the most a token is refreshed ahead of its expiry, in milliseconds
+ * (default 60000; at most one day). The smaller of this and
+ * `refresh_margin_fraction` of the token's lifetime wins.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_refresh_margin_ms(struct cortiauth_config *config,
+                                                        uint64_t refresh_margin_ms);
+
+/**
+ * Sets the share of a token's lifetime it is refreshed ahead of expiry
+ * (default 0.2; 0 to 1).
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_refresh_margin_fraction(struct cortiauth_config *config,
+                                                              double refresh_margin_fraction);
+
+/**
+ * Sets the most a token stops being handed out before it expires, in
+ * milliseconds (default 10000, and 5 % of its lifetime at most; at most one hour).
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_expiry_skew_ms(struct cortiauth_config *config,
+                                                     uint64_t expiry_skew_ms);
+
+/**
+ * Sets the lifetime assumed when the server sends no `expires_in` and the token
+ * is not a JWT, in milliseconds (default 300000; 1 s to 366 days).
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_default_lifetime_ms(struct cortiauth_config *config,
+                                                          uint64_t default_lifetime_ms);
 
 /**
  * Turns the background refresher on or off (off by default). When on, the
@@ -396,8 +520,29 @@ cortiauth_status cortiauth_config_set_background_refresh(struct cortiauth_config
                                                          bool enabled);
 
 /**
+ * Adds CA certificates to trust, as PEM text (one or several certificates), for
+ * private deployments; each call adds to the earlier ones, `""` removes them
+ * all. The system's roots stay trusted. The PEM is parsed by `cortiauth_manager_new`.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_ca_cert_pem(struct cortiauth_config *config, const char *pem);
+
+/**
+ * Sets a token cache shared between processes: `"redis://host:port"`,
+ * `"rediss://…"` or `"file:///dir"` (like `CORTIAUTH_SHARED_CACHE`). `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_shared_cache(struct cortiauth_config *config,
+                                                   const char *url);
+
+/**
  * The error's message: what happened and what to do, e.g.
- * `"token endpoint returned invalid_client (HTTP 401): … (check the client id and secret …)"`.
+ * `"token endpoint returned invalid_client (HTTP 401): … (check the client id and secret …)"`,
+ * followed by its causes (`": cause: cause of the cause"`) when there are any.
  *
  * Never NULL for a valid error (NULL when `err` is NULL). The string belongs to
  * `err` and is valid until `cortiauth_error_free(err)`.
@@ -458,10 +603,12 @@ cortiauth_status cortiauth_manager_new(const struct cortiauth_config *config,
                                        struct cortiauth_error **err);
 
 /**
- * Builds a manager from the environment variables `CORTI_CLIENT_ID`,
- * `CORTI_CLIENT_SECRET`, `CORTI_ENVIRONMENT`, `CORTI_TENANT_NAME` and optionally
- * `CORTI_TOKEN_URL` and `CORTI_SCOPES` (space-separated). For more settings use
- * `cortiauth_config_from_env` and `cortiauth_manager_new`.
+ * Builds a manager from the environment variables read by
+ * `cortiauth_config_from_env` (`CORTI_CLIENT_ID`, `CORTI_CLIENT_SECRET` or
+ * `CORTI_CLIENT_SECRET_FILE`, `CORTI_ENVIRONMENT`, `CORTI_TENANT_NAME`, and
+ * optionally `CORTI_TOKEN_URL`, `CORTI_SCOPES` (space-separated) and
+ * `CORTIAUTH_SHARED_CACHE`). For more settings use `cortiauth_config_from_env`
+ * and `cortiauth_manager_new`.
  *
  * Same ownership and errors as `cortiauth_manager_new`.
  */
@@ -545,9 +692,27 @@ cortiauth_status cortiauth_manager_websocket_url(const struct cortiauth_manager 
                                                  struct cortiauth_error **err);
 
 /**
+ * A relative Corti API path (`"/interactions"`, `"interactions/1?limit=5"`)
+ * joined onto the API base URL (see `cortiauth_manager_api_base_url`), exactly
+ * as every other surface joins it (the core does it). Nothing is fetched.
+ *
+ * On success `*url` receives an owned string to release with
+ * `cortiauth_string_free`. `CORTIAUTH_STATUS_CONFIG` when no API base URL is
+ * configured (no environment, no `api_base_url`) or `path` is an absolute URL
+ * (the token must not travel to another host); `_NULL_PARAMETER` /
+ * `_INVALID_ARGUMENT` for a NULL or non-UTF-8 argument. On failure `*url` is
+ * NULL. Thread-safe.
+ */
+cortiauth_status cortiauth_manager_api_url(const struct cortiauth_manager *manager,
+                                           const char *path,
+                                           char **url,
+                                           struct cortiauth_error **err);
+
+/**
  * Tells the manager that the API rejected `rejected_token` (HTTP 401): if it is
  * still the cached token, it is dropped so that the next call fetches a new one.
- * A burst of 401s for one token causes one refresh.
+ * A burst of 401s for one token causes one refresh. The token or the
+ * `Authorization` header value (`"Bearer <token>"`) are both accepted.
  *
  * Returns true when the cached token was dropped, false when it had already been
  * replaced, or an argument is NULL or not UTF-8. Thread-safe.
@@ -568,6 +733,22 @@ const char *cortiauth_manager_tenant(const struct cortiauth_manager *manager);
  * the manager: valid until this handle is freed. Thread-safe.
  */
 const char *cortiauth_manager_api_base_url(const struct cortiauth_manager *manager);
+
+/**
+ * The manager's effective settings as one line of JSON, exactly as the core's
+ * `Config::describe()` writes it (the same string Python, Node and the CLI show
+ * for the same settings): every setting with its default filled in, keys
+ * sorted, durations in milliseconds (`*_ms`), the secret as `"[REDACTED]"`, a
+ * shared-cache password redacted, CA certificates counted, and `user_agent`
+ * (`"cortiauth/<version> (c)"`). Nothing is fetched.
+ *
+ * On success `*json` receives an owned string to release with
+ * `cortiauth_string_free`; on failure it is NULL (`CORTIAUTH_STATUS_NULL_PARAMETER`).
+ * Thread-safe.
+ */
+cortiauth_status cortiauth_manager_describe(const struct cortiauth_manager *manager,
+                                            char **json,
+                                            struct cortiauth_error **err);
 
 /**
  * Copies the manager's counters into `*out` (for monitoring, and for tests: 16

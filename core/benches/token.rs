@@ -4,8 +4,15 @@
 //! - cached/token, cached/with_token: one thread, token in cache;
 //! - cached/token_2_threads: per-call time while two threads call at once;
 //! - cold/manager_refetch vs cold/bare_reqwest_post: one token request against a
-//!   loopback endpoint through the manager, and the same POST with bare reqwest.
+//!   loopback endpoint through the manager, and the same POST with bare reqwest;
+//! - manager/new: building and dropping a manager (nothing is started until the
+//!   first fetch);
+//! - cached/token_async: the first poll of `token_async` with a cached token.
+//!
+//! `examples/cached_cost` measures the cached path in thread CPU time (stable on a
+//! busy machine) and `examples/refresh_tail` the refresh tail of issue 12.
 
+use std::future::Future;
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -56,6 +63,21 @@ fn cached(c: &mut Criterion) {
     m.token().unwrap();
     let mut g = c.benchmark_group("cached");
     g.bench_function("token", |b| b.iter(|| black_box(m.token().unwrap())));
+    g.bench_function("token_async", |b| {
+        struct Noop;
+        impl std::task::Wake for Noop {
+            fn wake(self: Arc<Self>) {}
+        }
+        let waker = std::task::Waker::from(Arc::new(Noop));
+        let mut cx = std::task::Context::from_waker(&waker);
+        b.iter(|| {
+            let mut f = std::pin::pin!(m.token_async());
+            match f.as_mut().poll(&mut cx) {
+                std::task::Poll::Ready(t) => black_box(t.unwrap()),
+                std::task::Poll::Pending => unreachable!("cached"),
+            }
+        })
+    });
     g.bench_function("with_token", |b| {
         b.iter(|| black_box(m.with_token(|t| t.secret().len()).unwrap()))
     });
@@ -128,5 +150,17 @@ fn cold(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, cached, cold);
+fn build(c: &mut Criterion) {
+    let config = Config::builder()
+        .client_id("bench")
+        .client_secret("bench-secret")
+        .token_url("http://127.0.0.1:9/token")
+        .build()
+        .unwrap();
+    c.bench_function("manager/new", |b| {
+        b.iter(|| drop(black_box(TokenManager::new(config.clone()).unwrap())))
+    });
+}
+
+criterion_group!(benches, cached, cold, build);
 criterion_main!(benches);

@@ -2,6 +2,7 @@
 //! and never contain the client secret or a token.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What went wrong, without the detail: for matching, counters and foreign status codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -34,14 +35,30 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// The lower-level error behind an [`Error`] (an I/O, TLS, HTTP or JSON error),
+/// shared so that [`Error`] stays `Clone`. Its text never holds a secret.
+pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
+
 /// Everything that can go wrong while configuring or getting a token.
 ///
 /// `Clone` so that every caller that shared one token request gets the same error.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// `Display` shows this error only (what happened, and what to check);
+/// [`std::error::Error::source`] gives the lower-level cause, when there is one.
+/// [`Error::full_message`] (or `format!("{e:#}")`) is both on one line, for
+/// places that print a single string.
+///
+/// Two errors compare equal when their fields are equal and their causes have
+/// the same text.
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// The configuration is incomplete or invalid (missing client id, http:// URL, …).
-    Config { message: String },
+    Config {
+        message: String,
+        /// The rejected input's parse error (an invalid CA certificate PEM, …).
+        source: Option<Cause>,
+    },
     /// The token endpoint answered with an RFC 6749 §5.2 error body.
     OAuth {
         error: String,
@@ -53,12 +70,86 @@ pub enum Error {
     /// (404 for an unknown tenant, a 502 from a proxy, a refused redirect, …).
     Http { status: u16, body: String },
     /// The request could not be sent or the connection broke (DNS, refused, TLS, …).
-    Network { message: String },
+    Network {
+        message: String,
+        /// The HTTP client's or the socket's error.
+        source: Option<Cause>,
+    },
     /// The token endpoint did not answer in time.
-    Timeout { message: String },
+    Timeout {
+        message: String,
+        /// The HTTP client's or the socket's error.
+        source: Option<Cause>,
+    },
     /// The token endpoint answered 2xx with something that is not a usable token response.
-    InvalidResponse { message: String },
+    InvalidResponse {
+        message: String,
+        /// The JSON parse error, when the body is not JSON.
+        source: Option<Cause>,
+    },
 }
+
+fn same_cause(a: &Option<Cause>, b: &Option<Cause>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a.to_string() == b.to_string(),
+        _ => false,
+    }
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Error) -> bool {
+        use Error::*;
+        match (self, other) {
+            (
+                Config { message, source },
+                Config {
+                    message: m,
+                    source: s,
+                },
+            )
+            | (
+                Network { message, source },
+                Network {
+                    message: m,
+                    source: s,
+                },
+            )
+            | (
+                Timeout { message, source },
+                Timeout {
+                    message: m,
+                    source: s,
+                },
+            )
+            | (
+                InvalidResponse { message, source },
+                InvalidResponse {
+                    message: m,
+                    source: s,
+                },
+            ) => message == m && same_cause(source, s),
+            (
+                OAuth {
+                    error,
+                    error_description,
+                    error_uri,
+                    http_status,
+                },
+                OAuth {
+                    error: e,
+                    error_description: d,
+                    error_uri: u,
+                    http_status: h,
+                },
+            ) => error == e && error_description == d && error_uri == u && http_status == h,
+            (Http { status, body }, Http { status: s, body: b }) => status == s && body == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Error {}
 
 impl Error {
     pub fn kind(&self) -> ErrorKind {
@@ -106,16 +197,67 @@ impl Error {
         }
     }
 
-    pub(crate) fn config(message: impl Into<String>) -> Self {
+    /// A configuration error (for bindings that check arguments the core cannot see).
+    pub fn config(message: impl Into<String>) -> Self {
         Error::Config {
             message: message.into(),
+            source: None,
         }
     }
 
-    pub(crate) fn invalid_response(message: impl Into<String>) -> Self {
+    /// A network error without a lower-level cause.
+    pub fn network(message: impl Into<String>) -> Self {
+        Error::Network {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// A timeout without a lower-level cause.
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Error::Timeout {
+            message: message.into(),
+            source: None,
+        }
+    }
+
+    /// An invalid-response error without a lower-level cause.
+    pub fn invalid_response(message: impl Into<String>) -> Self {
         Error::InvalidResponse {
             message: message.into(),
+            source: None,
         }
+    }
+
+    /// The same error with `cause` as its [`source`](std::error::Error::source).
+    /// No effect on the variants that carry no cause (`OAuth`, `Http`).
+    pub fn with_source(mut self, cause: impl std::error::Error + Send + Sync + 'static) -> Self {
+        match &mut self {
+            Error::Config { source, .. }
+            | Error::Network { source, .. }
+            | Error::Timeout { source, .. }
+            | Error::InvalidResponse { source, .. } => *source = Some(Arc::new(cause)),
+            Error::OAuth { .. } | Error::Http { .. } => {}
+        }
+        self
+    }
+
+    /// This error and its causes, outermost first (`self` included).
+    pub fn chain(&self) -> impl Iterator<Item = &(dyn std::error::Error + 'static)> {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = Some(self);
+        std::iter::from_fn(move || {
+            let current = next?;
+            next = current.source();
+            Some(current)
+        })
+    }
+
+    /// One line with this error, its causes and the hint: what a binding or a
+    /// CLI that shows a single string should print. Same as `format!("{self:#}")`.
+    ///
+    /// A cause whose text is already in the line is not repeated.
+    pub fn full_message(&self) -> String {
+        format!("{self:#}")
     }
 
     /// What the caller should check, for the errors where we can tell.
@@ -155,31 +297,49 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Error {
+    /// This error's own text, without causes or hint.
+    fn layer(&self) -> String {
         match self {
-            Error::Config { message } => write!(f, "configuration error: {message}")?,
+            Error::Config { message, .. } => format!("configuration error: {message}"),
             Error::OAuth {
                 error,
                 error_description,
                 http_status,
                 ..
-            } => {
-                write!(f, "token endpoint returned {error} (HTTP {http_status})")?;
-                if let Some(d) = error_description {
-                    write!(f, ": {d}")?;
-                }
+            } => match error_description {
+                Some(d) => format!("token endpoint returned {error} (HTTP {http_status}): {d}"),
+                None => format!("token endpoint returned {error} (HTTP {http_status})"),
+            },
+            Error::Http { status, body } if body.is_empty() => {
+                format!("token endpoint returned HTTP {status}")
             }
             Error::Http { status, body } => {
-                write!(f, "token endpoint returned HTTP {status}")?;
-                if !body.is_empty() {
-                    write!(f, ": {body}")?;
-                }
+                format!("token endpoint returned HTTP {status}: {body}")
             }
-            Error::Network { message } => write!(f, "network error: {message}")?,
-            Error::Timeout { message } => write!(f, "timed out: {message}")?,
-            Error::InvalidResponse { message } => write!(f, "invalid token response: {message}")?,
+            Error::Network { message, .. } => format!("network error: {message}"),
+            Error::Timeout { message, .. } => format!("timed out: {message}"),
+            Error::InvalidResponse { message, .. } => format!("invalid token response: {message}"),
         }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = self.layer();
+        if f.alternate() {
+            // `{:#}`: the causes too, each once.
+            let mut source = std::error::Error::source(self);
+            while let Some(s) = source {
+                let text = s.to_string();
+                if !text.is_empty() && !line.contains(&text) {
+                    line.push_str(": ");
+                    line.push_str(&text);
+                }
+                source = s.source();
+            }
+        }
+        f.write_str(&line)?;
         if let Some(hint) = self.hint() {
             write!(f, " ({hint})")?;
         }
@@ -187,7 +347,19 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Config { source, .. }
+            | Error::Network { source, .. }
+            | Error::Timeout { source, .. }
+            | Error::InvalidResponse { source, .. } => source
+                .as_deref()
+                .map(|s| s as &(dyn std::error::Error + 'static)),
+            Error::OAuth { .. } | Error::Http { .. } => None,
+        }
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -239,5 +411,55 @@ mod tests {
         assert!(s.contains("CORTI_CLIENT_SECRET"), "{s}");
         assert_eq!(e.oauth_error(), Some("invalid_client"));
         assert_eq!(e.http_status(), Some(401));
+    }
+
+    #[test]
+    fn errors_are_clone_send_sync_static() {
+        fn check<T: Clone + Send + Sync + 'static + std::error::Error>() {}
+        check::<Error>();
+    }
+
+    /// Issue 10 item 6: `source()` was always `None`, causes flattened to text.
+    #[test]
+    fn causes_are_kept_and_shown_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");
+        let e = Error::network("cannot connect to http://127.0.0.1:1/token").with_source(io);
+        let source = std::error::Error::source(&e).expect("the cause");
+        assert_eq!(source.to_string(), "connection refused");
+        assert_eq!(e.chain().count(), 2);
+        // Display: this layer and the hint; the cause only in full_message / {:#}.
+        let display = e.to_string();
+        assert!(!display.contains("connection refused"), "{display}");
+        assert!(display.ends_with("(HTTPS_PROXY / NO_PROXY))"), "{display}");
+        assert_eq!(
+            e.full_message(),
+            "network error: cannot connect to http://127.0.0.1:1/token: connection refused \
+             (check the token URL, network access and proxy settings (HTTPS_PROXY / NO_PROXY))"
+        );
+        assert_eq!(format!("{e:#}"), e.full_message());
+        assert!(!e.full_message().contains('\n'));
+
+        // A cause already in the line is not repeated.
+        let e = Error::timeout("x: connection refused")
+            .with_source(std::io::Error::other("connection refused"));
+        assert_eq!(e.full_message(), "timed out: x: connection refused");
+
+        // Clones share the cause and compare equal; equality looks at the cause.
+        assert_eq!(e.clone(), e);
+        assert_ne!(e, Error::timeout("x: connection refused"));
+        assert_eq!(
+            e,
+            Error::timeout("x: connection refused")
+                .with_source(std::io::Error::other("connection refused"))
+        );
+
+        // No cause on OAuth / Http errors; with_source leaves them alone.
+        let http = Error::Http {
+            status: 502,
+            body: String::new(),
+        }
+        .with_source(std::io::Error::other("x"));
+        assert!(std::error::Error::source(&http).is_none());
+        assert_eq!(http.full_message(), http.to_string());
     }
 }

@@ -14,17 +14,24 @@
 mod config;
 mod error;
 mod manager;
+#[cfg(feature = "reqwest")]
+pub mod reqwest;
+#[cfg(feature = "reqwest-middleware")]
+pub mod reqwest_middleware;
 mod response;
 mod secret;
+mod settings;
 mod stats;
+pub mod store;
 mod token;
 mod transport;
 mod urls;
 
-pub use config::{env, AuthMethod, Config, ConfigBuilder, RefreshPolicy, RetryPolicy};
+pub use config::{AuthMethod, Config, ConfigBuilder, RefreshPolicy, RetryPolicy};
 pub use error::{Error, ErrorKind, Result};
 pub use manager::TokenManager;
 pub use secret::SecretString;
+pub use settings::{duration_from_millis_f64, duration_from_secs_f64, env, Settings};
 pub use stats::Stats;
 pub use token::AccessToken;
 

@@ -19,6 +19,21 @@ pub struct Stats {
     pub failures: u64,
     /// The kind of the most recent failure, if any.
     pub last_error_kind: Option<ErrorKind>,
+    /// Calls that had to wait for a token request (no usable token was cached).
+    /// A refresh ahead of expiry never makes a caller wait.
+    pub waits: u64,
+    /// Shared cache (`shared_cache`): tokens taken from the store instead of
+    /// being fetched (another process's fetch, or an earlier one).
+    pub store_hits: u64,
+    /// Shared cache: lookups that found no usable token there.
+    pub store_misses: u64,
+    /// Shared cache: store operations that failed (each one fell back to a
+    /// direct fetch), opening the store included.
+    pub store_errors: u64,
+    /// Shared cache: times another process was fetching and this one waited for its token.
+    pub store_waits: u64,
+    /// Shared cache: the kind of the last store error.
+    pub store_last_error: Option<crate::store::StoreErrorKind>,
 }
 
 const SHARDS: usize = 16;
@@ -33,6 +48,7 @@ pub(crate) struct Counters {
     refreshes: AtomicU64,
     failures: AtomicU64,
     last_error_kind: AtomicU8,
+    waits: AtomicU64,
     cache_hits: [Padded; SHARDS],
 }
 
@@ -64,6 +80,9 @@ impl Counters {
     pub fn request_sent(&self) {
         self.token_requests.fetch_add(1, Relaxed);
     }
+    pub fn waited(&self) {
+        self.waits.fetch_add(1, Relaxed);
+    }
     pub fn refreshed(&self) {
         self.refreshes.fetch_add(1, Relaxed);
     }
@@ -80,6 +99,8 @@ impl Counters {
             refreshes: self.refreshes.load(Relaxed),
             failures: self.failures.load(Relaxed),
             last_error_kind: code.checked_sub(1).map(|i| KINDS[i]),
+            waits: self.waits.load(Relaxed),
+            ..Stats::default()
         }
     }
 }

@@ -36,8 +36,8 @@ impl AccessToken {
             value,
             token_type,
             scope,
-            expires_at: requested_at.0 + lifetime,
-            expires_at_system: requested_at.1 + lifetime,
+            expires_at: far_instant(requested_at.0, lifetime),
+            expires_at_system: far_system_time(requested_at.1, lifetime),
             lifetime,
         }))
     }
@@ -90,6 +90,11 @@ impl AccessToken {
         self.0.lifetime
     }
 
+    #[cfg(test)]
+    pub(crate) fn downgrade_for_test(&self) -> std::sync::Weak<impl Sized> {
+        Arc::downgrade(&self.0)
+    }
+
     /// A copy with its own reference count (for per-thread copies).
     pub(crate) fn detached_copy(&self) -> AccessToken {
         let t = &self.0;
@@ -102,6 +107,22 @@ impl AccessToken {
             lifetime: t.lifetime,
         }))
     }
+}
+
+/// A day short of forever: what an absurd lifetime is cut to.
+const FAR: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// `at + d` without overflow: a huge lifetime from a server must not panic.
+fn far_instant(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(FAR))
+        .unwrap_or(at)
+}
+
+fn far_system_time(at: SystemTime, d: Duration) -> SystemTime {
+    at.checked_add(d)
+        .or_else(|| at.checked_add(FAR))
+        .unwrap_or(at)
 }
 
 impl fmt::Debug for AccessToken {

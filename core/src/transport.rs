@@ -1,11 +1,18 @@
 //! One HTTP exchange with the token endpoint: build the request, classify the answer.
 
 use std::io::Read;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use base64::Engine;
+use bytes::Bytes;
 use reqwest::blocking::Client;
-use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
+use reqwest::header::{
+    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER,
+};
+use rustls::pki_types::CertificateDer;
+use rustls::RootCertStore;
 use serde_json::Value;
 use url::form_urlencoded;
 use zeroize::Zeroizing;
@@ -14,6 +21,52 @@ use crate::config::{AuthMethod, Config};
 use crate::error::{Error, Result};
 use crate::response::{self, TokenResponse};
 use crate::secret::SecretString;
+use crate::urls::is_loopback_host;
+
+/// The built-in roots (webpki) plus the system's, parsed once per process.
+fn shared_roots() -> Arc<RootCertStore> {
+    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| {
+            let mut roots = RootCertStore::empty();
+            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+            let native = rustls_native_certs::load_native_certs();
+            let (added, ignored) = roots.add_parsable_certificates(native.certs);
+            log::debug!("cortiauth: {added} system root certificates ({ignored} unparsable)");
+            Arc::new(roots)
+        })
+        .clone()
+}
+
+fn default_tls() -> &'static rustls::ClientConfig {
+    static TLS: OnceLock<rustls::ClientConfig> = OnceLock::new();
+    TLS.get_or_init(|| tls_config(shared_roots()))
+}
+
+fn tls_config(roots: Arc<RootCertStore>) -> rustls::ClientConfig {
+    let provider = rustls::crypto::CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports TLS 1.2 and 1.3")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    tls
+}
+
+/// The DER certificates of a PEM bundle.
+fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
+    use rustls::pki_types::pem::PemObject;
+    let certs = CertificateDer::pem_slice_iter(pem)
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::config("invalid CA certificate PEM").with_source(e))?;
+    if certs.is_empty() {
+        return Err(Error::config("CA certificate PEM holds no certificate"));
+    }
+    Ok(certs)
+}
 
 /// Which grant a request uses.
 #[derive(Clone, Copy)]
@@ -41,6 +94,14 @@ impl From<Error> for AttemptError {
 const MAX_BODY: u64 = 1 << 20;
 /// How much of an error body goes into an error message.
 const EXCERPT_CHARS: usize = 200;
+/// Caps on the OAuth error fields a server sends (they end up in logs).
+const ERROR_CODE_CHARS: usize = 64;
+const ERROR_FIELD_CHARS: usize = 300;
+/// The longest `Retry-After` honoured: a larger value (up to `u64::MAX` seconds,
+/// or a date in a far future) is read as this, so no arithmetic on it can overflow.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// What blanked-out secrets are replaced with.
+const REDACTED: &str = "[REDACTED]";
 
 /// The connection-pooled HTTP client of one manager (in one process).
 pub(crate) struct Transport {
@@ -48,26 +109,42 @@ pub(crate) struct Transport {
 }
 
 impl Transport {
+    /// Checks what `new` would refuse, without building anything (managers
+    /// build their client lazily, at the first fetch).
+    pub fn check(config: &Config) -> Result<()> {
+        for pem in &config.ca_certs_pem {
+            pem_certificates(pem)?;
+        }
+        Ok(())
+    }
+
+    /// Builds the HTTP client. The root certificates are parsed once per process
+    /// and shared (parsing the system's ~290 roots took 3 ms per client); only a
+    /// manager with extra CA certificates gets a root store of its own.
     pub fn new(config: &Config) -> Result<Transport> {
-        let mut builder = Client::builder()
+        let tls = if config.ca_certs_pem.is_empty() {
+            default_tls().clone()
+        } else {
+            let mut roots = (*shared_roots()).clone();
+            for pem in &config.ca_certs_pem {
+                for der in pem_certificates(pem)? {
+                    roots
+                        .add(der)
+                        .map_err(|e| Error::config("invalid CA certificate").with_source(e))?;
+                }
+            }
+            tls_config(Arc::new(roots))
+        };
+        let builder = Client::builder()
             // A redirect on the token endpoint would carry the secret elsewhere.
             .redirect(reqwest::redirect::Policy::none())
             .timeout(config.timeout)
             .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .user_agent(config.user_agent.clone());
-        for pem in &config.ca_certs_pem {
-            let certs = reqwest::Certificate::from_pem_bundle(pem)
-                .map_err(|e| Error::config(format!("invalid CA certificate PEM: {e}")))?;
-            if certs.is_empty() {
-                return Err(Error::config("CA certificate PEM holds no certificate"));
-            }
-            for cert in certs {
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let client = builder.build().map_err(|e| {
-            Error::config(format!("cannot build the HTTP client: {}", error_chain(&e)))
-        })?;
+            .user_agent(config.user_agent.clone())
+            .use_preconfigured_tls(tls);
+        let client = loopback_settings(builder, &config.token_url)
+            .build()
+            .map_err(|e| Error::config("cannot build the HTTP client").with_source(e))?;
         Ok(Transport { client })
     }
 
@@ -78,61 +155,24 @@ impl Transport {
         grant: Grant<'_>,
         timeout: Duration,
     ) -> Result<TokenResponse, AttemptError> {
-        let mut form = form_urlencoded::Serializer::new(String::new());
-        match grant {
-            Grant::ClientCredentials => {
-                form.append_pair("grant_type", "client_credentials");
-            }
-            Grant::RefreshToken(rt) => {
-                form.append_pair("grant_type", "refresh_token");
-                form.append_pair("refresh_token", rt.expose());
-            }
-        }
-        form.append_pair("scope", &config.scope_param());
-        for (k, v) in &config.extra_params {
-            form.append_pair(k, v);
-        }
         let mut request = self
             .client
             .post(&config.token_url)
             .timeout(timeout)
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(ACCEPT, "application/json");
-        match config.auth_method {
-            AuthMethod::ClientSecretPost => {
-                form.append_pair("client_id", &config.client_id);
-                form.append_pair("client_secret", config.client_secret.expose());
-            }
-            AuthMethod::ClientSecretBasic => {
-                // RFC 6749 §2.3.1: form-encode id and secret before base64.
-                let user: String =
-                    form_urlencoded::byte_serialize(config.client_id.as_bytes()).collect();
-                let pass = Zeroizing::new(
-                    form_urlencoded::byte_serialize(config.client_secret.expose().as_bytes())
-                        .collect::<String>(),
-                );
-                let basic = Zeroizing::new(format!("{user}:{}", pass.as_str()));
-                let mut value = reqwest::header::HeaderValue::from_str(&format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD.encode(basic.as_bytes())
-                ))
-                .map_err(|_| Error::config("client id or secret cannot be sent in a header"))?;
-                value.set_sensitive(true);
-                request = request.header(AUTHORIZATION, value);
-            }
+        if config.auth_method == AuthMethod::ClientSecretBasic {
+            request = request.header(AUTHORIZATION, basic_auth(config)?);
         }
-        let body = Zeroizing::new(form.finish());
         let response = request
-            .body(body.as_bytes().to_vec())
+            .body(form_body(config, grant))
             .send()
             .map_err(|e| send_error(e, &config.token_url, timeout))?;
 
         let status = response.status();
         let headers = response.headers().clone();
-        let mut bytes = Vec::new();
-        response
-            .take(MAX_BODY)
-            .read_to_end(&mut bytes)
+        let size_hint = response.content_length();
+        let bytes = read_body(response, MAX_BODY, size_hint)
             .map_err(|e| read_error(e, &config.token_url, timeout))?;
         let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok());
 
@@ -142,39 +182,308 @@ impl Transport {
         }
         let retry_after = retry_after(&headers);
         let code = status.as_u16();
+        let redactor = Redactor::new(config, grant);
         let error = if status.is_redirection() {
             let location = headers
                 .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("(no Location)");
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .unwrap_or_else(|| "(no Location)".to_string());
             Error::Http {
                 status: code,
-                body: format!("redirect to {location} refused"),
+                body: format!(
+                    "redirect to {} refused",
+                    redactor.clean(&location, ERROR_FIELD_CHARS)
+                ),
             }
         } else {
-            oauth_error(&bytes, code, config).unwrap_or_else(|| Error::Http {
+            oauth_error(&bytes, code, &redactor).unwrap_or_else(|| Error::Http {
                 status: code,
-                body: excerpt(&bytes, config),
+                body: redactor.clean(&String::from_utf8_lossy(&bytes), EXCERPT_CHARS),
             })
         };
         Err(AttemptError { error, retry_after })
     }
 }
 
+/// A loopback token URL never goes through a proxy (the secret would travel in
+/// clear to a proxy that may be remote), and `localhost` means this machine:
+/// it is pinned to 127.0.0.1 and ::1 instead of being resolved by name.
+fn loopback_settings(
+    builder: reqwest::blocking::ClientBuilder,
+    token_url: &str,
+) -> reqwest::blocking::ClientBuilder {
+    let Ok(url) = url::Url::parse(token_url) else {
+        return builder;
+    };
+    let Some(host) = url.host() else {
+        return builder;
+    };
+    if !is_loopback_host(&host) {
+        return builder;
+    }
+    let builder = builder.no_proxy();
+    match host {
+        url::Host::Domain(name) => builder.resolve_to_addrs(
+            name,
+            &[
+                // Port 0: the port of the URL is used.
+                SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                SocketAddr::from((Ipv6Addr::LOCALHOST, 0)),
+            ],
+        ),
+        _ => builder,
+    }
+}
+
+/// The form body, built in one allocation that is wiped when the HTTP client
+/// drops the body (it holds the client secret or a refresh token).
+fn form_body(config: &Config, grant: Grant<'_>) -> reqwest::blocking::Body {
+    let scope = config.scope_param();
+    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(6 + config.extra_params.len());
+    match grant {
+        Grant::ClientCredentials => pairs.push(("grant_type", "client_credentials")),
+        Grant::RefreshToken(rt) => {
+            pairs.push(("grant_type", "refresh_token"));
+            pairs.push(("refresh_token", rt.expose()));
+        }
+    }
+    pairs.push(("scope", &scope));
+    for (k, v) in &config.extra_params {
+        pairs.push((k, v));
+    }
+    if config.auth_method == AuthMethod::ClientSecretPost {
+        pairs.push(("client_id", &config.client_id));
+        pairs.push(("client_secret", config.client_secret.expose()));
+    }
+    let body = encode_form(&pairs);
+    reqwest::blocking::Body::from(Bytes::from_owner(body))
+}
+
+/// `application/x-www-form-urlencoded` of `pairs` in a buffer allocated once at
+/// its largest possible size (every byte may become `%XX`), so that no copy of
+/// a secret is left behind by a reallocation.
+fn encode_form(pairs: &[(&str, &str)]) -> Zeroizing<String> {
+    let bound: usize = pairs.iter().map(|(k, v)| 3 * (k.len() + v.len()) + 2).sum();
+    let mut body = Zeroizing::new(String::with_capacity(bound));
+    {
+        let mut form = form_urlencoded::Serializer::new(&mut *body);
+        for (k, v) in pairs {
+            form.append_pair(k, v);
+        }
+        form.finish();
+    }
+    body
+}
+
+/// RFC 6749 §2.3.1 form-encoding of one credential, in a buffer allocated once.
+fn form_encode(value: &str) -> Zeroizing<String> {
+    let mut out = Zeroizing::new(String::with_capacity(3 * value.len()));
+    out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
+    out
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1), every
+/// intermediate copy wiped, the header value itself wiped when dropped.
+fn basic_auth(config: &Config) -> Result<HeaderValue, Error> {
+    let credentials = basic_credentials(config);
+    let encoded_len = base64::encoded_len(credentials.len(), true)
+        .ok_or_else(|| Error::config("client id or secret too long"))?;
+    let mut value = Zeroizing::new(vec![0u8; 6 + encoded_len]);
+    value[..6].copy_from_slice(b"Basic ");
+    base64::engine::general_purpose::STANDARD
+        .encode_slice(credentials.as_slice(), &mut value[6..])
+        .map_err(|_| Error::config("client id or secret cannot be sent in a header"))?;
+    let mut value = HeaderValue::from_maybe_shared(Bytes::from_owner(value))
+        .map_err(|_| Error::config("client id or secret cannot be sent in a header"))?;
+    value.set_sensitive(true);
+    Ok(value)
+}
+
+/// `urlencode(id):urlencode(secret)`, the input of the Basic header.
+fn basic_credentials(config: &Config) -> Zeroizing<Vec<u8>> {
+    let user = form_encode(&config.client_id);
+    let pass = form_encode(config.client_secret.expose());
+    let mut credentials = Zeroizing::new(Vec::with_capacity(user.len() + 1 + pass.len()));
+    credentials.extend_from_slice(user.as_bytes());
+    credentials.push(b':');
+    credentials.extend_from_slice(pass.as_bytes());
+    credentials
+}
+
+/// Reads at most `limit` bytes into a buffer that is wiped when dropped, and
+/// whose growth wipes each outgrown buffer (a 2xx body holds the tokens).
+fn read_body(
+    mut reader: impl Read,
+    limit: u64,
+    size_hint: Option<u64>,
+) -> std::io::Result<Zeroizing<Vec<u8>>> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let initial = size_hint
+        .and_then(|n| usize::try_from(n).ok())
+        .unwrap_or(4096)
+        .min(limit);
+    let mut buf = Zeroizing::new(Vec::with_capacity(initial));
+    let mut chunk = Zeroizing::new([0u8; 8192]);
+    while buf.len() < limit {
+        let n = match reader.read(&mut chunk[..]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let take = n.min(limit - buf.len());
+        if buf.len() + take > buf.capacity() {
+            let capacity = (buf.capacity() * 2).max(buf.len() + take).min(limit);
+            let mut grown = Zeroizing::new(Vec::with_capacity(capacity));
+            grown.extend_from_slice(&buf);
+            buf = grown; // the old buffer is wiped as it drops
+        }
+        buf.extend_from_slice(&chunk[..take]);
+    }
+    Ok(buf)
+}
+
+/// Blanks out every form of the secrets a request carried from text a server
+/// sent back, then makes it one short printable line.
+struct Redactor {
+    /// Longest first, so that an encoded form is blanked whole.
+    patterns: Vec<Zeroizing<String>>,
+}
+
+impl Redactor {
+    fn new(config: &Config, grant: Grant<'_>) -> Redactor {
+        let mut patterns: Vec<Zeroizing<String>> = Vec::new();
+        let secret = config.client_secret.expose();
+        add_forms(&mut patterns, secret);
+        // The Basic header, as sent and as some clients build it (no form-encoding).
+        let b64 =
+            |bytes: &[u8]| Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(bytes));
+        if !secret.is_empty() {
+            patterns.push(b64(&basic_credentials(config)));
+            let mut raw = Zeroizing::new(Vec::with_capacity(
+                config.client_id.len() + 1 + secret.len(),
+            ));
+            raw.extend_from_slice(config.client_id.as_bytes());
+            raw.push(b':');
+            raw.extend_from_slice(secret.as_bytes());
+            patterns.push(b64(&raw));
+        }
+        if let Grant::RefreshToken(rt) = grant {
+            add_forms(&mut patterns, rt.expose());
+        }
+        // The same with control characters made spaces, as `clean` does.
+        let mapped: Vec<Zeroizing<String>> = patterns
+            .iter()
+            .filter(|p| p.chars().any(is_unprintable))
+            .map(|p| Zeroizing::new(printable(p)))
+            .collect();
+        patterns.extend(mapped);
+        patterns.retain(|p| !p.is_empty());
+        patterns.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        patterns.dedup();
+        Redactor { patterns }
+    }
+
+    fn scrub(&self, text: &str) -> Zeroizing<String> {
+        let mut out = Zeroizing::new(text.to_string());
+        for p in &self.patterns {
+            if out.contains(p.as_str()) {
+                // The outgrown copy is wiped as it drops.
+                out = Zeroizing::new(out.replace(p.as_str(), REDACTED));
+            }
+        }
+        out
+    }
+
+    /// Scrubbed first, then cut: a secret crossing the cut cannot leak its head.
+    fn clean(&self, text: &str, max_chars: usize) -> String {
+        let scrubbed = self.scrub(&printable(&self.scrub(text)));
+        let trimmed = scrubbed.trim();
+        let mut out: String = trimmed.chars().take(max_chars).collect();
+        if trimmed.chars().count() > max_chars {
+            out.push('…');
+        }
+        out
+    }
+}
+
+/// The literal value, its form- and percent-encoded forms (either hex case) and
+/// its JSON-escaped form: what a server echoing the request may show.
+fn add_forms(patterns: &mut Vec<Zeroizing<String>>, value: &str) {
+    if value.is_empty() {
+        return;
+    }
+    patterns.push(Zeroizing::new(value.to_string()));
+    let form = form_encode(value);
+    patterns.push(Zeroizing::new(form.to_ascii_lowercase_hex()));
+    patterns.push(form);
+    let mut pct = Zeroizing::new(String::with_capacity(3 * value.len()));
+    pct.extend(percent_encoding::utf8_percent_encode(
+        value,
+        percent_encoding::NON_ALPHANUMERIC,
+    ));
+    patterns.push(Zeroizing::new(pct.to_ascii_lowercase_hex()));
+    patterns.push(pct);
+    if let Ok(json) = serde_json::to_string(value) {
+        let json = Zeroizing::new(json);
+        patterns.push(Zeroizing::new(json[1..json.len() - 1].to_string()));
+    }
+}
+
+trait LowercaseHex {
+    fn to_ascii_lowercase_hex(&self) -> String;
+}
+
+impl LowercaseHex for str {
+    /// `%2F` → `%2f`, other characters unchanged.
+    fn to_ascii_lowercase_hex(&self) -> String {
+        let mut out = String::with_capacity(self.len());
+        let mut hex_left = 0;
+        for c in self.chars() {
+            if hex_left > 0 {
+                out.push(c.to_ascii_lowercase());
+                hex_left -= 1;
+            } else {
+                if c == '%' {
+                    hex_left = 2;
+                }
+                out.push(c);
+            }
+        }
+        out
+    }
+}
+
+/// Control characters and bidirectional overrides: a log line forger's tools.
+fn is_unprintable(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Control characters and bidi overrides made spaces (never longer than `text`).
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    out.extend(
+        text.chars()
+            .map(|c| if is_unprintable(c) { ' ' } else { c }),
+    );
+    out
+}
+
 /// An RFC 6749 §5.2 error body. A 404 is never one: Keycloak answers an unknown
 /// realm with `{"error":"Realm does not exist"}`, which is a URL problem.
-fn oauth_error(body: &[u8], status: u16, config: &Config) -> Option<Error> {
+fn oauth_error(body: &[u8], status: u16, redactor: &Redactor) -> Option<Error> {
     if status == 404 {
         return None;
     }
     let json: Value = serde_json::from_slice(body).ok()?;
-    let field = |name: &str| {
+    let field = |name: &str, max_chars: usize| {
         json.get(name)
             .and_then(Value::as_str)
+            .map(|s| redactor.clean(s, max_chars))
             .filter(|s| !s.is_empty())
-            .map(|s| scrub(s, config))
     };
-    let mut error = field("error")?;
+    let mut error = field("error", ERROR_CODE_CHARS)?;
     // RFC 6749 §5.2: a failed client authentication is `invalid_client` (401).
     // Keycloak answers a wrong secret with 401 `unauthorized_client`; callers
     // match on one code whatever the server.
@@ -183,60 +492,38 @@ fn oauth_error(body: &[u8], status: u16, config: &Config) -> Option<Error> {
     }
     Some(Error::OAuth {
         error,
-        error_description: field("error_description"),
-        error_uri: field("error_uri"),
+        error_description: field("error_description", ERROR_FIELD_CHARS),
+        error_uri: field("error_uri", ERROR_FIELD_CHARS),
         http_status: status,
     })
 }
 
-/// The start of an error body, on one line, with the secret blanked out in case
-/// a server echoes the request.
-fn excerpt(body: &[u8], config: &Config) -> String {
-    let text = String::from_utf8_lossy(body);
-    let mut out: String = text
-        .chars()
-        .take(EXCERPT_CHARS)
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if text.chars().count() > EXCERPT_CHARS {
-        out.push('…');
-    }
-    scrub(out.trim(), config)
-}
-
-fn scrub(text: &str, config: &Config) -> String {
-    let secret = config.client_secret.expose();
-    if secret.len() >= 4 && text.contains(secret) {
-        text.replace(secret, "[REDACTED]")
-    } else {
-        text.to_string()
-    }
-}
-
-/// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3).
+/// `Retry-After` as seconds or an HTTP date (RFC 9110 §10.2.3), at most
+/// [`MAX_RETRY_AFTER`].
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        // Too many digits for a u64 is still "a long time".
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let at = httpdate::parse_http_date(value).ok()?;
     Some(
         at.duration_since(SystemTime::now())
-            .unwrap_or(Duration::ZERO),
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_RETRY_AFTER),
     )
 }
 
 fn send_error(e: reqwest::Error, url: &str, timeout: Duration) -> AttemptError {
     let error = if e.is_timeout() {
-        Error::Timeout {
-            message: format!("no answer from {url} within {timeout:?}"),
-        }
+        Error::timeout(format!("no answer from {url} within {timeout:?}"))
+    } else if e.is_connect() {
+        Error::network(format!("cannot connect to {url}"))
     } else {
-        Error::Network {
-            message: error_chain(&e),
-        }
+        Error::network(format!("sending the token request to {url} failed"))
     };
-    error.into()
+    error.with_source(e).into()
 }
 
 fn read_error(e: std::io::Error, url: &str, timeout: Duration) -> AttemptError {
@@ -245,36 +532,19 @@ fn read_error(e: std::io::Error, url: &str, timeout: Duration) -> AttemptError {
             .and_then(|s| s.downcast_ref::<reqwest::Error>())
             .is_some_and(reqwest::Error::is_timeout);
     let error = if timed_out {
-        Error::Timeout {
-            message: format!("{url} did not finish its answer within {timeout:?}"),
-        }
+        Error::timeout(format!(
+            "{url} did not finish its answer within {timeout:?}"
+        ))
     } else {
-        Error::Network {
-            message: format!("reading the answer of {url}: {e}"),
-        }
+        Error::network(format!("reading the answer of {url} failed"))
     };
-    error.into()
-}
-
-/// An error and its causes on one line ("error sending request …: connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !out.contains(&text) {
-            out.push_str(": ");
-            out.push_str(&text);
-        }
-        source = s.source();
-    }
-    out
+    error.with_source(e).into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
+    use proptest::prelude::*;
 
     #[test]
     fn retry_after_seconds_and_date() {
@@ -293,25 +563,224 @@ mod tests {
             HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
         );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h), None);
+        for bad in ["soon", "", "-5", "1.5", "+3"] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(bad));
+            assert_eq!(retry_after(&h), None, "{bad:?}");
+        }
+    }
+
+    /// Issue 11 item 3: `18446744073709551615` used to come back as `u64::MAX`
+    /// seconds, and `Instant::now() + it` panicked in the retry loop.
+    #[test]
+    fn huge_retry_after_is_capped() {
+        let mut h = HeaderMap::new();
+        for huge in [
+            "18446744073709551615",
+            "99999999999999999999999999",
+            "301",
+            "Fri, 31 Dec 9999 23:59:59 GMT",
+        ] {
+            h.insert(RETRY_AFTER, HeaderValue::from_static(huge));
+            let d = retry_after(&h).unwrap();
+            assert_eq!(d, MAX_RETRY_AFTER, "{huge}");
+            // What the retry loop and the cooldown do with it.
+            let _ = std::time::Instant::now() + d;
+            let _ = SystemTime::now() + d;
+        }
+        h.insert(RETRY_AFTER, HeaderValue::from_static("300"));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(300)));
+    }
+
+    const SECRET: &str = "p@ss w/rd+\"x\"-topsecretvalue";
+
+    fn config(method: AuthMethod) -> Config {
+        Config::builder()
+            .client_id("my client")
+            .client_secret(SECRET)
+            .token_url("http://127.0.0.1:1/t")
+            .auth_method(method)
+            .build()
+            .unwrap()
+    }
+
+    fn assert_clean(out: &str, secrets: &[&str]) {
+        for s in secrets {
+            assert!(!out.contains(s), "{s:?} survived in {out:?}");
+        }
     }
 
     #[test]
     fn excerpts_are_short_one_line_and_scrubbed() {
-        let config = Config::builder()
-            .client_id("id")
-            .client_secret("topsecretvalue")
-            .token_url("http://127.0.0.1:1/t")
-            .build()
-            .unwrap();
-        let body = format!(
-            "line1\nyou sent client_secret=topsecretvalue {}",
-            "x".repeat(500)
-        );
-        let e = excerpt(body.as_bytes(), &config);
-        assert!(!e.contains("topsecretvalue"));
+        let config = config(AuthMethod::ClientSecretPost);
+        let r = Redactor::new(&config, Grant::ClientCredentials);
+        let body = format!("line1\nyou sent client_secret={SECRET} {}", "x".repeat(500));
+        let e = r.clean(&body, EXCERPT_CHARS);
+        assert!(!e.contains(SECRET));
+        assert!(e.contains(REDACTED), "{e}");
         assert!(!e.contains('\n'));
-        assert!(e.chars().count() <= EXCERPT_CHARS + 1);
+        assert_eq!(e.chars().count(), EXCERPT_CHARS + 1, "{e}");
+    }
+
+    /// Issue 11 item 6: the body used to be cut before the secret was blanked,
+    /// so a secret crossing the cut leaked its head.
+    #[test]
+    fn a_secret_crossing_the_cut_leaks_nothing() {
+        let config = config(AuthMethod::ClientSecretPost);
+        let r = Redactor::new(&config, Grant::ClientCredentials);
+        for at in EXCERPT_CHARS - SECRET.len()..EXCERPT_CHARS + 2 {
+            let body = format!("{}{SECRET}{}", "a".repeat(at), "b".repeat(100));
+            let e = r.clean(&body, EXCERPT_CHARS);
+            assert_clean(&e, &["p@ss w", "topsecret", "secretvalue"]);
+        }
+    }
+
+    /// Issue 11 item 6: only the literal secret was blanked.
+    #[test]
+    fn encoded_forms_and_the_refresh_token_are_scrubbed() {
+        let rt = SecretString::new("rt-Very/Secret+Refresh");
+        let form_secret = "p%40ss+w%2Frd%2B%22x%22-topsecretvalue";
+        let basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("my+client:{form_secret}"));
+        let raw_basic =
+            base64::engine::general_purpose::STANDARD.encode(format!("my client:{SECRET}"));
+        let json_secret = r#"p@ss w/rd+\"x\"-topsecretvalue"#;
+        let pct_lower = "p%40ss%20w%2frd%2b%22x%22%2dtopsecretvalue";
+        for method in [AuthMethod::ClientSecretPost, AuthMethod::ClientSecretBasic] {
+            let config = config(method);
+            let r = Redactor::new(&config, Grant::RefreshToken(&rt));
+            let body = format!(
+                "{{\"echo\":\"{json_secret}\",\"form\":\"client_secret={form_secret}&x={}\",\
+                 \"auth\":\"Basic {basic}\",\"raw\":\"{raw_basic}\",\"pct\":\"{pct_lower}\",\
+                 \"rt\":\"refresh_token=rt-Very%2FSecret%2BRefresh\",\"rt2\":\"rt-Very/Secret+Refresh\"}}",
+                form_secret.to_ascii_lowercase()
+            );
+            let e = r.clean(&body, 10_000);
+            assert_clean(
+                &e,
+                &[
+                    SECRET,
+                    "topsecretvalue",
+                    &basic,
+                    &raw_basic,
+                    "rt-Very",
+                    "Secret%2BRefresh",
+                ],
+            );
+        }
+    }
+
+    /// Issue 11 item 6: `error_description` and `error_uri` had no length cap
+    /// and kept control characters (log injection).
+    #[test]
+    fn oauth_fields_are_capped_printable_and_scrubbed() {
+        let config = config(AuthMethod::ClientSecretPost);
+        let r = Redactor::new(&config, Grant::ClientCredentials);
+        let body = serde_json::json!({
+            "error": "invalid_request\n2026-01-01 INFO forged line",
+            "error_description": format!("bad\r\nINFO fake\u{202e}txt {SECRET} {}", "d".repeat(5000)),
+            "error_uri": format!("https://e/{}\u{7}", "u".repeat(5000)),
+        });
+        let e = oauth_error(body.to_string().as_bytes(), 400, &r).unwrap();
+        let Error::OAuth {
+            error,
+            error_description: Some(d),
+            error_uri: Some(u),
+            ..
+        } = &e
+        else {
+            panic!("{e:?}")
+        };
+        for text in [error, d, u] {
+            assert!(!text.chars().any(is_unprintable), "{text:?}");
+            assert!(!text.contains(SECRET));
+        }
+        assert!(error.chars().count() <= ERROR_CODE_CHARS + 1);
+        assert!(d.chars().count() <= ERROR_FIELD_CHARS + 1);
+        assert!(u.chars().count() <= ERROR_FIELD_CHARS + 1);
+        assert!(!e.to_string().contains('\n'));
+    }
+
+    #[test]
+    fn basic_header_is_rfc6749_encoded() {
+        let config = config(AuthMethod::ClientSecretBasic);
+        let v = basic_auth(&config).unwrap();
+        assert!(v.is_sensitive());
+        let expected = base64::engine::general_purpose::STANDARD
+            .encode("my+client:p%40ss+w%2Frd%2B%22x%22-topsecretvalue");
+        assert_eq!(v.to_str().unwrap(), format!("Basic {expected}"));
+    }
+
+    #[test]
+    fn read_body_grows_without_losing_bytes_and_stops_at_the_limit() {
+        // A reader handing out 1..=700 bytes at a time.
+        struct Trickle(Vec<u8>, usize);
+        impl Read for Trickle {
+            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+                self.1 = self.1 % 700 + 1;
+                let n = self.1.min(buf.len()).min(self.0.len());
+                buf[..n].copy_from_slice(&self.0[..n]);
+                self.0.drain(..n);
+                Ok(n)
+            }
+        }
+        let data: Vec<u8> = (0..50_000u32).map(|i| i as u8).collect();
+        let got = read_body(Trickle(data.clone(), 0), 1 << 20, Some(10)).unwrap();
+        assert_eq!(&got[..], &data[..]);
+        let got = read_body(Trickle(data.clone(), 0), 12_345, None).unwrap();
+        assert_eq!(&got[..], &data[..12_345]);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// A secret (of at least 8 characters, none of them `[]…`, so it cannot
+        /// be made of the `[REDACTED]` marker or the cut's `…`) placed anywhere in a long body,
+        /// as is or in any of the encoded forms, never survives into an excerpt.
+        #[test]
+        fn a_secret_anywhere_never_survives(
+            secret in "[^\\[\\]…]{8,40}",
+            prefix in "(?s).{0,400}",
+            suffix in "(?s).{0,400}",
+            form in 0usize..4,
+            max_chars in 1usize..600,
+        ) {
+            let config = Config::builder()
+                .client_id("id")
+                .client_secret(secret.as_str())
+                .token_url("http://127.0.0.1:1/t")
+                .build()
+                .unwrap();
+            let r = Redactor::new(&config, Grant::ClientCredentials);
+            let placed = match form {
+                0 => secret.clone(),
+                1 => form_encode(&secret).to_string(),
+                2 => serde_json::to_string(&secret).unwrap(),
+                _ => base64::engine::general_purpose::STANDARD
+                    .encode(format!("id:{}", form_encode(&secret).as_str())),
+            };
+            let body = format!("{prefix}{placed}{suffix}");
+            let out = r.clean(&body, max_chars);
+            prop_assert!(!out.contains(secret.as_str()), "{:?}", out);
+            prop_assert!(!out.contains(printable(&secret).as_str()), "{:?}", out);
+            if form == 0 || form == 3 {
+                prop_assert!(!out.contains(placed.as_str()));
+            }
+            prop_assert!(out.chars().count() <= max_chars + 1);
+            prop_assert!(!out.chars().any(is_unprintable));
+        }
+
+        /// The form body's one allocation is always big enough: no reallocation
+        /// leaves a copy of the secret behind.
+        #[test]
+        fn form_body_never_outgrows_its_allocation(
+            pairs in proptest::collection::vec(("(?s).{0,30}", "(?s).{0,60}"), 0..8),
+        ) {
+            let pairs: Vec<(&str, &str)> =
+                pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let bound: usize = pairs.iter().map(|(k, v)| 3 * (k.len() + v.len()) + 2).sum();
+            let body = encode_form(&pairs);
+            prop_assert!(body.len() <= bound);
+            prop_assert!(body.capacity() >= bound);
+        }
     }
 }

@@ -89,8 +89,18 @@ pub(crate) fn websocket_url(stream_url: &str, access_token: &str) -> Result<Stri
     } else {
         "&"
     };
-    let token = utf8_percent_encode(access_token, QUERY_VALUE);
-    Ok(format!("{base}{sep}token=Bearer%20{token}{fragment}"))
+    // One allocation of the largest size the URL can take: no reallocation
+    // leaves a copy of the token behind.
+    const PREFIX: &str = "token=Bearer%20";
+    let mut out = String::with_capacity(
+        base.len() + sep.len() + PREFIX.len() + 3 * access_token.len() + fragment.len(),
+    );
+    out.push_str(base);
+    out.push_str(sep);
+    out.push_str(PREFIX);
+    out.extend(utf8_percent_encode(access_token, QUERY_VALUE));
+    out.push_str(fragment);
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -128,6 +138,72 @@ mod tests {
         assert!(check_label("environment", "beta-eu", "X").is_ok());
         for bad in ["", "a.b", "a/b", "a b", "a?b", "a@b"] {
             assert!(check_label("tenant", bad, "X").is_err(), "{bad}");
+        }
+    }
+
+    use proptest::prelude::*;
+
+    fn host_strategy() -> impl Strategy<Value = (String, bool)> {
+        // (host as written, whether it is this machine)
+        prop_oneof![
+            Just(("localhost".to_string(), true)),
+            Just(("LocalHost".to_string(), true)),
+            Just(("127.0.0.1".to_string(), true)),
+            Just(("127.1.2.3".to_string(), true)),
+            Just(("0x7f.1".to_string(), true)),
+            Just(("[::1]".to_string(), true)),
+            Just(("localhost.".to_string(), false)),
+            Just(("localhost.evil.example".to_string(), false)),
+            Just(("127.0.0.1.nip.io".to_string(), false)),
+            Just(("10.0.0.1".to_string(), false)),
+            Just(("[::ffff:127.0.0.1]".to_string(), false)),
+            Just(("0.0.0.0".to_string(), false)),
+            Just(("auth.eu.corti.app".to_string(), false)),
+            "[a-z][a-z0-9-]{0,10}(\\.[a-z]{2,5}){0,2}".prop_map(|h| {
+                let local = h == "localhost";
+                (h, local)
+            }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Only https, or plain http to this machine, passes; never credentials.
+        #[test]
+        fn token_url_rules(
+            scheme in prop_oneof![
+                Just("https"), Just("http"), Just("HTTPS"), Just("ftp"), Just("ws"), Just("file")
+            ],
+            userinfo in prop_oneof![
+                Just(""), Just("user@"), Just("user:pw@"), Just(":pw@"), Just("a%40b:c@")
+            ],
+            (host, local) in host_strategy(),
+            port in proptest::option::of(1u16..),
+            path in "(/[a-zA-Z0-9._~-]{0,12}){0,4}",
+        ) {
+            let port = port.map(|p| format!(":{p}")).unwrap_or_default();
+            let raw = format!("{scheme}://{userinfo}{host}{port}{path}");
+            let ok = check_token_url(&raw).is_ok();
+            let scheme = scheme.to_ascii_lowercase();
+            let expected = userinfo.is_empty()
+                && (scheme == "https" || (scheme == "http" && local));
+            prop_assert_eq!(ok, expected, "{}", raw);
+        }
+
+        /// Whatever the text, an accepted URL is https or loopback http, without
+        /// credentials.
+        #[test]
+        fn any_accepted_url_is_safe(raw in "(?s)(https?://)?.{0,60}") {
+            if check_token_url(&raw).is_ok() {
+                let url = url::Url::parse(&raw).unwrap();
+                prop_assert!(url.username().is_empty() && url.password().is_none(), "{}", raw);
+                let host = url.host().unwrap();
+                prop_assert!(
+                    url.scheme() == "https" || (url.scheme() == "http" && is_loopback_host(&host)),
+                    "{}", raw
+                );
+            }
         }
     }
 }

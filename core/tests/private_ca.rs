@@ -116,7 +116,19 @@ fn private_ca_is_required_and_sufficient() {
         .token()
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Network, "unknown CA is refused: {e}");
-    assert!(e.to_string().to_lowercase().contains("certificate"), "{e}");
+    // The TLS error is kept as the cause (issue 10 item 6), not flattened into
+    // the message: `source()` has it, `full_message()` shows it.
+    let causes: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
+    assert!(
+        causes
+            .iter()
+            .any(|c| c.to_lowercase().contains("certificate")),
+        "{causes:?}"
+    );
+    assert!(!e.to_string().to_lowercase().contains("certificate"), "{e}");
+    let full = e.full_message();
+    assert!(full.to_lowercase().contains("certificate"), "{full}");
+    assert!(full.starts_with(&e.to_string()[..20]), "{full}");
 
     let ca = std::fs::read(dir.join("ca.pem")).unwrap();
     let m = TokenManager::new(config().add_ca_certificate_pem(ca).build().unwrap()).unwrap();
@@ -129,6 +141,20 @@ fn private_ca_is_required_and_sufficient() {
     assert_eq!(
         TokenManager::new(bad).unwrap_err().kind(),
         ErrorKind::Config
+    );
+    // A PEM block that is not base64: the parse error is the cause.
+    let garbled = config()
+        .add_ca_certificate_pem(
+            b"-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n".to_vec(),
+        )
+        .build()
+        .unwrap();
+    let e = TokenManager::new(garbled).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Config, "{e}");
+    assert!(
+        std::error::Error::source(&e).is_some(),
+        "{}",
+        e.full_message()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

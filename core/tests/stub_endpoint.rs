@@ -158,8 +158,9 @@ fn concurrent_callers_all_get_the_same_error() {
 #[test]
 fn refreshes_ahead_of_expiry_and_keeps_serving_while_refreshing() {
     let stub = Stub::start();
-    // 2 s lifetime: margin 0.4 s, so the refresh window opens at 1.6 s.
-    let tokens = Counting::new(2.0).delay(Duration::from_millis(0));
+    // 2 s lifetime: margin 0.4 s, so the refresh window opens at 1.6 s. The
+    // endpoint takes 300 ms: a caller that waited for it would be seen.
+    let tokens = Counting::new(2.0).delay(Duration::from_millis(300));
     stub.mount(token_mock(tokens.clone()));
     let m = TokenManager::new(stub.config().build().unwrap()).unwrap();
     let first = m.token().unwrap();
@@ -170,9 +171,25 @@ fn refreshes_ahead_of_expiry_and_keeps_serving_while_refreshing() {
         refresh_at.saturating_duration_since(Instant::now()) + Duration::from_millis(50),
     );
     assert!(m.cached_token().is_none(), "due for refresh");
-    // Still valid for ~0.35 s, but the next call refreshes.
+    // Still valid for ~0.35 s: callers keep it and nobody waits for the refresh
+    // (the non-blocking fast path of the bindings gets it too).
+    assert_eq!(m.try_token().unwrap().secret(), "tok-1");
+    for _ in 0..50 {
+        let start = Instant::now();
+        assert_eq!(m.token().unwrap().secret(), "tok-1");
+        assert!(
+            start.elapsed() < Duration::from_millis(100),
+            "a caller waited {:?} although a valid token exists",
+            start.elapsed()
+        );
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || m.cached_token().is_some()),
+        "the refresh ahead finished"
+    );
     assert_eq!(m.token().unwrap().secret(), "tok-2");
-    assert_eq!(tokens.count(), 2);
+    assert_eq!(tokens.count(), 2, "one refresh for all those callers");
+    assert_eq!(m.stats().waits, 1, "only the very first call waited");
     assert!(
         first.expires_in() > Duration::ZERO,
         "refreshed before the old token expired"
@@ -202,6 +219,8 @@ fn stale_while_revalidate_when_the_server_fails() {
         first.expires_at().saturating_duration_since(Instant::now()) - Duration::from_millis(300),
     );
     // In the refresh window the server fails, but callers keep the old token.
+    assert_eq!(m.token().unwrap().secret(), "tok-1");
+    assert!(eventually(Duration::from_secs(5), || m.stats().failures == 1));
     for _ in 0..100 {
         assert_eq!(m.token().unwrap().secret(), "tok-1");
     }

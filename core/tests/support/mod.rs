@@ -165,3 +165,18 @@ pub fn assert_no_secret(text: &str, secrets: &[&str]) {
         assert!(!text.contains(s), "secret {s:?} leaked into: {text}");
     }
 }
+
+/// Polls `cond` every 5 ms for up to `limit` (for effects with no signal a
+/// test can wait on, such as a refresh finishing on the manager's worker).
+pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + limit;
+    loop {
+        if cond() {
+            return true;
+        }
+        if std::time::Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
