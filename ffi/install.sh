@@ -3,8 +3,9 @@
 # package:
 #
 #   ffi/install.sh --prefix DIR [--libdir lib] [--profile release|dev]
+#                  [--target TRIPLE [--zig]] [--strip] [--relocatable]
 #
-#   DIR/include/cortiauth.h
+#   DIR/include/cortiauth.h, DIR/include/cortiauth.hpp (the C++17 header-only wrapper)
 #   DIR/lib/libcortiauth.so.X.Y.Z, libcortiauth.so.ABI -> …, libcortiauth.so -> …
 #   DIR/lib/libcortiauth.a
 #   DIR/lib/pkgconfig/cortiauth.pc                     (pkg-config cortiauth)
@@ -14,13 +15,23 @@
 # ABI is the major version, or 0.MINOR before 1.0 (the SONAME set by ffi/build.rs).
 # Cargo writes libcortiauth_ffi.{so,a} (the crate name `cortiauth` is the core's);
 # this script gives them their installed names.
+#
+# Release builds (scripts/dist.sh) add: --target TRIPLE to cross-compile (with
+# --zig, through `cargo-zigbuild rustc`, which also takes a glibc version:
+# aarch64-unknown-linux-gnu.2.17), --strip to strip the shared library's symbol
+# table, and --relocatable for a pkg-config file that finds its prefix from its own
+# location (${pcfiledir}), so the tree works wherever it is unpacked.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 prefix=/usr/local
 libdir=lib
 profile=release
+target=""
+zig=0
+strip=0
+relocatable=0
 
-usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --prefix) prefix=$2; shift 2 ;;
@@ -29,6 +40,11 @@ while [ $# -gt 0 ]; do
     --libdir=*) libdir=${1#*=}; shift ;;
     --profile) profile=$2; shift 2 ;;
     --profile=*) profile=${1#*=}; shift ;;
+    --target) target=$2; shift 2 ;;
+    --target=*) target=${1#*=}; shift ;;
+    --zig) zig=1; shift ;;
+    --strip) strip=1; shift ;;
+    --relocatable) relocatable=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
@@ -38,6 +54,22 @@ case "$profile" in
   dev|debug) cargo_profile=(); outdir=debug ;;
   *) echo "install.sh: --profile must be release or dev" >&2; exit 2 ;;
 esac
+cargo_rustc=(cargo rustc)
+if [ "$zig" = 1 ]; then
+  [ -n "$target" ] || { echo "install.sh: --zig needs --target" >&2; exit 2; }
+  cargo_rustc=(cargo-zigbuild rustc)
+fi
+target_args=()
+if [ -n "$target" ]; then
+  target_args=(--target "$target")
+  # cargo-zigbuild's glibc suffix (.2.17) is not part of the output directory.
+  triple=$(echo "$target" | sed -E 's/\.[0-9]+\.[0-9]+$//')
+  outdir="$triple/$outdir"
+fi
+if [ "$strip" = 1 ]; then
+  # Strips the linked shared library (the .a keeps its symbols: it is linked again).
+  export CARGO_PROFILE_RELEASE_STRIP=symbols CARGO_PROFILE_DEV_STRIP=symbols
+fi
 mkdir -p "$prefix"
 prefix=$(cd "$prefix" && pwd)
 
@@ -53,8 +85,8 @@ target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps --locked 
   sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-if ! (cd "$root" && cargo rustc -p cortiauth-ffi --lib --locked "${cargo_profile[@]}" \
-  -- --print native-static-libs) 2>"$log"; then
+if ! (cd "$root" && "${cargo_rustc[@]}" -p cortiauth-ffi --lib --locked "${cargo_profile[@]}" \
+  ${target_args[@]+"${target_args[@]}"} -- --print native-static-libs) 2>"$log"; then
   cat "$log" >&2
   exit 1
 fi
@@ -69,13 +101,19 @@ fi
 lib=$prefix/$libdir
 mkdir -p "$prefix/include" "$lib/pkgconfig" "$lib/cmake/cortiauth"
 install -m 0644 "$root/include/cortiauth.h" "$prefix/include/cortiauth.h"
+install -m 0644 "$root/include/cortiauth.hpp" "$prefix/include/cortiauth.hpp"
 install -m 0755 "$target_dir/$outdir/libcortiauth_ffi.so" "$lib/libcortiauth.so.$version"
 ln -sfn "libcortiauth.so.$version" "$lib/libcortiauth.so.$abi"
 ln -sfn "libcortiauth.so.$abi" "$lib/libcortiauth.so"
 install -m 0644 "$target_dir/$outdir/libcortiauth_ffi.a" "$lib/libcortiauth.a"
 
+pc_prefix=$prefix
+if [ "$relocatable" = 1 ]; then
+  # ${pcfiledir} is the .pc file's directory (pkg-config and pkgconf both set it).
+  pc_prefix="\${pcfiledir}/$(echo "$libdir/pkgconfig" | sed 's|[^/][^/]*|..|g')"
+fi
 cat >"$lib/pkgconfig/cortiauth.pc" <<EOF
-prefix=$prefix
+prefix=$pc_prefix
 libdir=\${prefix}/$libdir
 includedir=\${prefix}/include
 
@@ -90,6 +128,11 @@ EOF
 # Paths in the CMake package are relative to its own directory, so the installed
 # tree can be moved.
 ptr_bytes=$(( $(getconf LONG_BIT) / 8 ))
+case "$target" in
+  "") ;;
+  x86_64-* | aarch64-* | powerpc64* | riscv64* | s390x-*) ptr_bytes=8 ;;
+  *) ptr_bytes=4 ;;
+esac
 up=$(echo "$libdir/cmake/cortiauth" | sed 's|[^/][^/]*|..|g')
 cmake_native=$(echo "$native" | sed 's/-l//g' | tr -s ' ' ';')
 cat >"$lib/cmake/cortiauth/cortiauthConfig.cmake" <<EOF
@@ -97,6 +140,9 @@ cat >"$lib/cmake/cortiauth/cortiauthConfig.cmake" <<EOF
 #
 #   find_package(cortiauth 0.1 REQUIRED)
 #   target_link_libraries(app PRIVATE cortiauth::cortiauth)
+#
+# The include directory (cortiauth_INCLUDE_DIRS, and the targets' interface) holds
+# cortiauth.h (C) and cortiauth.hpp (C++17 header-only wrapper).
 #
 # Targets: cortiauth::cortiauth_shared, cortiauth::cortiauth_static, and
 # cortiauth::cortiauth, which is the shared one unless CORTIAUTH_USE_STATIC_LIBS

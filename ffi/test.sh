@@ -2,9 +2,13 @@
 # Tests of the C library, run against the real loopback servers:
 #   1. include/cortiauth.h is what the pinned cbindgen generates (drift check);
 #   2. ffi/install.sh builds and installs the library into target/cortiauth-c/prefix;
-#   3. tests/c (C99 + C++17, shared + static + AddressSanitizer/UBSan, the example
-#      through pkg-config) is built with CMake against that installed package and
-#      run with ctest; examples/c is built through find_package.
+#   3. tests/c (C99 + C++17 through include/cortiauth.hpp, shared + static +
+#      AddressSanitizer/UBSan, the C example through pkg-config, the C++ example,
+#      the parity runner) is built with CMake against that installed package and
+#      run with ctest; examples/c and examples/cpp are built through find_package;
+#   4. settings parity: tests/parity/run_c (left at target/parity/run_c) describes
+#      every case of tests/parity/cases.json into target/parity/c.txt, which must
+#      match the Rust reference (target/parity/rust.txt) apart from user_agent.
 #
 # Needs the CORTIAUTH_KC_* / CORTIAUTH_TIRO_* variables of tests/servers/with-servers.sh;
 # started on its own, it uses the lead's shared servers or starts its own.
@@ -39,13 +43,29 @@ rm -rf "$prefix"
 ffi/install.sh --prefix "$prefix" --profile "${CORTIAUTH_FFI_PROFILE:-release}"
 
 echo "== build tests/c against the installed package"
-rm -rf "$work/build" "$work/example"
+rm -rf "$work/build" "$work/example" "$work/example-cpp"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 cmake -S tests/c -B "$work/build" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -Dcortiauth_DIR="$prefix/lib/cmake/cortiauth" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/build" -j 2
 cmake -S examples/c -B "$work/example" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/example"
+cmake -S examples/cpp -B "$work/example-cpp" -G Ninja -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/example-cpp"
+
+echo "== settings parity (C setters vs the Rust reference)"
+parity=$root/target/parity
+mkdir -p "$parity"
+cp "$work/build/run_c" "$parity/run_c"
+python3 tests/parity/cases_to_lines.py tests/parity/cases.json >"$parity/cases.txt"
+env -u CORTI_CLIENT_ID -u CORTI_CLIENT_SECRET "$parity/run_c" <"$parity/cases.txt" >"$parity/c.txt"
+cargo run -q --locked -p cortiauth --example parity_reference -- tests/parity/cases.json >"$parity/rust.txt"
+strip_agent() { sed 's/,"user_agent":"[^"]*"//' "$1"; }
+if ! diff -u <(strip_agent "$parity/rust.txt") <(strip_agent "$parity/c.txt"); then
+  echo "ffi/test.sh: the C setters describe differently from the Rust reference (above)" >&2
+  exit 1
+fi
+echo "parity: C describes all $(wc -l <"$parity/c.txt") cases byte-identically to the Rust reference"
 
 echo "== ctest"
 # The example reads the standard CORTI_* variables; point them at the test realm.

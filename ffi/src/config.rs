@@ -1,22 +1,33 @@
-//! `cortiauth_config`: settings collected before a manager is built.
+//! `cortiauth_config`: a `cortiauth::Settings` filled in from C, one setter per field.
+//!
+//! Thin by design: each setter stores its argument in the matching `Settings`
+//! field (durations in milliseconds through `Duration::from_millis`). Defaults,
+//! ranges, the replace rules and the cooldown rule are the core's
+//! (`Settings::build`, run by `cortiauth_manager_new` and `cortiauth_config_describe`).
 
 use std::ffi::c_char;
 use std::ptr;
 use std::time::Duration;
 
-use cortiauth::{AuthMethod, Config, ConfigBuilder, RetryPolicy};
+use cortiauth::{AuthMethod, Settings};
 
-use crate::boundary::{arg_str, handle_mut, Handle};
-use crate::error::Failure;
+use crate::error::cortiauth_error;
+use crate::failure::Failure;
+use crate::handle::{
+    arg_str, free_box, into_box, out, owned_string, try_mut, try_ref, Handle, OwnedBox,
+};
 use crate::status::cortiauth_status;
 
 /// Settings for a token manager, filled in with the `cortiauth_config_set_*`
-/// functions and read by `cortiauth_manager_new` (which copies them: the config
-/// may be freed or reused right after).
+/// functions (one per setting of the settings table in the README) and read by
+/// `cortiauth_manager_new`, which copies them: the config may be freed or reused
+/// right after.
 ///
-/// Nothing is validated until `cortiauth_manager_new`, except each setter's own
-/// argument. Not thread-safe: do not use one config from two threads at once.
-/// Release it with `cortiauth_config_free`.
+/// Setters only store their value (they fail only for a NULL or non-UTF-8
+/// argument, or an unknown enum value); every rule and range is checked by
+/// `cortiauth_manager_new` (or `cortiauth_config_describe`), whose
+/// `CORTIAUTH_STATUS_CONFIG` error names the setting. Not thread-safe: do not use
+/// one config from two threads at once. Release it with `cortiauth_config_free`.
 pub struct cortiauth_config {
     _private: [u8; 0],
 }
@@ -32,85 +43,79 @@ pub enum cortiauth_auth_method {
     ClientSecretBasic = 1,
 }
 
-/// One hour: a longer wait for a token is a mistake (and would overflow clocks at the extreme).
-const MAX_TIMEOUT_MS: u64 = 3_600_000;
-
-/// What a `cortiauth_config` points to.
-pub struct ConfigState {
-    builder: ConfigBuilder,
-    /// Kept here so that setting a name twice replaces its value.
-    extra_params: Vec<(String, String)>,
-    ca_cert_pem: Option<Vec<u8>>,
-    retry: RetryPolicy,
-}
-
-// SAFETY: every `*const cortiauth_config` handed out is a `Box<ConfigState>`.
+// SAFETY: every `*const cortiauth_config` handed out is made by `into_box` in `new_config`.
 unsafe impl Handle for cortiauth_config {
-    type Inner = ConfigState;
+    type Inner = Settings;
+    type Ownership = OwnedBox;
 }
 
-impl ConfigState {
-    fn new(builder: ConfigBuilder) -> ConfigState {
-        ConfigState {
-            builder: builder.user_agent_suffix(concat!("cortiauth-c/", env!("CARGO_PKG_VERSION"))),
-            extra_params: Vec::new(),
-            ca_cert_pem: None,
-            retry: RetryPolicy::default(),
-        }
-    }
+/// The surface name in the User-Agent (`cortiauth/<version> (c)`).
+pub(crate) const BINDING: &str = "c";
 
-    /// The validated core configuration.
-    pub(crate) fn build(&self) -> Result<Config, Failure> {
-        let mut b = self.builder.clone().retry_policy(self.retry);
-        for (name, value) in &self.extra_params {
-            b = b.extra_param(name.as_str(), value.as_str());
-        }
-        if let Some(pem) = &self.ca_cert_pem {
-            b = b.add_ca_certificate_pem(pem.clone());
-        }
-        Ok(b.build()?)
-    }
-
-    fn into_raw(self) -> *mut cortiauth_config {
-        Box::into_raw(Box::new(self)).cast()
-    }
+fn new_config(settings: Settings) -> *mut cortiauth_config {
+    into_box(Settings {
+        binding: Some(BINDING.to_string()),
+        ..settings
+    })
 }
 
-/// Applies `f` to the builder behind `config`.
+/// Stores a value into the settings behind `config`.
 ///
 /// SAFETY (caller): `config` is NULL or a live config not used elsewhere meanwhile.
-unsafe fn update(
-    config: *mut cortiauth_config,
-    f: impl FnOnce(ConfigBuilder) -> ConfigBuilder,
-) -> Result<(), Failure> {
-    // SAFETY: per the caller's contract.
-    let state = unsafe { handle_mut(config, "config") }?;
-    state.builder = f(std::mem::take(&mut state.builder));
-    Ok(())
+unsafe fn set(config: *mut cortiauth_config, f: impl FnOnce(&mut Settings)) -> cortiauth_status {
+    ffi_boundary!(err: ptr::null_mut(), {
+        // SAFETY: per the caller's contract.
+        f(unsafe { try_mut(config, "config") }?);
+        Ok(())
+    })
 }
 
-/// A new, empty configuration (token URL built from environment and tenant,
-/// `client_secret_post`, scope `openid`, 10 s request timeout, 4 attempts).
+/// Stores a string argument into the settings behind `config`.
+///
+/// SAFETY (caller): as for [`set`]; `value` is NULL or a NUL-terminated string.
+unsafe fn set_str(
+    config: *mut cortiauth_config,
+    value: *const c_char,
+    name: &'static str,
+    f: impl FnOnce(&mut Settings, &str),
+) -> cortiauth_status {
+    ffi_boundary!(err: ptr::null_mut(), {
+        // SAFETY: per the caller's contract.
+        let settings = unsafe { try_mut(config, "config") }?;
+        let value = unsafe { arg_str(value, name) }?;
+        f(settings, value);
+        Ok(())
+    })
+}
+
+/// The settings behind a config, checked and with the defaults filled in.
+///
+/// SAFETY (caller): `config` is NULL or a live config.
+pub(crate) unsafe fn build(config: *const cortiauth_config) -> Result<cortiauth::Config, Failure> {
+    // SAFETY: per the caller's contract.
+    let settings = unsafe { try_ref(config, "config") }?;
+    Ok(settings.clone().build()?)
+}
+
+/// A new, empty configuration: every setting at the core's default (see the
+/// settings table in the README, or `cortiauth_config_describe`).
 ///
 /// Returns NULL only if the library failed internally. Free it with `cortiauth_config_free`.
 #[no_mangle]
 pub extern "C" fn cortiauth_config_new() -> *mut cortiauth_config {
-    ffi_boundary!(default: ptr::null_mut(), {
-        ConfigState::new(Config::builder()).into_raw()
-    })
+    ffi_boundary!(default: ptr::null_mut(), { new_config(Settings::default()) })
 }
 
-/// A configuration pre-filled from the environment variables `CORTI_CLIENT_ID`,
-/// `CORTI_CLIENT_SECRET`, `CORTI_ENVIRONMENT`, `CORTI_TENANT_NAME`,
-/// `CORTI_TOKEN_URL` and `CORTI_SCOPES` (read now); setters called afterwards
-/// override them. Missing values are reported by `cortiauth_manager_new`.
+/// A configuration pre-filled from the environment (read now): `CORTI_CLIENT_ID`,
+/// `CORTI_CLIENT_SECRET`, `CORTI_CLIENT_SECRET_FILE`, `CORTI_ENVIRONMENT`,
+/// `CORTI_TENANT_NAME`, `CORTI_TOKEN_URL`, `CORTI_SCOPES` and
+/// `CORTIAUTH_SHARED_CACHE`; setters called afterwards override them. Missing
+/// values are reported by `cortiauth_manager_new`.
 ///
 /// Returns NULL only if the library failed internally. Free it with `cortiauth_config_free`.
 #[no_mangle]
 pub extern "C" fn cortiauth_config_from_env() -> *mut cortiauth_config {
-    ffi_boundary!(default: ptr::null_mut(), {
-        ConfigState::new(ConfigBuilder::from_env()).into_raw()
-    })
+    ffi_boundary!(default: ptr::null_mut(), { new_config(Settings::from_env()) })
 }
 
 /// Releases a configuration (its copy of the secret is zeroed). NULL is a no-op.
@@ -118,10 +123,33 @@ pub extern "C" fn cortiauth_config_from_env() -> *mut cortiauth_config {
 #[no_mangle]
 pub unsafe extern "C" fn cortiauth_config_free(config: *mut cortiauth_config) {
     ffi_boundary!(default: (), {
-        if !config.is_null() {
-            // SAFETY: made by `ConfigState::into_raw` (a Box), freed once (C contract).
-            drop(unsafe { Box::from_raw(config.cast::<ConfigState>()) });
-        }
+        // SAFETY: NULL or made by `new_config`, freed once (C contract).
+        unsafe { free_box(config) }
+    })
+}
+
+/// The effective settings this configuration would give a manager, as one line
+/// of JSON (the string `cortiauth_manager_describe` returns for a manager built
+/// from it): every setting with its default filled in, durations in
+/// milliseconds, the secret as `"[REDACTED]"`. Nothing is fetched.
+///
+/// On success `*json` receives an owned string to release with
+/// `cortiauth_string_free`. On failure `*json` is NULL:
+/// `CORTIAUTH_STATUS_CONFIG` when the settings are incomplete or invalid (the
+/// message names the setting), `CORTIAUTH_STATUS_NULL_PARAMETER`.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_describe(
+    config: *const cortiauth_config,
+    json: *mut *mut c_char,
+    err: *mut *mut cortiauth_error,
+) -> cortiauth_status {
+    ffi_boundary!(err: err, {
+        // SAFETY (this block): C contract: NULL or valid pointers.
+        let json = unsafe { out(json, "json") }?;
+        *json = ptr::null_mut();
+        let config = unsafe { build(config) }?;
+        *json = owned_string(&[config.describe().as_bytes()], "description")?;
+        Ok(())
     })
 }
 
@@ -134,15 +162,17 @@ pub unsafe extern "C" fn cortiauth_config_set_client_id(
     config: *mut cortiauth_config,
     client_id: *const c_char,
 ) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        // SAFETY: C contract: NULL or valid pointers.
-        let v = unsafe { arg_str(client_id, "client_id") }?;
-        unsafe { update(config, |b| b.client_id(v)) }
-    })
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe {
+        set_str(config, client_id, "client_id", |s, v| {
+            s.client_id = Some(v.into())
+        })
+    }
 }
 
-/// Sets the OAuth client secret (required). The string is copied into memory that
-/// is zeroed when the config and managers are freed; it never appears in messages.
+/// Sets the OAuth client secret (required, unless a secret file is set). The
+/// string is copied into memory that is zeroed when the config and managers are
+/// freed; it never appears in messages. Replaces a secret file set before.
 ///
 /// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
 /// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
@@ -151,11 +181,27 @@ pub unsafe extern "C" fn cortiauth_config_set_client_secret(
     config: *mut cortiauth_config,
     client_secret: *const c_char,
 ) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        // SAFETY: C contract: NULL or valid pointers.
-        let v = unsafe { arg_str(client_secret, "client_secret") }?;
-        unsafe { update(config, |b| b.client_secret(v)) }
-    })
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe {
+        set_str(config, client_secret, "client_secret", |s, v| {
+            s.set_client_secret(v)
+        })
+    }
+}
+
+/// Sets a file holding the client secret (the Docker/Kubernetes `_FILE`
+/// convention, like `CORTI_CLIENT_SECRET_FILE`): its first line, read by
+/// `cortiauth_manager_new`. Replaces a secret set before.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_client_secret_file(
+    config: *mut cortiauth_config,
+    path: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_str(config, path, "path", |s, v| s.set_client_secret_file(v)) }
 }
 
 /// Sets the Corti environment (`"eu"`, `"us"`, `"beta-eu"`, …): the token URL becomes
@@ -169,11 +215,12 @@ pub unsafe extern "C" fn cortiauth_config_set_environment(
     config: *mut cortiauth_config,
     environment: *const c_char,
 ) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        // SAFETY: C contract: NULL or valid pointers.
-        let v = unsafe { arg_str(environment, "environment") }?;
-        unsafe { update(config, |b| b.environment(v)) }
-    })
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe {
+        set_str(config, environment, "environment", |s, v| {
+            s.environment = Some(v.into())
+        })
+    }
 }
 
 /// Sets the tenant name: the Keycloak realm and the `Tenant-Name` header
@@ -186,11 +233,26 @@ pub unsafe extern "C" fn cortiauth_config_set_tenant(
     config: *mut cortiauth_config,
     tenant: *const c_char,
 ) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        // SAFETY: C contract: NULL or valid pointers.
-        let v = unsafe { arg_str(tenant, "tenant") }?;
-        unsafe { update(config, |b| b.tenant(v)) }
-    })
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_str(config, tenant, "tenant", |s, v| s.tenant = Some(v.into())) }
+}
+
+/// Sets the scopes to request, separated by spaces (`"transcribe streams"`);
+/// `openid` is always sent first. Replaces earlier scopes; `""` requests `openid` only.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_scopes(
+    config: *mut cortiauth_config,
+    scopes: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe {
+        set_str(config, scopes, "scopes", |s, v| {
+            s.scopes = Some(vec![v.into()])
+        })
+    }
 }
 
 /// Sets the full token URL, overriding the one built from environment and tenant
@@ -204,28 +266,30 @@ pub unsafe extern "C" fn cortiauth_config_set_token_url(
     config: *mut cortiauth_config,
     token_url: *const c_char,
 ) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        // SAFETY: C contract: NULL or valid pointers.
-        let v = unsafe { arg_str(token_url, "token_url") }?;
-        unsafe { update(config, |b| b.token_url(v)) }
-    })
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe {
+        set_str(config, token_url, "token_url", |s, v| {
+            s.token_url = Some(v.into())
+        })
+    }
 }
 
-/// Sets the scopes to request, separated by spaces (`"transcribe streams"`);
-/// `openid` is always sent first. Replaces earlier scopes; `""` requests `openid` only.
+/// Sets the Corti API base URL (`cortiauth_manager_api_base_url`), overriding
+/// `https://api.{environment}.corti.app/v2`; a trailing `/` is dropped. `""` unsets it.
 ///
 /// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
 /// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
 #[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_scopes(
+pub unsafe extern "C" fn cortiauth_config_set_api_base_url(
     config: *mut cortiauth_config,
-    scopes: *const c_char,
+    api_base_url: *const c_char,
 ) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        // SAFETY: C contract: NULL or valid pointers.
-        let v = unsafe { arg_str(scopes, "scopes") }?;
-        unsafe { update(config, |b| b.scopes(v.split_whitespace())) }
-    })
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe {
+        set_str(config, api_base_url, "api_base_url", |s, v| {
+            s.api_base_url = Some(v.into())
+        })
+    }
 }
 
 /// Sets how the client authenticates: a `cortiauth_auth_method` value
@@ -240,6 +304,7 @@ pub unsafe extern "C" fn cortiauth_config_set_auth_method(
     auth_method: u32,
 ) -> cortiauth_status {
     ffi_boundary!(err: ptr::null_mut(), {
+        // An unknown number is refused here: it has no Settings value to store.
         let method = match auth_method {
             m if m == cortiauth_auth_method::ClientSecretPost as u32 => AuthMethod::ClientSecretPost,
             m if m == cortiauth_auth_method::ClientSecretBasic as u32 => AuthMethod::ClientSecretBasic,
@@ -250,62 +315,18 @@ pub unsafe extern "C" fn cortiauth_config_set_auth_method(
             }
         };
         // SAFETY: C contract: NULL or a valid config.
-        unsafe { update(config, |b| b.auth_method(method)) }
-    })
-}
-
-/// Sets the timeout of one HTTP request to the token endpoint, in milliseconds
-/// (10000 by default; at most one hour).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` for 0 or more than 3600000.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_timeout_ms(
-    config: *mut cortiauth_config,
-    timeout_ms: u64,
-) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        if timeout_ms == 0 || timeout_ms > MAX_TIMEOUT_MS {
-            return Err(Failure::invalid_argument(
-                "timeout_ms must be between 1 and 3600000 (one hour)",
-            ));
-        }
-        // SAFETY: C contract: NULL or a valid config.
-        unsafe { update(config, |b| b.timeout(Duration::from_millis(timeout_ms))) }
-    })
-}
-
-/// Sets how many attempts one token acquisition may make when failures are
-/// transient (network errors, timeouts, 5xx, 429), the first included; 1 disables
-/// retries (4 by default, with exponential backoff within a 30 s deadline).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` for 0.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_max_attempts(
-    config: *mut cortiauth_config,
-    max_attempts: u32,
-) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        if max_attempts == 0 {
-            return Err(Failure::invalid_argument("max_attempts must be at least 1"));
-        }
-        // SAFETY: C contract: NULL or a valid config.
-        let state = unsafe { handle_mut(config, "config") }?;
-        state.retry.max_attempts = max_attempts;
-        if max_attempts == 1 {
-            state.retry.failure_cooldown = Duration::ZERO;
-        }
+        unsafe { try_mut(config, "config") }?.auth_method = Some(method);
         Ok(())
     })
 }
 
 /// Sets an extra form parameter sent with every token request (`"audience"`,
-/// `"resource"`); setting a name again replaces its value. Names that cortiauth
-/// sets itself (`grant_type`, `client_id`, …) are refused by `cortiauth_manager_new`.
+/// `"resource"`); setting a name again replaces its value. Empty names and names
+/// that cortiauth sets itself (`grant_type`, `client_id`, …) are refused by
+/// `cortiauth_manager_new`.
 ///
 /// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if a string is not UTF-8 or the name is empty.
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if a string is not UTF-8.
 #[no_mangle]
 pub unsafe extern "C" fn cortiauth_config_set_extra_param(
     config: *mut cortiauth_config,
@@ -314,38 +335,182 @@ pub unsafe extern "C" fn cortiauth_config_set_extra_param(
 ) -> cortiauth_status {
     ffi_boundary!(err: ptr::null_mut(), {
         // SAFETY: C contract: NULL or valid pointers.
-        let state = unsafe { handle_mut(config, "config") }?;
+        let settings = unsafe { try_mut(config, "config") }?;
         let name = unsafe { arg_str(name, "name") }?;
         let value = unsafe { arg_str(value, "value") }?;
-        if name.trim().is_empty() {
-            return Err(Failure::invalid_argument("extra parameter name is empty"));
-        }
-        match state.extra_params.iter_mut().find(|(n, _)| n == name) {
-            Some(entry) => entry.1 = value.to_string(),
-            None => state.extra_params.push((name.to_string(), value.to_string())),
-        }
+        settings.set_extra_param(name, value);
         Ok(())
     })
 }
 
-/// Sets extra CA certificates to trust, as PEM text (one or several
-/// certificates), for private deployments; replaces earlier ones, `""` removes
-/// them. The system's roots stay trusted. The PEM is parsed by `cortiauth_manager_new`.
+/// Sets the timeout of one HTTP request to the token endpoint, in milliseconds
+/// (default 10000; 1 to 3600000, checked by `cortiauth_manager_new`).
 ///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
 #[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_ca_cert_pem(
+pub unsafe extern "C" fn cortiauth_config_set_timeout_ms(
     config: *mut cortiauth_config,
-    pem: *const c_char,
+    timeout_ms: u64,
 ) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        // SAFETY: C contract: NULL or valid pointers.
-        let state = unsafe { handle_mut(config, "config") }?;
-        let pem = unsafe { arg_str(pem, "pem") }?;
-        state.ca_cert_pem = (!pem.trim().is_empty()).then(|| pem.as_bytes().to_vec());
-        Ok(())
-    })
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe {
+        set(config, |s| {
+            s.timeout = Some(Duration::from_millis(timeout_ms))
+        })
+    }
+}
+
+/// Sets how many attempts one token acquisition may make when failures are
+/// transient (network errors, timeouts, 5xx, 429), the first included; 1 disables
+/// retries, and then also the failure cooldown unless it is set (default 4;
+/// 1 to 100, checked by `cortiauth_manager_new`).
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_max_attempts(
+    config: *mut cortiauth_config,
+    max_attempts: u32,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe { set(config, |s| s.max_attempts = Some(max_attempts)) }
+}
+
+/// Sets the wait before the first retry, in milliseconds; it doubles at each
+/// retry up to the maximum backoff (default 100; at most one hour).
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_initial_backoff_ms(
+    config: *mut cortiauth_config,
+    initial_backoff_ms: u64,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe {
+        set(config, |s| {
+            s.initial_backoff = Some(Duration::from_millis(initial_backoff_ms))
+        })
+    }
+}
+
+/// Sets the longest wait between two retries, in milliseconds (default 5000;
+/// at most one hour).
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_max_backoff_ms(
+    config: *mut cortiauth_config,
+    max_backoff_ms: u64,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe {
+        set(config, |s| {
+            s.max_backoff = Some(Duration::from_millis(max_backoff_ms))
+        })
+    }
+}
+
+/// Sets the overall time budget of one token acquisition, retries included, in
+/// milliseconds (default 30000; 1 to 3600000).
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_retry_deadline_ms(
+    config: *mut cortiauth_config,
+    retry_deadline_ms: u64,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe {
+        set(config, |s| {
+            s.retry_deadline = Some(Duration::from_millis(retry_deadline_ms))
+        })
+    }
+}
+
+/// Sets how long, after a failed acquisition, callers with no valid token get
+/// that error at once instead of a new request, in milliseconds (default 1000,
+/// or 0 when `max_attempts` is 1; at most one hour).
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_failure_cooldown_ms(
+    config: *mut cortiauth_config,
+    failure_cooldown_ms: u64,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe {
+        set(config, |s| {
+            s.failure_cooldown = Some(Duration::from_millis(failure_cooldown_ms))
+        })
+    }
+}
+
+/// Sets the most a token is refreshed ahead of its expiry, in milliseconds
+/// (default 60000; at most one day). The smaller of this and
+/// `refresh_margin_fraction` of the token's lifetime wins.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_refresh_margin_ms(
+    config: *mut cortiauth_config,
+    refresh_margin_ms: u64,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe {
+        set(config, |s| {
+            s.refresh_margin = Some(Duration::from_millis(refresh_margin_ms))
+        })
+    }
+}
+
+/// Sets the share of a token's lifetime it is refreshed ahead of expiry
+/// (default 0.2; 0 to 1).
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_refresh_margin_fraction(
+    config: *mut cortiauth_config,
+    refresh_margin_fraction: f64,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe {
+        set(config, |s| {
+            s.refresh_margin_fraction = Some(refresh_margin_fraction)
+        })
+    }
+}
+
+/// Sets the most a token stops being handed out before it expires, in
+/// milliseconds (default 10000, and 5 % of its lifetime at most; at most one hour).
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_expiry_skew_ms(
+    config: *mut cortiauth_config,
+    expiry_skew_ms: u64,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe {
+        set(config, |s| {
+            s.expiry_skew = Some(Duration::from_millis(expiry_skew_ms))
+        })
+    }
+}
+
+/// Sets the lifetime assumed when the server sends no `expires_in` and the token
+/// is not a JWT, in milliseconds (default 300000; 1 s to 366 days).
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_default_lifetime_ms(
+    config: *mut cortiauth_config,
+    default_lifetime_ms: u64,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe {
+        set(config, |s| {
+            s.default_lifetime = Some(Duration::from_millis(default_lifetime_ms))
+        })
+    }
 }
 
 /// Turns the background refresher on or off (off by default). When on, the
@@ -359,18 +524,73 @@ pub unsafe extern "C" fn cortiauth_config_set_background_refresh(
     config: *mut cortiauth_config,
     enabled: bool,
 ) -> cortiauth_status {
-    ffi_boundary!(err: ptr::null_mut(), {
-        // SAFETY: C contract: NULL or a valid config.
-        unsafe { update(config, |b| b.background_refresh(enabled)) }
-    })
+    // SAFETY: C contract: NULL or a valid config.
+    unsafe { set(config, |s| s.background_refresh = Some(enabled)) }
+}
+
+/// Adds CA certificates to trust, as PEM text (one or several certificates), for
+/// private deployments; each call adds to the earlier ones, `""` removes them
+/// all. The system's roots stay trusted. The PEM is parsed by `cortiauth_manager_new`.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_ca_cert_pem(
+    config: *mut cortiauth_config,
+    pem: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe {
+        set_str(config, pem, "pem", |s, v| {
+            if v.trim().is_empty() {
+                s.ca_certificates_pem.clear();
+            } else {
+                s.ca_certificates_pem.push(v.as_bytes().to_vec());
+            }
+        })
+    }
+}
+
+/// Sets a token cache shared between processes: `"redis://host:port"`,
+/// `"rediss://…"` or `"file:///dir"` (like `CORTIAUTH_SHARED_CACHE`). `""` unsets it.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_shared_cache(
+    config: *mut cortiauth_config,
+    url: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_str(config, url, "url", |s, v| s.shared_cache = Some(v.into())) }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handle::free_owned_string;
+    use std::ffi::CStr;
+
+    fn describe(c: *const cortiauth_config) -> Result<serde_json::Value, String> {
+        unsafe {
+            let mut json = ptr::null_mut();
+            let mut err = ptr::null_mut();
+            let status = cortiauth_config_describe(c, &mut json, &mut err);
+            if status != cortiauth_status::Ok {
+                let msg = CStr::from_ptr(crate::error::cortiauth_error_message(err))
+                    .to_string_lossy()
+                    .into_owned();
+                crate::error::cortiauth_error_free(err);
+                return Err(msg);
+            }
+            let v = serde_json::from_str(CStr::from_ptr(json).to_str().unwrap()).unwrap();
+            free_owned_string(json);
+            Ok(v)
+        }
+    }
 
     #[test]
-    fn setters_check_their_arguments() {
+    fn setters_check_only_pointers_utf8_and_enums() {
         unsafe {
             let c = cortiauth_config_new();
             assert!(!c.is_null());
@@ -390,101 +610,140 @@ mod tests {
                 cortiauth_config_set_auth_method(c, 7),
                 cortiauth_status::InvalidArgument
             );
-            assert_eq!(
-                cortiauth_config_set_timeout_ms(c, 0),
-                cortiauth_status::InvalidArgument
-            );
-            assert_eq!(
-                cortiauth_config_set_max_attempts(c, 0),
-                cortiauth_status::InvalidArgument
-            );
-            assert_eq!(
-                cortiauth_config_set_extra_param(c, c" ".as_ptr(), c"v".as_ptr()),
-                cortiauth_status::InvalidArgument
-            );
+            // Ranges are the core's: the setter stores, the build refuses.
+            assert_eq!(cortiauth_config_set_timeout_ms(c, 0), cortiauth_status::Ok);
+            cortiauth_config_set_client_id(c, c"id".as_ptr());
+            cortiauth_config_set_client_secret(c, c"secret".as_ptr());
+            cortiauth_config_set_environment(c, c"eu".as_ptr());
+            let e = describe(c).unwrap_err();
+            assert!(e.contains("timeout must be"), "{e}");
             cortiauth_config_free(c);
             cortiauth_config_free(ptr::null_mut());
         }
     }
 
     #[test]
-    fn settings_reach_the_core_config() {
+    fn every_setter_reaches_its_settings_field() {
         unsafe {
             let c = cortiauth_config_new();
-            assert_eq!(
-                cortiauth_config_set_client_id(c, c"id".as_ptr()),
-                cortiauth_status::Ok
-            );
+            let ok = cortiauth_status::Ok;
+            assert_eq!(cortiauth_config_set_client_id(c, c"id".as_ptr()), ok);
             assert_eq!(
                 cortiauth_config_set_client_secret(c, c"s3cr3t".as_ptr()),
-                cortiauth_status::Ok
+                ok
             );
-            assert_eq!(
-                cortiauth_config_set_environment(c, c"beta-eu".as_ptr()),
-                cortiauth_status::Ok
-            );
-            assert_eq!(
-                cortiauth_config_set_tenant(c, c"copiloteu".as_ptr()),
-                cortiauth_status::Ok
-            );
+            assert_eq!(cortiauth_config_set_environment(c, c"beta-eu".as_ptr()), ok);
+            assert_eq!(cortiauth_config_set_tenant(c, c"copiloteu".as_ptr()), ok);
             assert_eq!(
                 cortiauth_config_set_scopes(c, c"transcribe  streams".as_ptr()),
-                cortiauth_status::Ok
+                ok
+            );
+            assert_eq!(
+                cortiauth_config_set_api_base_url(c, c"https://api.example.test/v2/".as_ptr()),
+                ok
             );
             assert_eq!(
                 cortiauth_config_set_auth_method(
                     c,
                     cortiauth_auth_method::ClientSecretBasic as u32
                 ),
-                cortiauth_status::Ok
-            );
-            assert_eq!(
-                cortiauth_config_set_timeout_ms(c, 2500),
-                cortiauth_status::Ok
-            );
-            assert_eq!(
-                cortiauth_config_set_max_attempts(c, 2),
-                cortiauth_status::Ok
+                ok
             );
             assert_eq!(
                 cortiauth_config_set_extra_param(c, c"audience".as_ptr(), c"a".as_ptr()),
-                cortiauth_status::Ok
+                ok
             );
             assert_eq!(
                 cortiauth_config_set_extra_param(c, c"audience".as_ptr(), c"b".as_ptr()),
-                cortiauth_status::Ok
+                ok
             );
-            let state = &*c.cast::<ConfigState>();
+            assert_eq!(cortiauth_config_set_timeout_ms(c, 2500), ok);
+            assert_eq!(cortiauth_config_set_max_attempts(c, 2), ok);
+            assert_eq!(cortiauth_config_set_initial_backoff_ms(c, 250), ok);
+            assert_eq!(cortiauth_config_set_max_backoff_ms(c, 2000), ok);
+            assert_eq!(cortiauth_config_set_retry_deadline_ms(c, 12000), ok);
+            assert_eq!(cortiauth_config_set_failure_cooldown_ms(c, 3000), ok);
+            assert_eq!(cortiauth_config_set_refresh_margin_ms(c, 30000), ok);
+            assert_eq!(cortiauth_config_set_refresh_margin_fraction(c, 0.1), ok);
+            assert_eq!(cortiauth_config_set_expiry_skew_ms(c, 5000), ok);
+            assert_eq!(cortiauth_config_set_default_lifetime_ms(c, 3_600_000), ok);
+            assert_eq!(cortiauth_config_set_background_refresh(c, true), ok);
             assert_eq!(
-                state.extra_params,
-                [("audience".to_string(), "b".to_string())]
+                cortiauth_config_set_shared_cache(c, c"file:///tmp/cortiauth-cache".as_ptr()),
+                ok
             );
-            let cfg = state.build().unwrap();
-            assert_eq!(cfg.client_id(), "id");
+            let d = describe(c).unwrap();
+            assert_eq!(d["client_id"], "id");
+            assert_eq!(d["client_secret"], "[REDACTED]");
             assert_eq!(
-                cfg.token_url(),
+                d["token_url"],
                 "https://auth.beta-eu.corti.app/realms/copiloteu/protocol/openid-connect/token"
             );
-            assert_eq!(cfg.scopes(), ["openid", "transcribe", "streams"]);
-            assert_eq!(cfg.auth_method(), AuthMethod::ClientSecretBasic);
-            assert_eq!(cfg.timeout(), Duration::from_millis(2500));
-            assert_eq!(cfg.retry_policy().max_attempts, 2);
-            assert!(!format!("{cfg:?}").contains("s3cr3t"));
+            assert_eq!(
+                d["scopes"],
+                serde_json::json!(["openid", "transcribe", "streams"])
+            );
+            assert_eq!(d["api_base_url"], "https://api.example.test/v2");
+            assert_eq!(d["auth_method"], "client_secret_basic");
+            assert_eq!(d["extra_params"], serde_json::json!([["audience", "b"]]));
+            assert_eq!(d["timeout_ms"], 2500);
+            assert_eq!(d["max_attempts"], 2);
+            assert_eq!(d["initial_backoff_ms"], 250);
+            assert_eq!(d["max_backoff_ms"], 2000);
+            assert_eq!(d["retry_deadline_ms"], 12000);
+            assert_eq!(d["failure_cooldown_ms"], 3000);
+            assert_eq!(d["refresh_margin_ms"], 30000);
+            assert_eq!(d["refresh_margin_fraction"], 0.1);
+            assert_eq!(d["expiry_skew_ms"], 5000);
+            assert_eq!(d["default_lifetime_ms"], 3_600_000);
+            assert_eq!(d["background_refresh"], true);
+            assert_eq!(d["shared_cache"], "file:///tmp/cortiauth-cache");
+            assert!(d["user_agent"].as_str().unwrap().ends_with(" (c)"), "{d}");
+            // The secret file replaces the secret (core's rule).
+            assert_eq!(
+                cortiauth_config_set_client_secret_file(c, c"/nonexistent/secret".as_ptr()),
+                ok
+            );
+            let e = describe(c).unwrap_err();
+            assert!(e.contains("/nonexistent/secret"), "{e}");
+            assert!(!e.contains("s3cr3t"), "{e}");
             cortiauth_config_free(c);
         }
     }
 
     #[test]
-    fn reserved_extra_params_are_a_config_error() {
+    fn the_cooldown_rule_and_defaults_are_the_cores() {
         unsafe {
             let c = cortiauth_config_new();
             cortiauth_config_set_client_id(c, c"id".as_ptr());
             cortiauth_config_set_client_secret(c, c"secret".as_ptr());
             cortiauth_config_set_environment(c, c"eu".as_ptr());
-            cortiauth_config_set_extra_param(c, c"client_id".as_ptr(), c"other".as_ptr());
-            let e = (*c.cast::<ConfigState>()).build().err().unwrap();
-            assert_eq!(e.status, cortiauth_status::Config);
+            let d = describe(c).unwrap();
+            assert_eq!(d["timeout_ms"], 10000);
+            assert_eq!(d["failure_cooldown_ms"], 1000);
+            cortiauth_config_set_max_attempts(c, 1);
+            assert_eq!(describe(c).unwrap()["failure_cooldown_ms"], 0);
+            cortiauth_config_set_failure_cooldown_ms(c, 2000);
+            assert_eq!(describe(c).unwrap()["failure_cooldown_ms"], 2000);
+            cortiauth_config_set_max_attempts(c, 0);
+            assert!(describe(c).unwrap_err().contains("max_attempts"));
             cortiauth_config_free(c);
+        }
+    }
+
+    #[test]
+    fn reserved_or_empty_extra_params_are_a_config_error() {
+        unsafe {
+            for name in [c"client_id", c" "] {
+                let c = cortiauth_config_new();
+                cortiauth_config_set_client_id(c, c"id".as_ptr());
+                cortiauth_config_set_client_secret(c, c"secret".as_ptr());
+                cortiauth_config_set_environment(c, c"eu".as_ptr());
+                cortiauth_config_set_extra_param(c, name.as_ptr(), c"other".as_ptr());
+                let e = build(c).err().unwrap();
+                assert_eq!(e.status, cortiauth_status::Config);
+                cortiauth_config_free(c);
+            }
         }
     }
 }

@@ -1,10 +1,11 @@
-//! `cortiauth_error`: the detail behind a failed call.
+//! `cortiauth_error`: the detail behind a failed call, and how a failure reaches C.
 
-use std::borrow::Cow;
 use std::ffi::{c_char, CString};
 use std::ptr;
 
-use crate::boundary::{handle, lossy_c_string, Handle};
+use crate::boundary::guarded;
+use crate::failure::{Detail, Failure};
+use crate::handle::{free_box, into_box, lossy_c_string, try_ref, Handle, OwnedBox};
 use crate::status::cortiauth_status;
 
 /// Details of a failure: a message that says what happened and what to do (never
@@ -19,25 +20,6 @@ pub struct cortiauth_error {
     _private: [u8; 0],
 }
 
-/// A failed call, as the extern functions return it internally. Cheap to build:
-/// the C strings are only made when the caller asked for a `cortiauth_error`, so
-/// a failure reported through a NULL `err` (a size query of
-/// `cortiauth_manager_get_token_buf`, say) allocates nothing.
-#[derive(Debug)]
-pub struct Failure {
-    pub(crate) status: cortiauth_status,
-    detail: Detail,
-}
-
-#[derive(Debug)]
-enum Detail {
-    Core(cortiauth::Error),
-    NullParameter(&'static str),
-    InvalidArgument(Cow<'static, str>),
-    BufferTooSmall { len: usize, needed: usize },
-    Panic,
-}
-
 /// What a `cortiauth_error` points to (nothing secret: safe to print).
 #[derive(Debug)]
 pub struct ErrorData {
@@ -49,90 +31,62 @@ pub struct ErrorData {
     transient: bool,
 }
 
-// SAFETY: every `*const cortiauth_error` handed out comes from `Failure::into_raw`.
+// SAFETY: every `*const cortiauth_error` handed out is made by `into_box` in `new_error`.
 unsafe impl Handle for cortiauth_error {
     type Inner = ErrorData;
+    type Ownership = OwnedBox;
 }
 
-impl Failure {
-    pub(crate) fn null_parameter(name: &'static str) -> Failure {
-        Failure {
-            status: cortiauth_status::NullParameter,
-            detail: Detail::NullParameter(name),
+/// The error object handed to C.
+fn new_error(failure: Failure) -> *mut cortiauth_error {
+    let mut data = ErrorData {
+        status: failure.status,
+        message: lossy_c_string(&failure.message()),
+        oauth_code: None,
+        oauth_description: None,
+        http_status: 0,
+        transient: false,
+    };
+    if let Detail::Core(e) = &failure.detail {
+        if let cortiauth::Error::OAuth {
+            error_description: Some(d),
+            ..
+        } = e
+        {
+            data.oauth_description = Some(lossy_c_string(d));
         }
+        data.oauth_code = e.oauth_error().map(lossy_c_string);
+        data.http_status = e.http_status().unwrap_or(0);
+        data.transient = e.is_transient();
     }
-
-    pub(crate) fn invalid_argument(message: impl Into<Cow<'static, str>>) -> Failure {
-        Failure {
-            status: cortiauth_status::InvalidArgument,
-            detail: Detail::InvalidArgument(message.into()),
-        }
-    }
-
-    pub(crate) fn buffer_too_small(len: usize, needed: usize) -> Failure {
-        Failure {
-            status: cortiauth_status::BufferTooSmall,
-            detail: Detail::BufferTooSmall { len, needed },
-        }
-    }
-
-    pub(crate) fn panic() -> Failure {
-        Failure {
-            status: cortiauth_status::Panic,
-            detail: Detail::Panic,
-        }
-    }
-
-    /// The error object handed to C.
-    pub(crate) fn into_raw(self) -> *mut cortiauth_error {
-        let mut data = ErrorData {
-            status: self.status,
-            message: CString::default(),
-            oauth_code: None,
-            oauth_description: None,
-            http_status: 0,
-            transient: false,
-        };
-        let message = match self.detail {
-            Detail::Core(e) => {
-                if let cortiauth::Error::OAuth {
-                    error_description: Some(d),
-                    ..
-                } = &e
-                {
-                    data.oauth_description = Some(lossy_c_string(d));
-                }
-                data.oauth_code = e.oauth_error().map(lossy_c_string);
-                data.http_status = e.http_status().unwrap_or(0);
-                data.transient = e.is_transient();
-                // Display never contains the secret or a token (core guarantee).
-                e.to_string()
-            }
-            Detail::NullParameter(name) => format!("argument `{name}` must not be NULL"),
-            Detail::InvalidArgument(message) => message.into_owned(),
-            Detail::BufferTooSmall { len, needed } => format!(
-                "buffer too small: {len} bytes given, {needed} needed (the token and its NUL)"
-            ),
-            Detail::Panic => "internal error: cortiauth panicked (a bug: please report it); \
-                              the call did not complete"
-                .to_string(),
-        };
-        data.message = lossy_c_string(&message);
-        Box::into_raw(Box::new(data)).cast()
-    }
+    into_box(data)
 }
 
-impl From<cortiauth::Error> for Failure {
-    fn from(e: cortiauth::Error) -> Failure {
-        Failure {
-            status: cortiauth_status::from_kind(e.kind()),
-            detail: Detail::Core(e),
-        }
+/// Runs a status-returning body (the `err:` arm of `ffi_boundary!`) and reports
+/// its failure through `err` (may be NULL).
+pub(crate) fn status_call(
+    err: *mut *mut cortiauth_error,
+    f: impl FnOnce() -> Result<(), Failure>,
+) -> cortiauth_status {
+    let result = guarded(|| Err(Failure::panic()), f);
+    let status = match &result {
+        Ok(()) => cortiauth_status::Ok,
+        Err(failure) => failure.status,
+    };
+    if !err.is_null() {
+        let value = match result {
+            Ok(()) => ptr::null_mut(),
+            Err(failure) => guarded(ptr::null_mut, || new_error(failure)),
+        };
+        // SAFETY: `err` is NULL or points to writable storage (the C contract).
+        unsafe { err.write(value) };
     }
+    status
 }
 
 /// The error's message: what happened and what to do, e.g.
-/// `"token endpoint returned invalid_client (HTTP 401): … (check the client id and secret …)"`.
+/// `"token endpoint returned invalid_client (HTTP 401): … (check the client id and secret …)"`,
+/// followed by its causes (`": cause: cause of the cause"`) when there are any.
 ///
 /// Never NULL for a valid error (NULL when `err` is NULL). The string belongs to
 /// `err` and is valid until `cortiauth_error_free(err)`.
@@ -140,7 +94,7 @@ impl From<cortiauth::Error> for Failure {
 pub unsafe extern "C" fn cortiauth_error_message(err: *const cortiauth_error) -> *const c_char {
     ffi_boundary!(default: ptr::null(), {
         // SAFETY: `err` is NULL or a live error (C contract).
-        match unsafe { handle(err, "err") } {
+        match unsafe { try_ref(err, "err") } {
             Ok(f) => f.message.as_ptr(),
             Err(_) => ptr::null(),
         }
@@ -153,7 +107,7 @@ pub unsafe extern "C" fn cortiauth_error_message(err: *const cortiauth_error) ->
 pub unsafe extern "C" fn cortiauth_error_status(err: *const cortiauth_error) -> cortiauth_status {
     ffi_boundary!(default: cortiauth_status::Panic, {
         // SAFETY: `err` is NULL or a live error (C contract).
-        match unsafe { handle(err, "err") } {
+        match unsafe { try_ref(err, "err") } {
             Ok(f) => f.status,
             Err(_) => cortiauth_status::NullParameter,
         }
@@ -167,7 +121,7 @@ pub unsafe extern "C" fn cortiauth_error_status(err: *const cortiauth_error) -> 
 pub unsafe extern "C" fn cortiauth_error_oauth_code(err: *const cortiauth_error) -> *const c_char {
     ffi_boundary!(default: ptr::null(), {
         // SAFETY: `err` is NULL or a live error (C contract).
-        match unsafe { handle(err, "err") } {
+        match unsafe { try_ref(err, "err") } {
             Ok(f) => f.oauth_code.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
             Err(_) => ptr::null(),
         }
@@ -182,7 +136,7 @@ pub unsafe extern "C" fn cortiauth_error_oauth_description(
 ) -> *const c_char {
     ffi_boundary!(default: ptr::null(), {
         // SAFETY: `err` is NULL or a live error (C contract).
-        match unsafe { handle(err, "err") } {
+        match unsafe { try_ref(err, "err") } {
             Ok(f) => f.oauth_description.as_ref().map_or(ptr::null(), |c| c.as_ptr()),
             Err(_) => ptr::null(),
         }
@@ -196,7 +150,7 @@ pub unsafe extern "C" fn cortiauth_error_oauth_description(
 pub unsafe extern "C" fn cortiauth_error_http_status(err: *const cortiauth_error) -> u16 {
     ffi_boundary!(default: 0, {
         // SAFETY: `err` is NULL or a live error (C contract).
-        unsafe { handle(err, "err") }.map_or(0, |f| f.http_status)
+        unsafe { try_ref(err, "err") }.map_or(0, |f| f.http_status)
     })
 }
 
@@ -207,7 +161,7 @@ pub unsafe extern "C" fn cortiauth_error_http_status(err: *const cortiauth_error
 pub unsafe extern "C" fn cortiauth_error_is_transient(err: *const cortiauth_error) -> bool {
     ffi_boundary!(default: false, {
         // SAFETY: `err` is NULL or a live error (C contract).
-        unsafe { handle(err, "err") }.is_ok_and(|f| f.transient)
+        unsafe { try_ref(err, "err") }.is_ok_and(|f| f.transient)
     })
 }
 
@@ -216,10 +170,8 @@ pub unsafe extern "C" fn cortiauth_error_is_transient(err: *const cortiauth_erro
 #[no_mangle]
 pub unsafe extern "C" fn cortiauth_error_free(err: *mut cortiauth_error) {
     ffi_boundary!(default: (), {
-        if !err.is_null() {
-            // SAFETY: made by `Failure::into_raw` (a Box), freed once (C contract).
-            drop(unsafe { Box::from_raw(err.cast::<ErrorData>()) });
-        }
+        // SAFETY: NULL or made by `new_error`, freed once (C contract).
+        unsafe { free_box(err) }
     })
 }
 
@@ -234,13 +186,12 @@ mod tests {
 
     #[test]
     fn oauth_errors_keep_their_code_and_http_status() {
-        let e = Failure::from(cortiauth::Error::OAuth {
+        let e = new_error(Failure::from(cortiauth::Error::OAuth {
             error: "invalid_client".into(),
             error_description: Some("Invalid client credentials".into()),
             error_uri: None,
             http_status: 401,
-        })
-        .into_raw();
+        }));
         unsafe {
             assert_eq!(cortiauth_error_status(e), cortiauth_status::Oauth);
             assert_eq!(
@@ -278,10 +229,9 @@ mod tests {
 
     #[test]
     fn network_errors_are_transient_and_have_no_http_status() {
-        let e = Failure::from(cortiauth::Error::Network {
-            message: "connection refused".into(),
-        })
-        .into_raw();
+        let e = new_error(Failure::from(cortiauth::Error::network(
+            "connection refused",
+        )));
         unsafe {
             assert_eq!(cortiauth_error_status(e), cortiauth_status::Network);
             assert!(cortiauth_error_is_transient(e));
@@ -289,5 +239,37 @@ mod tests {
             assert!(cortiauth_error_oauth_code(e).is_null());
             cortiauth_error_free(e);
         }
+    }
+
+    #[test]
+    fn a_panic_becomes_the_panic_status_and_an_error() {
+        let mut err: *mut cortiauth_error = ptr::null_mut();
+        let status = ffi_boundary!(err: &mut err, {
+            if std::hint::black_box(true) {
+                panic!("boom");
+            }
+            Ok(())
+        });
+        assert_eq!(status, cortiauth_status::Panic);
+        assert!(!err.is_null());
+        unsafe {
+            assert_eq!(cortiauth_error_status(err), cortiauth_status::Panic);
+            let msg = text(cortiauth_error_message(err)).unwrap();
+            assert!(msg.contains("panic"), "{msg}");
+            cortiauth_error_free(err);
+        }
+    }
+
+    #[test]
+    fn success_clears_the_error_out_parameter() {
+        let mut err: *mut cortiauth_error = ptr::NonNull::dangling().as_ptr();
+        let status = ffi_boundary!(err: &mut err, { Ok(()) });
+        assert_eq!(status, cortiauth_status::Ok);
+        assert!(err.is_null());
+        // And a NULL `err` is accepted.
+        let status = ffi_boundary!(err: ptr::null_mut(), {
+            Err(Failure::null_parameter("x"))
+        });
+        assert_eq!(status, cortiauth_status::NullParameter);
     }
 }

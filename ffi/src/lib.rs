@@ -7,10 +7,12 @@
 //! Rules every entry point follows:
 //! - its body runs inside [`ffi_boundary!`]: a panic never unwinds into C, it
 //!   becomes `CORTIAUTH_STATUS_PANIC` (or NULL / false for functions without a status);
-//! - every pointer goes through [`boundary::non_null`] (NULL → `CORTIAUTH_STATUS_NULL_PARAMETER`),
-//!   every string in through [`boundary::arg_str`] (invalid UTF-8 → `CORTIAUTH_STATUS_INVALID_ARGUMENT`);
+//! - every pointer goes through [`handle::non_null`] (NULL → `CORTIAUTH_STATUS_NULL_PARAMETER`),
+//!   every string in through [`handle::arg_str`] (invalid UTF-8 → `CORTIAUTH_STATUS_INVALID_ARGUMENT`),
+//!   every handle through [`handle::try_ref`] / [`handle::try_mut`], made and
+//!   released by the helpers of its ownership (`Box` or `Arc`, see [`handle::Handle`]);
 //! - strings out are either copied into a caller's buffer or an owned `char *`
-//!   released with `cortiauth_string_free`;
+//!   ([`handle::owned_string`]) released with `cortiauth_string_free`;
 //! - every `*_free` accepts NULL.
 //!
 //! The extern functions are `unsafe`: their safety contract is the C one stated in
@@ -19,10 +21,13 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 #![allow(non_camel_case_types, clippy::missing_safety_doc)]
 
+// Layers, each module using only those listed before it (see `boundary`).
 #[macro_use]
 mod boundary;
 mod config;
 mod error;
+mod failure;
+mod handle;
 mod manager;
 mod status;
 
@@ -31,7 +36,7 @@ pub use error::*;
 pub use manager::*;
 pub use status::*;
 
-use std::ffi::{c_char, CString};
+use std::ffi::c_char;
 
 /// Major version of this header (`CORTIAUTH_VERSION` is `"MAJOR.MINOR.PATCH"`).
 /// The library's own version is `cortiauth_version()`.
@@ -102,37 +107,20 @@ pub extern "C" fn cortiauth_version() -> *const c_char {
 }
 
 /// Releases a string returned by this library (`cortiauth_manager_get_token`,
-/// `cortiauth_manager_authorization_header`, `cortiauth_manager_websocket_url`).
+/// `cortiauth_manager_authorization_header`, `cortiauth_manager_websocket_url`,
+/// `cortiauth_manager_describe`, `cortiauth_config_describe`).
 ///
-/// The bytes are overwritten with zeros before the memory is released, since such
-/// strings hold access tokens. `s` must come from this library and be freed once;
-/// never pass it to `free()`. NULL is a no-op. Thread-safe.
+/// All of its bytes are overwritten with zeros before the memory is released,
+/// since such strings hold access tokens: the whole allocation, even if the
+/// caller shortened the string by writing a NUL into it (the library records the
+/// allocation's size). `s` must come from this library and be freed once; never
+/// pass it to `free()`. NULL is a no-op. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn cortiauth_string_free(s: *mut c_char) {
     ffi_boundary!(default: (), {
-        if !s.is_null() {
-            // SAFETY: `s` came from `CString::into_raw` in this library (the contract above).
-            let owned = unsafe { CString::from_raw(s) };
-            wipe(&mut owned.into_bytes_with_nul());
-        }
+        // SAFETY: NULL or a string from `handle::owned_string`, freed once (C contract).
+        unsafe { handle::free_owned_string(s) }
     })
-}
-
-/// Overwrites `bytes` with zeros in a way the compiler may not elide (volatile
-/// writes), a machine word at a time: `zeroize` writes byte by byte, which made
-/// `cortiauth_string_free` of a 1.3 kB token cost more than the copy itself.
-fn wipe(bytes: &mut [u8]) {
-    // SAFETY: any bit pattern is a valid u64 and a valid u8.
-    let (head, words, tail) = unsafe { bytes.align_to_mut::<u64>() };
-    for b in head.iter_mut().chain(tail.iter_mut()) {
-        // SAFETY: a valid, aligned, exclusive reference.
-        unsafe { std::ptr::write_volatile(b, 0) };
-    }
-    for w in words.iter_mut() {
-        // SAFETY: a valid, aligned, exclusive reference.
-        unsafe { std::ptr::write_volatile(w, 0) };
-    }
-    std::sync::atomic::compiler_fence(std::sync::atomic::Ordering::SeqCst);
 }
 
 #[cfg(test)]
@@ -154,22 +142,10 @@ mod tests {
     }
 
     #[test]
-    fn wipe_clears_every_byte_whatever_the_alignment() {
-        let mut v: Vec<u8> = (1..=200).collect();
-        for start in 0..9 {
-            v.iter_mut().for_each(|b| *b = 0xAA);
-            wipe(&mut v[start..start + 150]);
-            assert!(v[start..start + 150].iter().all(|b| *b == 0));
-            assert!(v[..start].iter().all(|b| *b == 0xAA));
-            assert!(v[start + 150..].iter().all(|b| *b == 0xAA));
-        }
-    }
-
-    #[test]
     fn string_free_accepts_null_and_owned_strings() {
         unsafe {
             cortiauth_string_free(std::ptr::null_mut());
-            cortiauth_string_free(CString::new("token").unwrap().into_raw());
+            cortiauth_string_free(handle::owned_string(&[b"token"], "token").unwrap());
         }
     }
 }

@@ -2,16 +2,17 @@
 
 use std::ffi::{c_char, CString};
 use std::ptr;
-use std::sync::Arc;
 
-use cortiauth::TokenManager;
+use cortiauth::{Settings, TokenManager};
 use zeroize::Zeroizing;
 
-use crate::boundary::{
-    arg_str, handle, lossy_c_string, non_null, optional_out, out, to_c_string, Handle,
-};
 use crate::config::cortiauth_config;
-use crate::error::{cortiauth_error, Failure};
+use crate::error::cortiauth_error;
+use crate::failure::Failure;
+use crate::handle::{
+    arg_str, clone_arc, free_arc, into_arc, lossy_c_string, non_null, optional_out, out,
+    owned_string, try_ref, Handle, SharedArc,
+};
 use crate::status::cortiauth_status;
 
 /// A token manager: caches the access token, fetches one per token lifetime however
@@ -40,6 +41,14 @@ pub struct cortiauth_stats {
     pub failures: u64,
     /// The status of the most recent failure, `CORTIAUTH_STATUS_OK` if none.
     pub last_error_status: cortiauth_status,
+    /// Shared cache (`shared_cache`): tokens taken from the store instead of fetched.
+    pub store_hits: u64,
+    /// Shared cache: lookups that found no usable token there.
+    pub store_misses: u64,
+    /// Shared cache: store operations that failed (each fell back to a direct fetch).
+    pub store_errors: u64,
+    /// Shared cache: waits for another process's token request.
+    pub store_waits: u64,
 }
 
 /// What a `cortiauth_manager` points to (through an `Arc`).
@@ -49,20 +58,23 @@ pub struct Manager {
     api_base_url: Option<CString>,
 }
 
-// SAFETY: every `*const cortiauth_manager` handed out comes from `Arc::<Manager>::into_raw`.
+// SAFETY: every `*const cortiauth_manager` handed out is made by `into_arc` in
+// `Manager::new_handle` (or is a `clone_arc` of one).
 unsafe impl Handle for cortiauth_manager {
     type Inner = Manager;
+    type Ownership = SharedArc;
 }
 
 impl Manager {
-    fn into_raw(tokens: TokenManager) -> *mut cortiauth_manager {
+    fn new_handle(config: cortiauth::Config) -> Result<*mut cortiauth_manager, Failure> {
+        let tokens = TokenManager::new(config)?;
         let config = tokens.config();
         let manager = Manager {
             tenant: lossy_c_string(config.tenant()),
             api_base_url: config.api_base_url().map(lossy_c_string),
             tokens,
         };
-        Arc::into_raw(Arc::new(manager)).cast_mut().cast()
+        Ok(into_arc(manager))
     }
 }
 
@@ -84,17 +96,17 @@ pub unsafe extern "C" fn cortiauth_manager_new(
         // SAFETY (this block): C contract: NULL or valid pointers.
         let out = unsafe { self::out(out, "out") }?;
         *out = ptr::null_mut();
-        let state = unsafe { handle(config, "config") }?;
-        let tokens = TokenManager::new(state.build()?)?;
-        *out = Manager::into_raw(tokens);
+        *out = Manager::new_handle(unsafe { crate::config::build(config) }?)?;
         Ok(())
     })
 }
 
-/// Builds a manager from the environment variables `CORTI_CLIENT_ID`,
-/// `CORTI_CLIENT_SECRET`, `CORTI_ENVIRONMENT`, `CORTI_TENANT_NAME` and optionally
-/// `CORTI_TOKEN_URL` and `CORTI_SCOPES` (space-separated). For more settings use
-/// `cortiauth_config_from_env` and `cortiauth_manager_new`.
+/// Builds a manager from the environment variables read by
+/// `cortiauth_config_from_env` (`CORTI_CLIENT_ID`, `CORTI_CLIENT_SECRET` or
+/// `CORTI_CLIENT_SECRET_FILE`, `CORTI_ENVIRONMENT`, `CORTI_TENANT_NAME`, and
+/// optionally `CORTI_TOKEN_URL`, `CORTI_SCOPES` (space-separated) and
+/// `CORTIAUTH_SHARED_CACHE`). For more settings use `cortiauth_config_from_env`
+/// and `cortiauth_manager_new`.
 ///
 /// Same ownership and errors as `cortiauth_manager_new`.
 #[no_mangle]
@@ -106,15 +118,11 @@ pub unsafe extern "C" fn cortiauth_manager_from_env(
         // SAFETY: C contract: NULL or a valid pointer.
         let out = unsafe { self::out(out, "out") }?;
         *out = ptr::null_mut();
-        let config = crate::config::cortiauth_config_from_env();
-        // SAFETY: `config` is NULL or was just made (the NULL case is reported).
-        let result = unsafe { handle(config, "config") }.and_then(|state| {
-            let tokens = TokenManager::new(state.build()?)?;
-            Ok(Manager::into_raw(tokens))
-        });
-        // SAFETY: made just above, freed once.
-        unsafe { crate::config::cortiauth_config_free(config) };
-        *out = result?;
+        let settings = Settings {
+            binding: Some(crate::config::BINDING.to_string()),
+            ..Settings::from_env()
+        };
+        *out = Manager::new_handle(settings.build()?)?;
         Ok(())
     })
 }
@@ -128,12 +136,8 @@ pub unsafe extern "C" fn cortiauth_manager_clone(
     manager: *const cortiauth_manager,
 ) -> *mut cortiauth_manager {
     ffi_boundary!(default: ptr::null_mut(), {
-        if manager.is_null() {
-            return ptr::null_mut();
-        }
-        // SAFETY: a live handle from `Arc::into_raw` (C contract).
-        unsafe { Arc::increment_strong_count(manager.cast::<Manager>()) };
-        manager.cast_mut()
+        // SAFETY: NULL or a live handle (C contract).
+        unsafe { clone_arc(manager) }
     })
 }
 
@@ -143,10 +147,8 @@ pub unsafe extern "C" fn cortiauth_manager_clone(
 #[no_mangle]
 pub unsafe extern "C" fn cortiauth_manager_free(manager: *mut cortiauth_manager) {
     ffi_boundary!(default: (), {
-        if !manager.is_null() {
-            // SAFETY: from `Arc::into_raw` (or `_clone`), released once (C contract).
-            drop(unsafe { Arc::from_raw(manager.cast_const().cast::<Manager>()) });
-        }
+        // SAFETY: NULL or a live handle (or clone), released once (C contract).
+        unsafe { free_arc(manager) }
     })
 }
 
@@ -175,11 +177,14 @@ pub unsafe extern "C" fn cortiauth_manager_get_token(
         if let Some(e) = expires.as_deref_mut() {
             *e = 0;
         }
-        let m = unsafe { handle(manager, "manager") }?;
-        let (token, expires_at) = m
-            .tokens
-            .with_token(|t| (to_c_string(t.secret(), "access token"), t.expires_at_unix()))?;
-        *out_token = token?.into_raw();
+        let m = unsafe { try_ref(manager, "manager") }?;
+        let (token, expires_at) = m.tokens.with_token(|t| {
+            (
+                owned_string(&[t.secret().as_bytes()], "access token"),
+                t.expires_at_unix(),
+            )
+        })?;
+        *out_token = token?;
         if let Some(e) = expires {
             *e = expires_at;
         }
@@ -216,7 +221,7 @@ pub unsafe extern "C" fn cortiauth_manager_get_token_buf(
         if let Some(e) = expires.as_deref_mut() {
             *e = 0;
         }
-        let m = unsafe { handle(manager, "manager") }?;
+        let m = unsafe { try_ref(manager, "manager") }?;
         let buf = if len > 0 {
             let b = non_null(buf, "buf")?;
             unsafe { b.as_ptr().write(0) };
@@ -261,20 +266,11 @@ pub unsafe extern "C" fn cortiauth_manager_authorization_header(
         // SAFETY (this block): C contract: NULL or valid pointers.
         let out = unsafe { self::out(out, "out") }?;
         *out = ptr::null_mut();
-        let m = unsafe { handle(manager, "manager") }?;
-        let header = m.tokens.with_token(|t| {
-            let secret = t.secret().as_bytes();
-            let mut v = Vec::with_capacity(7 + secret.len() + 1);
-            v.extend_from_slice(b"Bearer ");
-            v.extend_from_slice(secret);
-            CString::new(v).map_err(|e| {
-                drop(Zeroizing::new(e.into_vec()));
-                Failure::from(cortiauth::Error::InvalidResponse {
-                    message: "the access token contains a NUL byte".into(),
-                })
-            })
+        let m = unsafe { try_ref(manager, "manager") }?;
+        // Built straight into the returned allocation: no unzeroed copy is left.
+        *out = m.tokens.with_token(|t| {
+            owned_string(&[b"Bearer ", t.secret().as_bytes()], "access token")
         })??;
-        *out = header.into_raw();
         Ok(())
     })
 }
@@ -297,17 +293,47 @@ pub unsafe extern "C" fn cortiauth_manager_websocket_url(
         // SAFETY (this block): C contract: NULL or valid pointers.
         let out = unsafe { self::out(out, "out") }?;
         *out = ptr::null_mut();
-        let m = unsafe { handle(manager, "manager") }?;
+        let m = unsafe { try_ref(manager, "manager") }?;
         let stream_url = unsafe { arg_str(stream_url, "stream_url") }?;
         let url = Zeroizing::new(m.tokens.websocket_url(stream_url)?);
-        *out = to_c_string(&url, "websocket URL")?.into_raw();
+        *out = owned_string(&[url.as_bytes()], "websocket URL")?;
+        Ok(())
+    })
+}
+
+/// A relative Corti API path (`"/interactions"`, `"interactions/1?limit=5"`)
+/// joined onto the API base URL (see `cortiauth_manager_api_base_url`), exactly
+/// as every other surface joins it (the core does it). Nothing is fetched.
+///
+/// On success `*url` receives an owned string to release with
+/// `cortiauth_string_free`. `CORTIAUTH_STATUS_CONFIG` when no API base URL is
+/// configured (no environment, no `api_base_url`) or `path` is an absolute URL
+/// (the token must not travel to another host); `_NULL_PARAMETER` /
+/// `_INVALID_ARGUMENT` for a NULL or non-UTF-8 argument. On failure `*url` is
+/// NULL. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_api_url(
+    manager: *const cortiauth_manager,
+    path: *const c_char,
+    url: *mut *mut c_char,
+    err: *mut *mut cortiauth_error,
+) -> cortiauth_status {
+    ffi_boundary!(err: err, {
+        // SAFETY (this block): C contract: NULL or valid pointers.
+        let url = unsafe { out(url, "url") }?;
+        *url = ptr::null_mut();
+        let m = unsafe { try_ref(manager, "manager") }?;
+        let path = unsafe { arg_str(path, "path") }?;
+        let joined = m.tokens.api_url(path)?;
+        *url = owned_string(&[joined.as_bytes()], "API URL")?;
         Ok(())
     })
 }
 
 /// Tells the manager that the API rejected `rejected_token` (HTTP 401): if it is
 /// still the cached token, it is dropped so that the next call fetches a new one.
-/// A burst of 401s for one token causes one refresh.
+/// A burst of 401s for one token causes one refresh. The token or the
+/// `Authorization` header value (`"Bearer <token>"`) are both accepted.
 ///
 /// Returns true when the cached token was dropped, false when it had already been
 /// replaced, or an argument is NULL or not UTF-8. Thread-safe.
@@ -318,7 +344,7 @@ pub unsafe extern "C" fn cortiauth_manager_invalidate(
 ) -> bool {
     ffi_boundary!(default: false, {
         // SAFETY: C contract: NULL or valid pointers.
-        let (Ok(m), Ok(token)) = (unsafe { handle(manager, "manager") }, unsafe {
+        let (Ok(m), Ok(token)) = (unsafe { try_ref(manager, "manager") }, unsafe {
             arg_str(rejected_token, "rejected_token")
         }) else {
             return false;
@@ -336,7 +362,7 @@ pub unsafe extern "C" fn cortiauth_manager_tenant(
 ) -> *const c_char {
     ffi_boundary!(default: ptr::null(), {
         // SAFETY: C contract: NULL or a live handle.
-        unsafe { handle(manager, "manager") }.map_or(ptr::null(), |m| m.tenant.as_ptr())
+        unsafe { try_ref(manager, "manager") }.map_or(ptr::null(), |m| m.tenant.as_ptr())
     })
 }
 
@@ -349,10 +375,36 @@ pub unsafe extern "C" fn cortiauth_manager_api_base_url(
 ) -> *const c_char {
     ffi_boundary!(default: ptr::null(), {
         // SAFETY: C contract: NULL or a live handle.
-        unsafe { handle(manager, "manager") }
+        unsafe { try_ref(manager, "manager") }
             .ok()
             .and_then(|m| m.api_base_url.as_ref())
             .map_or(ptr::null(), |u| u.as_ptr())
+    })
+}
+
+/// The manager's effective settings as one line of JSON, exactly as the core's
+/// `Config::describe()` writes it (the same string Python, Node and the CLI show
+/// for the same settings): every setting with its default filled in, keys
+/// sorted, durations in milliseconds (`*_ms`), the secret as `"[REDACTED]"`, a
+/// shared-cache password redacted, CA certificates counted, and `user_agent`
+/// (`"cortiauth/<version> (c)"`). Nothing is fetched.
+///
+/// On success `*json` receives an owned string to release with
+/// `cortiauth_string_free`; on failure it is NULL (`CORTIAUTH_STATUS_NULL_PARAMETER`).
+/// Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_describe(
+    manager: *const cortiauth_manager,
+    json: *mut *mut c_char,
+    err: *mut *mut cortiauth_error,
+) -> cortiauth_status {
+    ffi_boundary!(err: err, {
+        // SAFETY (this block): C contract: NULL or valid pointers.
+        let json = unsafe { out(json, "json") }?;
+        *json = ptr::null_mut();
+        let m = unsafe { try_ref(manager, "manager") }?;
+        *json = owned_string(&[m.tokens.config().describe().as_bytes()], "description")?;
+        Ok(())
     })
 }
 
@@ -368,7 +420,7 @@ pub unsafe extern "C" fn cortiauth_manager_stats(
     ffi_boundary!(err: ptr::null_mut(), {
         // SAFETY: C contract: NULL or valid pointers.
         let out = unsafe { self::out(out, "out") }?;
-        let m = unsafe { handle(manager, "manager") }?;
+        let m = unsafe { try_ref(manager, "manager") }?;
         let s = m.tokens.stats();
         *out = cortiauth_stats {
             token_requests: s.token_requests,
@@ -378,6 +430,10 @@ pub unsafe extern "C" fn cortiauth_manager_stats(
             last_error_status: s
                 .last_error_kind
                 .map_or(cortiauth_status::Ok, cortiauth_status::from_kind),
+            store_hits: s.store_hits,
+            store_misses: s.store_misses,
+            store_errors: s.store_errors,
+            store_waits: s.store_waits,
         };
         Ok(())
     })
@@ -441,6 +497,49 @@ mod tests {
             assert_eq!(s.failures, 1);
             assert_eq!(s.last_error_status, cortiauth_status::Network);
             cortiauth_manager_free(m);
+        }
+    }
+
+    #[test]
+    fn describe_is_the_cores_string_unchanged() {
+        unsafe {
+            let c = cortiauth_config_new();
+            cortiauth_config_set_client_id(c, c"id".as_ptr());
+            cortiauth_config_set_client_secret(c, c"secret-value".as_ptr());
+            cortiauth_config_set_token_url(c, c"https://auth.example.test/token".as_ptr());
+            let mut m = ptr::null_mut();
+            assert_eq!(
+                cortiauth_manager_new(c, &mut m, ptr::null_mut()),
+                cortiauth_status::Ok
+            );
+            let (mut from_manager, mut from_config) = (ptr::null_mut(), ptr::null_mut());
+            assert_eq!(
+                cortiauth_manager_describe(m, &mut from_manager, ptr::null_mut()),
+                cortiauth_status::Ok
+            );
+            assert_eq!(
+                cortiauth_config_describe(c, &mut from_config, ptr::null_mut()),
+                cortiauth_status::Ok
+            );
+            let text = CStr::from_ptr(from_manager).to_str().unwrap();
+            assert_eq!(text, CStr::from_ptr(from_config).to_str().unwrap());
+            let expected = crate::config::build(c).unwrap().describe();
+            assert_eq!(text, expected);
+            assert!(!text.contains("secret-value"));
+            assert!(
+                text.contains(r#""user_agent":"cortiauth/"#) && text.contains(" (c)\""),
+                "{text}"
+            );
+            crate::cortiauth_string_free(from_manager);
+            crate::cortiauth_string_free(from_config);
+            let mut json = ptr::NonNull::dangling().as_ptr();
+            assert_eq!(
+                cortiauth_manager_describe(ptr::null(), &mut json, ptr::null_mut()),
+                cortiauth_status::NullParameter
+            );
+            assert!(json.is_null());
+            cortiauth_manager_free(m);
+            cortiauth_config_free(c);
         }
     }
 

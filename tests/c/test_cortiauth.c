@@ -97,6 +97,15 @@ static char *token_of(cortiauth_manager *m) {
     return token;
 }
 
+/* A token of any length (the fake endpoint's is short). */
+static char *token_of_any(cortiauth_manager *m) {
+    char *token = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_get_token(m, &token, NULL, &err), &err);
+    CHECK(token != NULL && token[0] != '\0');
+    return token;
+}
+
 static cortiauth_stats stats_of(const cortiauth_manager *m) {
     cortiauth_stats s;
     memset(&s, 0xAB, sizeof s);
@@ -201,6 +210,33 @@ TEST(caching) {
     cortiauth_string_free(second);
     cortiauth_string_free(third);
     cortiauth_manager_free(m);
+}
+
+/* issue 14: two managers on one file store share one token; stats say so. */
+TEST(shared_cache_file_store) {
+    char dir[] = "/tmp/cortiauth-c-store-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char url[128];
+    snprintf(url, sizeof url, "file://%s/tokens", dir);
+    cortiauth_config *a = kc_config();
+    CHECK_OK(cortiauth_config_set_shared_cache(a, url), NULL);
+    cortiauth_manager *ma = manager_of(a);
+    cortiauth_config *b = kc_config();
+    CHECK_OK(cortiauth_config_set_shared_cache(b, url), NULL);
+    cortiauth_manager *mb = manager_of(b);
+    char *first = token_of(ma);
+    char *second = token_of(mb);
+    CHECK(strcmp(first, second) == 0);
+    cortiauth_stats sa = stats_of(ma), sb = stats_of(mb);
+    CHECK(sa.token_requests == 1 && sa.store_hits == 0 && sa.store_errors == 0);
+    CHECK(sb.token_requests == 0 && sb.store_hits == 1 && sb.store_errors == 0);
+    cortiauth_string_free(first);
+    cortiauth_string_free(second);
+    cortiauth_manager_free(ma);
+    cortiauth_manager_free(mb);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
 }
 
 #define THREADS 16
@@ -325,6 +361,26 @@ TEST(null_arguments) {
     CHECK_STATUS(N, cortiauth_config_set_ca_cert_pem(NULL, ""), NULL);
     CHECK_STATUS(N, cortiauth_config_set_ca_cert_pem(c, NULL), NULL);
     CHECK_STATUS(N, cortiauth_config_set_background_refresh(NULL, true), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_client_secret_file(NULL, "/x"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_client_secret_file(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_api_base_url(NULL, "https://a.example/v2"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_api_base_url(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_shared_cache(NULL, "file:///tmp/x"), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_shared_cache(c, NULL), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_initial_backoff_ms(NULL, 1), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_max_backoff_ms(NULL, 1), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_retry_deadline_ms(NULL, 1), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_failure_cooldown_ms(NULL, 1), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_refresh_margin_ms(NULL, 1), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_refresh_margin_fraction(NULL, 0.5), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_expiry_skew_ms(NULL, 1), NULL);
+    CHECK_STATUS(N, cortiauth_config_set_default_lifetime_ms(NULL, 1000), NULL);
+    CHECK_STATUS(N, cortiauth_config_describe(NULL, &out, &err), &err);
+    CHECK(out == NULL);
+    cortiauth_error_free(err);
+    CHECK_STATUS(N, cortiauth_config_describe(c, NULL, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), "json"));
+    cortiauth_error_free(err);
 
     m = (cortiauth_manager *)&m;
     CHECK_STATUS(N, cortiauth_manager_new(NULL, &m, &err), &err);
@@ -369,6 +425,12 @@ TEST(null_arguments) {
     CHECK_STATUS(N, cortiauth_manager_websocket_url(m, "wss://h/s", NULL, &err), &err);
     cortiauth_error_free(err);
 
+    CHECK_STATUS(N, cortiauth_manager_describe(NULL, &out, &err), &err);
+    CHECK(out == NULL);
+    cortiauth_error_free(err);
+    CHECK_STATUS(N, cortiauth_manager_describe(m, NULL, &err), &err);
+    cortiauth_error_free(err);
+
     CHECK(!cortiauth_manager_invalidate(NULL, "token"));
     CHECK(!cortiauth_manager_invalidate(m, NULL));
     CHECK(cortiauth_manager_tenant(NULL) == NULL);
@@ -407,12 +469,11 @@ TEST(invalid_arguments) {
     CHECK_STATUS(I, cortiauth_config_set_scopes(c, bad), NULL);
     CHECK_STATUS(I, cortiauth_config_set_extra_param(c, bad, "v"), NULL);
     CHECK_STATUS(I, cortiauth_config_set_extra_param(c, "n", bad), NULL);
-    CHECK_STATUS(I, cortiauth_config_set_extra_param(c, "", "v"), NULL);
     CHECK_STATUS(I, cortiauth_config_set_ca_cert_pem(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_client_secret_file(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_api_base_url(c, bad), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_shared_cache(c, bad), NULL);
     CHECK_STATUS(I, cortiauth_config_set_auth_method(c, 2), NULL);
-    CHECK_STATUS(I, cortiauth_config_set_timeout_ms(c, 0), NULL);
-    CHECK_STATUS(I, cortiauth_config_set_timeout_ms(c, UINT64_MAX), NULL);
-    CHECK_STATUS(I, cortiauth_config_set_max_attempts(c, 0), NULL);
     cortiauth_config_free(c);
 
     cortiauth_manager *m = manager_of(kc_config());
@@ -452,6 +513,44 @@ TEST(config_errors) {
     CHECK_OK(cortiauth_config_set_extra_param(c, "grant_type", "password"), NULL);
     CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
     CHECK(contains(cortiauth_error_message(err), "grant_type"));
+    cortiauth_error_free(err);
+    cortiauth_config_free(c);
+
+    /* Ranges are the core's: the setters store, cortiauth_manager_new refuses and
+     * names the setting. */
+    struct {
+        cortiauth_status (*set)(cortiauth_config *, uint64_t);
+        uint64_t value;
+        const char *named;
+    } ranges[] = {
+        {cortiauth_config_set_timeout_ms, 0, "timeout"},
+        {cortiauth_config_set_timeout_ms, UINT64_MAX, "timeout"},
+        {cortiauth_config_set_retry_deadline_ms, 0, "retry_deadline"},
+        {cortiauth_config_set_max_backoff_ms, 7200000, "max_backoff"},
+        {cortiauth_config_set_default_lifetime_ms, 10, "default_lifetime"},
+    };
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        c = kc_config();
+        CHECK_OK(ranges[i].set(c, ranges[i].value), NULL);
+        CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
+        CHECK(m == NULL);
+        CHECK(contains(cortiauth_error_message(err), ranges[i].named));
+        cortiauth_error_free(err);
+        cortiauth_config_free(c);
+    }
+    c = kc_config();
+    CHECK_OK(cortiauth_config_set_max_attempts(c, 0), NULL);
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), "max_attempts"));
+    cortiauth_error_free(err);
+    CHECK_OK(cortiauth_config_set_max_attempts(c, 1), NULL);
+    CHECK_OK(cortiauth_config_set_refresh_margin_fraction(c, 1.5), NULL);
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), "refresh_margin_fraction"));
+    cortiauth_error_free(err);
+    CHECK_OK(cortiauth_config_set_refresh_margin_fraction(c, 0.5), NULL);
+    CHECK_OK(cortiauth_config_set_extra_param(c, " ", "v"), NULL);
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
     cortiauth_error_free(err);
     cortiauth_config_free(c);
 
@@ -605,6 +704,42 @@ TEST(authorization_header_and_api_urls) {
     cortiauth_manager_free(m);
 }
 
+TEST(api_url_is_joined_by_the_core) {
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_environment(c, "eu"), NULL);
+    cortiauth_manager *m = manager_of(c);
+    char *url = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_api_url(m, "/interactions?limit=1", &url, &err), &err);
+    CHECK(strcmp(url, "https://api.eu.corti.app/v2/interactions?limit=1") == 0);
+    cortiauth_string_free(url);
+    CHECK_OK(cortiauth_manager_api_url(m, "interactions/1", &url, &err), &err);
+    CHECK(strcmp(url, "https://api.eu.corti.app/v2/interactions/1") == 0);
+    cortiauth_string_free(url);
+    /* An absolute URL would send the token elsewhere: refused, *url NULL. */
+    url = (char *)"not touched";
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG,
+                 cortiauth_manager_api_url(m, "https://elsewhere.example/x", &url, &err), &err);
+    CHECK(url == NULL);
+    cortiauth_error_free(err);
+    err = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_NULL_PARAMETER, cortiauth_manager_api_url(m, NULL, &url, &err),
+                 &err);
+    cortiauth_error_free(err);
+    err = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_NULL_PARAMETER, cortiauth_manager_api_url(m, "/x", NULL, NULL),
+                 NULL);
+    cortiauth_manager_free(m);
+
+    /* No environment, no API base URL: a config error naming it. */
+    m = manager_of(kc_config());
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_api_url(m, "/x", &url, &err), &err);
+    CHECK(url == NULL);
+    CHECK(contains(cortiauth_error_message(err), "base URL"));
+    cortiauth_error_free(err);
+    cortiauth_manager_free(m);
+}
+
 TEST(invalidate_after_401) {
     cortiauth_manager *m = manager_of(kc_config());
     char *first = token_of(m);
@@ -682,6 +817,8 @@ TEST(network_error) {
     CHECK(cortiauth_error_is_transient(err));
     CHECK(cortiauth_error_http_status(err) == 0);
     CHECK(cortiauth_error_oauth_code(err) == NULL);
+    /* The message carries the core error's cause chain, down to the socket error. */
+    CHECK(contains(cortiauth_error_message(err), "refused"));
     cortiauth_error_free(err);
     CHECK(stats_of(m).last_error_status == CORTIAUTH_STATUS_NETWORK);
     cortiauth_manager_free(m);
@@ -754,6 +891,266 @@ TEST(background_refresh) {
     cortiauth_manager_free(m);
 }
 
+/* ---- settings (issue 10: every setting is the core's, described identically) ------------ */
+
+/* The described settings of a config, as an owned string (fails the test on error). */
+static char *describe_config(const cortiauth_config *c) {
+    char *json = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_config_describe(c, &json, &err), &err);
+    CHECK(json != NULL && json[0] == '{');
+    return json;
+}
+
+/* The defaults are the core's: 10 s request timeout in every language (Python had 30 s). */
+TEST(defaults_are_the_cores) {
+    cortiauth_config *c = cortiauth_config_new();
+    CHECK_OK(cortiauth_config_set_client_id(c, "id"), NULL);
+    CHECK_OK(cortiauth_config_set_client_secret(c, "not-shown-7d1e"), NULL);
+    CHECK_OK(cortiauth_config_set_environment(c, "eu"), NULL);
+    char *json = describe_config(c);
+    CHECK(contains(json, "\"timeout_ms\":10000"));
+    CHECK(contains(json, "\"max_attempts\":4"));
+    CHECK(contains(json, "\"retry_deadline_ms\":30000"));
+    CHECK(contains(json, "\"failure_cooldown_ms\":1000"));
+    CHECK(contains(json, "\"tenant\":\"base\""));
+    CHECK(contains(json, "\"api_base_url\":\"https://api.eu.corti.app/v2\""));
+    CHECK(contains(json, "\"client_secret\":\"[REDACTED]\""));
+    CHECK(!contains(json, "not-shown-7d1e"));
+    CHECK(contains(json, "\"user_agent\":\"cortiauth/" CORTIAUTH_VERSION " (c)\""));
+    cortiauth_string_free(json);
+    cortiauth_config_free(c);
+}
+
+/* The manager describes itself with the same string as the config it was built from. */
+TEST(describe) {
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_scopes(c, "streams openid streams"), NULL);
+    char *expected = describe_config(c);
+    cortiauth_manager *m = manager_of(c);
+    char *json = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_describe(m, &json, &err), &err);
+    CHECK(strcmp(json, expected) == 0);
+    CHECK(contains(json, "\"scopes\":[\"openid\",\"streams\"]"));
+    CHECK(contains(json, "\"max_attempts\":1"));
+    CHECK(!contains(json, need_env("CORTIAUTH_KC_CLIENT_SECRET")));
+    CHECK(stats_of(m).token_requests == 0); /* describing fetches nothing */
+    cortiauth_string_free(json);
+    cortiauth_string_free(expected);
+    cortiauth_manager_free(m);
+}
+
+/* C had no setter for the API base URL or the retry deadline. */
+TEST(api_base_url_and_retry_deadline_setters) {
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_environment(c, "us"), NULL);
+    CHECK_OK(cortiauth_config_set_api_base_url(c, "https://api.example.test/v2/"), NULL);
+    cortiauth_manager *m = manager_of(c);
+    CHECK(strcmp(cortiauth_manager_api_base_url(m), "https://api.example.test/v2") == 0);
+    cortiauth_manager_free(m);
+
+    /* Many attempts allowed, but the deadline ends the retries: nothing listens on port 1. */
+    c = kc_config();
+    CHECK_OK(cortiauth_config_set_token_url(c, "http://127.0.0.1:1/token"), NULL);
+    CHECK_OK(cortiauth_config_set_max_attempts(c, 100), NULL);
+    CHECK_OK(cortiauth_config_set_initial_backoff_ms(c, 50), NULL);
+    CHECK_OK(cortiauth_config_set_max_backoff_ms(c, 50), NULL);
+    CHECK_OK(cortiauth_config_set_retry_deadline_ms(c, 600), NULL);
+    char *json = describe_config(c);
+    CHECK(contains(json, "\"retry_deadline_ms\":600"));
+    cortiauth_string_free(json);
+    m = manager_of(c);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char *token = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_NETWORK, cortiauth_manager_get_token(m, &token, NULL, NULL), NULL);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double elapsed = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    cortiauth_stats s = stats_of(m);
+    CHECK(s.token_requests >= 2 && s.token_requests < 100); /* retried, then stopped */
+    CHECK(elapsed < 3.0);
+    cortiauth_manager_free(m);
+}
+
+/* The cooldown rule is the core's: off when max_attempts is 1, unless set. */
+TEST(cooldown_rule_is_the_cores) {
+    for (int with_cooldown = 0; with_cooldown <= 1; with_cooldown++) {
+        cortiauth_config *c = kc_config(); /* max_attempts 1 */
+        CHECK_OK(cortiauth_config_set_token_url(c, "http://127.0.0.1:1/token"), NULL);
+        if (with_cooldown) CHECK_OK(cortiauth_config_set_failure_cooldown_ms(c, 60000), NULL);
+        char *json = describe_config(c);
+        CHECK(contains(json, with_cooldown ? "\"failure_cooldown_ms\":60000" : "\"failure_cooldown_ms\":0"));
+        cortiauth_string_free(json);
+        cortiauth_manager *m = manager_of(c);
+        char *token = NULL;
+        CHECK_STATUS(CORTIAUTH_STATUS_NETWORK, cortiauth_manager_get_token(m, &token, NULL, NULL), NULL);
+        CHECK_STATUS(CORTIAUTH_STATUS_NETWORK, cortiauth_manager_get_token(m, &token, NULL, NULL), NULL);
+        /* With the cooldown the second call gets the first error without a request. */
+        CHECK(stats_of(m).token_requests == (with_cooldown ? 1u : 2u));
+        cortiauth_manager_free(m);
+    }
+}
+
+/* A loopback token endpoint that records one request and answers with a token. */
+struct fake_endpoint {
+    int fd;
+    int port;
+    pthread_t thread;
+    char request[16384];
+};
+
+static void *serve_one(void *arg) {
+    struct fake_endpoint *f = (struct fake_endpoint *)arg;
+    int conn = accept(f->fd, NULL, NULL);
+    if (conn < 0) return NULL;
+    size_t len = 0;
+    for (;;) {
+        ssize_t n = read(conn, f->request + len, sizeof f->request - 1 - len);
+        if (n <= 0) break;
+        len += (size_t)n;
+        f->request[len] = '\0';
+        const char *end = strstr(f->request, "\r\n\r\n");
+        const char *cl = strstr(f->request, "content-length: ");
+        if (cl == NULL) cl = strstr(f->request, "Content-Length: ");
+        if (end != NULL && cl != NULL &&
+            len >= (size_t)(end + 4 - f->request) + (size_t)atoi(cl + strlen("content-length: ")))
+            break;
+    }
+    static const char body[] = "{\"access_token\":\"fake-token-1\",\"token_type\":\"Bearer\",\"expires_in\":300}";
+    char response[512];
+    int n = snprintf(response, sizeof response,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+                     "Connection: close\r\n\r\n%s",
+                     strlen(body), body);
+    CHECK(write(conn, response, (size_t)n) == n);
+    close(conn);
+    return NULL;
+}
+
+static void fake_endpoint_start(struct fake_endpoint *f) {
+    memset(f, 0, sizeof *f);
+    f->fd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(f->fd >= 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    CHECK(bind(f->fd, (struct sockaddr *)&addr, sizeof addr) == 0);
+    CHECK(listen(f->fd, 4) == 0);
+    socklen_t alen = sizeof addr;
+    CHECK(getsockname(f->fd, (struct sockaddr *)&addr, &alen) == 0);
+    f->port = ntohs(addr.sin_port);
+    CHECK(pthread_create(&f->thread, NULL, serve_one, f) == 0);
+}
+
+/* A name set twice sends only its last value (Python sent both). */
+TEST(extra_param_set_twice_sends_the_last_value) {
+    struct fake_endpoint f;
+    fake_endpoint_start(&f);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%d/token", f.port);
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_token_url(c, url), NULL);
+    CHECK_OK(cortiauth_config_set_extra_param(c, "audience", "first"), NULL);
+    CHECK_OK(cortiauth_config_set_extra_param(c, "resource", "r"), NULL);
+    CHECK_OK(cortiauth_config_set_extra_param(c, "audience", "second"), NULL);
+    cortiauth_manager *m = manager_of(c);
+    char *token = token_of_any(m);
+    CHECK(strcmp(token, "fake-token-1") == 0);
+    CHECK(pthread_join(f.thread, NULL) == 0);
+    close(f.fd);
+    CHECK(contains(f.request, "audience=second"));
+    CHECK(!contains(f.request, "audience=first"));
+    CHECK(contains(f.request, "resource=r"));
+    /* The User-Agent names the C binding (core's format). */
+    CHECK(contains(f.request, "cortiauth/" CORTIAUTH_VERSION " (c)"));
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+}
+
+/* The secret read from a file (CORTI_CLIENT_SECRET_FILE's setter), first line only. */
+TEST(client_secret_file) {
+    char path[] = "/tmp/cortiauth-secret-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    const char *secret = need_env("CORTIAUTH_KC_CLIENT_SECRET");
+    CHECK(write(fd, secret, strlen(secret)) == (ssize_t)strlen(secret));
+    CHECK(write(fd, "\n", 1) == 1);
+    close(fd);
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_client_secret(c, "replaced-by-the-file"), NULL);
+    CHECK_OK(cortiauth_config_set_client_secret_file(c, path), NULL);
+    cortiauth_manager *m = manager_of(c);
+    char *token = token_of(m);
+    CHECK(looks_like_jwt(token));
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+
+    /* A missing file: the error names the path, never a secret. */
+    CHECK(unlink(path) == 0);
+    c = kc_config();
+    CHECK_OK(cortiauth_config_set_client_secret_file(c, path), NULL);
+    cortiauth_error *err = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_new(c, &m, &err), &err);
+    CHECK(contains(cortiauth_error_message(err), path));
+    CHECK(!contains(cortiauth_error_message(err), secret));
+    cortiauth_error_free(err);
+    cortiauth_config_free(c);
+}
+
+/* cortiauth_string_free wipes and frees the whole string even when the caller
+ * shortened it (ASan checks the free; the Rust unit test checks the size kept). */
+TEST(string_free_after_shortening) {
+    cortiauth_manager *m = manager_of(kc_config());
+    char *token = token_of(m);
+    size_t len = strlen(token);
+    token[3] = '\0';
+    cortiauth_string_free(token);
+    char *header = NULL;
+    CHECK_OK(cortiauth_manager_authorization_header(m, &header, NULL), NULL);
+    CHECK(strlen(header) == len + 7);
+    header[0] = '\0';
+    cortiauth_string_free(header);
+    cortiauth_manager_free(m);
+}
+
+/* Several PEM calls add certificates (each counted in describe); "" removes them. */
+TEST(ca_cert_pem_adds) {
+    FILE *f = fopen(CORTIAUTH_TEST_SOURCE_DIR "/../parity/ca.pem", "r");
+    CHECK(f != NULL);
+    static char pem[16384];
+    size_t n = fread(pem, 1, sizeof pem - 1, f);
+    fclose(f);
+    pem[n] = '\0';
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_ca_cert_pem(c, pem), NULL);
+    CHECK_OK(cortiauth_config_set_ca_cert_pem(c, pem), NULL);
+    char *json = describe_config(c);
+    CHECK(contains(json, "\"ca_certificates\":2"));
+    cortiauth_string_free(json);
+    CHECK_OK(cortiauth_config_set_ca_cert_pem(c, ""), NULL);
+    json = describe_config(c);
+    CHECK(contains(json, "\"ca_certificates\":0"));
+    cortiauth_string_free(json);
+    cortiauth_config_free(c);
+}
+
+/* The core's TokenManager::invalidate accepts the header value ("Bearer x") too. */
+TEST(invalidate_accepts_bearer_prefix) {
+    cortiauth_manager *m = manager_of(kc_config());
+    char *header = NULL;
+    CHECK_OK(cortiauth_manager_authorization_header(m, &header, NULL), NULL);
+    CHECK(cortiauth_manager_invalidate(m, header)); /* "Bearer <token>" */
+    char *again = NULL;
+    CHECK_OK(cortiauth_manager_authorization_header(m, &again, NULL), NULL);
+    CHECK(strcmp(header, again) != 0);
+    CHECK(stats_of(m).token_requests == 2);
+    cortiauth_string_free(header);
+    cortiauth_string_free(again);
+    cortiauth_manager_free(m);
+}
+
 /* ---- runner ----------------------------------------------------------------------------- */
 
 struct test_case {
@@ -767,6 +1164,7 @@ static const struct test_case TESTS[] = {
     CASE(docs_example),
     CASE(from_env_reports_missing_variables),
     CASE(caching),
+    CASE(shared_cache_file_store),
     CASE(sixteen_threads_one_request),
     CASE(buffer),
     CASE(null_arguments),
@@ -778,6 +1176,7 @@ static const struct test_case TESTS[] = {
     CASE(scopes),
     CASE(websocket_url),
     CASE(authorization_header_and_api_urls),
+    CASE(api_url_is_joined_by_the_core),
     CASE(invalidate_after_401),
     CASE(clone_shares_the_cache),
     CASE(tiro_auth_methods),
@@ -785,6 +1184,15 @@ static const struct test_case TESTS[] = {
     CASE(timeout),
     CASE(bad_ca_certificate),
     CASE(background_refresh),
+    CASE(defaults_are_the_cores),
+    CASE(describe),
+    CASE(api_base_url_and_retry_deadline_setters),
+    CASE(cooldown_rule_is_the_cores),
+    CASE(extra_param_set_twice_sends_the_last_value),
+    CASE(client_secret_file),
+    CASE(string_free_after_shortening),
+    CASE(ca_cert_pem_adds),
+    CASE(invalidate_accepts_bearer_prefix),
 };
 #define NTESTS (sizeof TESTS / sizeof TESTS[0])
 

@@ -1,10 +1,10 @@
-// C++17 tests of libcortiauth, through the kind of thin RAII wrapper a C++ user
-// writes (unique_ptr deleters, an exception carrying the status), against the real
+// C++17 tests of libcortiauth through include/cortiauth.hpp (the header-only
+// wrapper: RAII handles, std::string results, cortiauth::Error), against the real
 // servers of tests/servers/with-servers.sh.
 //
 //   test_cortiauth_cpp NAME   run one test (ctest runs each CASE below)
 //   test_cortiauth_cpp        run all of them
-#include <cortiauth.h>
+#include <cortiauth.hpp>
 
 #include <array>
 #include <condition_variable>
@@ -13,18 +13,23 @@
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
-#include <memory>
 #include <mutex>
-#include <stdexcept>
 #include <string>
 #include <thread>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 // In C++ the status and auth method are enums whose underlying type is uint32_t.
 static_assert(std::is_same<std::underlying_type_t<cortiauth_status>, uint32_t>::value,
               "cortiauth_status is a uint32_t enum");
-static_assert(sizeof(cortiauth_stats) == 4 * sizeof(uint64_t) + 8, "cortiauth_stats layout");
+static_assert(sizeof(cortiauth_stats) == 8 * sizeof(uint64_t) + 8, "cortiauth_stats layout");
+// Config is move-only; Manager is a shared handle (copyable, and movable without a clone).
+static_assert(!std::is_copy_constructible<cortiauth::Config>::value, "Config is move-only");
+static_assert(std::is_nothrow_move_constructible<cortiauth::Config>::value, "Config moves");
+static_assert(std::is_copy_constructible<cortiauth::Manager>::value, "Manager copies share");
+static_assert(std::is_nothrow_move_constructible<cortiauth::Manager>::value, "Manager moves");
+static_assert(std::is_base_of<std::runtime_error, cortiauth::Error>::value, "Error is an exception");
 
 namespace {
 
@@ -43,101 +48,12 @@ std::string need_env(const char *name) {
     return v;
 }
 
-// ---- the wrapper ------------------------------------------------------------------------
-
-struct Free {
-    void operator()(cortiauth_config *p) const noexcept { cortiauth_config_free(p); }
-    void operator()(cortiauth_manager *p) const noexcept { cortiauth_manager_free(p); }
-    void operator()(cortiauth_error *p) const noexcept { cortiauth_error_free(p); }
-    void operator()(char *p) const noexcept { cortiauth_string_free(p); }
-};
-using ConfigPtr = std::unique_ptr<cortiauth_config, Free>;
-using ManagerPtr = std::unique_ptr<cortiauth_manager, Free>;
-using ErrorPtr = std::unique_ptr<cortiauth_error, Free>;
-using OwnedString = std::unique_ptr<char, Free>;
-
-class Error : public std::runtime_error {
-public:
-    Error(cortiauth_status status, cortiauth_error *raw)
-        : std::runtime_error(raw ? cortiauth_error_message(raw) : cortiauth_status_str(status)),
-          status_(status),
-          oauth_code_(raw && cortiauth_error_oauth_code(raw) ? cortiauth_error_oauth_code(raw) : ""),
-          http_status_(raw ? cortiauth_error_http_status(raw) : 0) {}
-    cortiauth_status status() const { return status_; }
-    const std::string &oauth_code() const { return oauth_code_; }
-    int http_status() const { return http_status_; }
-
-private:
-    cortiauth_status status_;
-    std::string oauth_code_;
-    int http_status_;
-};
-
-// Takes `err` by address: in `check(f(&e), e)` the second argument could be read
-// before `f` runs (argument evaluation order is unspecified).
-void check(cortiauth_status status, cortiauth_error **err) {
-    ErrorPtr owned(err ? *err : nullptr);
-    if (status != CORTIAUTH_STATUS_OK) throw Error(status, owned.get());
+bool contains(const std::string &haystack, const std::string &needle) {
+    return haystack.find(needle) != std::string::npos;
 }
 
-class Config {
-public:
-    Config() : c_(cortiauth_config_new()) { CHECK(c_ != nullptr); }
-    Config &client_id(const std::string &v) { return set(cortiauth_config_set_client_id(c_.get(), v.c_str())); }
-    Config &client_secret(const std::string &v) { return set(cortiauth_config_set_client_secret(c_.get(), v.c_str())); }
-    Config &token_url(const std::string &v) { return set(cortiauth_config_set_token_url(c_.get(), v.c_str())); }
-    Config &max_attempts(uint32_t n) { return set(cortiauth_config_set_max_attempts(c_.get(), n)); }
-    const cortiauth_config *get() const { return c_.get(); }
-
-private:
-    Config &set(cortiauth_status s) {
-        check(s, nullptr);
-        return *this;
-    }
-    ConfigPtr c_;
-};
-
-class TokenManager {
-public:
-    explicit TokenManager(const Config &config) {
-        cortiauth_manager *m = nullptr;
-        cortiauth_error *e = nullptr;
-        check(cortiauth_manager_new(config.get(), &m, &e), &e);
-        m_.reset(m);
-    }
-    std::string token() const {
-        char *t = nullptr;
-        cortiauth_error *e = nullptr;
-        check(cortiauth_manager_get_token(m_.get(), &t, nullptr, &e), &e);
-        return std::string(OwnedString(t).get());
-    }
-    // No allocation in the library: the token is copied into `buf`.
-    template <std::size_t N>
-    std::size_t token_into(std::array<char, N> &buf) const {
-        std::size_t needed = 0;
-        cortiauth_error *e = nullptr;
-        check(cortiauth_manager_get_token_buf(m_.get(), buf.data(), buf.size(), &needed, nullptr, &e), &e);
-        return needed;
-    }
-    std::string websocket_url(const std::string &stream_url) const {
-        char *u = nullptr;
-        cortiauth_error *e = nullptr;
-        check(cortiauth_manager_websocket_url(m_.get(), stream_url.c_str(), &u, &e), &e);
-        return std::string(OwnedString(u).get());
-    }
-    cortiauth_stats stats() const {
-        cortiauth_stats s{};
-        check(cortiauth_manager_stats(m_.get(), &s), nullptr);
-        return s;
-    }
-    const cortiauth_manager *get() const { return m_.get(); }
-
-private:
-    ManagerPtr m_;
-};
-
-Config kc_config() {
-    Config c;
+cortiauth::Config kc_config() {
+    cortiauth::Config c;
     c.client_id(need_env("CORTIAUTH_KC_CLIENT_ID"))
         .client_secret(need_env("CORTIAUTH_KC_CLIENT_SECRET"))
         .token_url(need_env("CORTIAUTH_KC_TOKEN_URL_BASE"))
@@ -148,22 +64,24 @@ Config kc_config() {
 // ---- tests ------------------------------------------------------------------------------
 
 void test_docs_example() {
-    TokenManager manager(kc_config());
-    std::string token = manager.token();
+    cortiauth::Manager manager(kc_config());
+    int64_t expires_at = 0;
+    std::string token = manager.token(&expires_at);
     CHECK(token.size() > 20 && token.rfind("eyJ", 0) == 0);
+    CHECK(expires_at > static_cast<int64_t>(std::time(nullptr)));
     std::printf("access token: %.12s... (%zu bytes)\n", token.c_str(), token.size());
-    CHECK(std::string(cortiauth_version()) == CORTIAUTH_VERSION);
+    CHECK(cortiauth::version() == CORTIAUTH_VERSION);
 }
 
 void test_caching() {
-    TokenManager manager(kc_config());
+    cortiauth::Manager manager(kc_config());
     CHECK(manager.token() == manager.token());
     cortiauth_stats s = manager.stats();
     CHECK(s.token_requests == 1 && s.cache_hits >= 1);
 }
 
 void test_sixteen_threads_one_request() {
-    TokenManager manager(kc_config());
+    cortiauth::Manager manager(kc_config());
     std::mutex mu;
     std::condition_variable cv;
     bool go = false;
@@ -171,13 +89,14 @@ void test_sixteen_threads_one_request() {
     std::vector<std::string> tokens(16);
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < tokens.size(); ++i) {
-        threads.emplace_back([&, i] {
+        // Each thread gets its own copy of the handle: one cache for all.
+        threads.emplace_back([&, i, m = manager] {
             std::unique_lock<std::mutex> lock(mu);
             ++ready;
             cv.notify_all();
             cv.wait(lock, [&] { return go; });
             lock.unlock();
-            tokens[i] = manager.token();
+            tokens[i] = m.token();
         });
     }
     {
@@ -191,55 +110,149 @@ void test_sixteen_threads_one_request() {
     CHECK(manager.stats().token_requests == 1);
 }
 
-void test_buffer() {
-    TokenManager manager(kc_config());
-    std::array<char, 8> small{};
+void test_copies_share_one_cache_and_moves_empty() {
+    std::string first;
+    cortiauth::Manager copy = [&] {
+        cortiauth::Manager original(kc_config());
+        first = original.token();
+        return cortiauth::Manager(original);  // a second reference; the original goes away
+    }();
+    CHECK(copy.token() == first);
+    CHECK(copy.stats().token_requests == 1);
+    cortiauth::Manager moved(std::move(copy));
+    CHECK(!copy);  // NOLINT(bugprone-use-after-move): moved-from is empty by contract
+    CHECK(moved && moved.token() == first);
     try {
-        manager.token_into(small);
-        fail(__FILE__, __LINE__, "a token does not fit in 8 bytes");
-    } catch (const Error &e) {
-        CHECK(e.status() == CORTIAUTH_STATUS_BUFFER_TOO_SMALL);
+        copy.token();
+        fail(__FILE__, __LINE__, "a moved-from manager must throw");
+    } catch (const cortiauth::Error &e) {
+        CHECK(e.status() == CORTIAUTH_STATUS_NULL_PARAMETER);
     }
+    cortiauth::Manager assigned = moved;
+    const cortiauth::Manager &alias = assigned;
+    assigned = alias;  // self-assignment keeps the handle
+    CHECK(assigned.token() == first);
+}
+
+void test_headers_and_urls() {
+    cortiauth::Config config = kc_config();
+    config.environment("eu").tenant("base");
+    cortiauth::Manager manager(config);
+    auto headers = manager.headers();
+    CHECK(headers.size() == 2);
+    CHECK(headers[0].first == "Authorization" && headers[0].second == "Bearer " + manager.token());
+    CHECK(headers[1].first == "Tenant-Name" && headers[1].second == "base");
+    CHECK(manager.api_base_url() == std::optional<std::string>("https://api.eu.corti.app/v2"));
+    const std::string stream = "wss://api.us.corti.app/audio-bridge/v2/interactions/9/streams?tenant-name=base";
+    CHECK(manager.websocket_url(stream) == stream + "&token=Bearer%20" + manager.token());
+    CHECK(!cortiauth::Manager(kc_config()).api_base_url().has_value());
+    CHECK(manager.api_url("/interactions") == "https://api.eu.corti.app/v2/interactions");
+}
+
+void test_invalidate() {
+    cortiauth::Manager manager(kc_config());
+    std::string first = manager.token();
+    CHECK(!manager.invalidate("some-other-token"));
+    CHECK(manager.invalidate(first));
+    CHECK(!manager.invalidate(first));
+    std::string second = manager.token();
+    CHECK(second != first);
+    CHECK(manager.stats().token_requests == 2);
+}
+
+void test_describe() {
+    cortiauth::Config config = kc_config();
+    config.retry_deadline_ms(12000).api_base_url("https://api.example.test/v2/").extra_param("audience", "a")
+        .extra_param("audience", "b");
+    std::string expected = config.describe();
+    cortiauth::Manager manager(config);
+    std::string json = manager.describe();
+    CHECK(json == expected);
+    CHECK(contains(json, "\"retry_deadline_ms\":12000"));
+    CHECK(contains(json, "\"api_base_url\":\"https://api.example.test/v2\""));
+    CHECK(contains(json, "\"extra_params\":[[\"audience\",\"b\"]]"));
+    CHECK(contains(json, "\"client_secret\":\"[REDACTED]\""));
+    CHECK(!contains(json, need_env("CORTIAUTH_KC_CLIENT_SECRET")));
+    CHECK(contains(json, " (c)\""));
+    CHECK(manager.stats().token_requests == 0);  // describing fetches nothing
+}
+
+void test_config_errors_name_the_setting() {
+    cortiauth::Config config = kc_config();
+    config.timeout_ms(0);
+    try {
+        cortiauth::Manager manager(config);
+        fail(__FILE__, __LINE__, "a zero timeout must be refused");
+    } catch (const cortiauth::Error &e) {
+        CHECK(e.status() == CORTIAUTH_STATUS_CONFIG);
+        CHECK(std::string(e.status_name()) == "config");
+        CHECK(contains(e.what(), "timeout"));
+        CHECK(e.http_status() == 0 && e.oauth_code().empty() && !e.transient());
+    }
+    try {
+        (void)config.describe();
+        fail(__FILE__, __LINE__, "describe checks the settings too");
+    } catch (const cortiauth::Error &e) {
+        CHECK(e.status() == CORTIAUTH_STATUS_CONFIG);
+    }
+    try {
+        config.auth_method(static_cast<cortiauth::AuthMethod>(7));
+        fail(__FILE__, __LINE__, "an unknown auth method is refused by the setter");
+    } catch (const cortiauth::Error &e) {
+        CHECK(e.status() == CORTIAUTH_STATUS_INVALID_ARGUMENT);
+    }
+}
+
+void test_buffer() {
+    cortiauth::Manager manager(kc_config());
     std::array<char, 4096> big{};
-    std::size_t needed = manager.token_into(big);
+    std::size_t needed = 0;
+    CHECK(cortiauth_manager_get_token_buf(manager.get(), big.data(), big.size(), &needed, nullptr,
+                                          nullptr) == CORTIAUTH_STATUS_OK);
     std::string token = manager.token();
     CHECK(needed == token.size() + 1);
     CHECK(token == big.data());
 }
 
 void test_wrong_secret_is_invalid_client() {
-    Config config = kc_config();
+    cortiauth::Config config = kc_config();
     config.client_secret("wrong-secret-cpp");
-    TokenManager manager(config);
+    cortiauth::Manager manager(config);
     try {
         manager.token();
         fail(__FILE__, __LINE__, "a wrong secret must fail");
-    } catch (const Error &e) {
+    } catch (const cortiauth::Error &e) {
         CHECK(e.status() == CORTIAUTH_STATUS_OAUTH);
         CHECK(e.oauth_code() == "invalid_client");
         CHECK(e.http_status() == 401);
-        CHECK(std::string(e.what()).find("wrong-secret-cpp") == std::string::npos);
+        CHECK(!e.transient());
+        CHECK(!contains(e.what(), "wrong-secret-cpp"));
     }
 }
 
-void test_websocket_url() {
-    TokenManager manager(kc_config());
-    const std::string stream = "wss://api.us.corti.app/audio-bridge/v2/interactions/9/streams?tenant-name=base";
-    std::string url = manager.websocket_url(stream);
-    CHECK(url == stream + "&token=Bearer%20" + manager.token());
+void test_network_error_is_transient() {
+    cortiauth::Config config = kc_config();
+    config.token_url("http://127.0.0.1:1/token");
+    cortiauth::Manager manager(config);
+    try {
+        manager.authorization_header();
+        fail(__FILE__, __LINE__, "nothing listens on port 1");
+    } catch (const cortiauth::Error &e) {
+        CHECK(e.status() == CORTIAUTH_STATUS_NETWORK);
+        CHECK(e.transient() && e.http_status() == 0);
+    }
 }
 
-void test_null_arguments() {
-    cortiauth_error *e = nullptr;
-    char *t = nullptr;
-    CHECK(cortiauth_manager_get_token(nullptr, &t, nullptr, &e) == CORTIAUTH_STATUS_NULL_PARAMETER);
-    ErrorPtr owned(e);
-    CHECK(cortiauth_error_status(owned.get()) == CORTIAUTH_STATUS_NULL_PARAMETER);
-    CHECK(t == nullptr);
-    TokenManager manager(kc_config());
-    CHECK(cortiauth_manager_get_token(manager.get(), nullptr, nullptr, nullptr) ==
-          CORTIAUTH_STATUS_NULL_PARAMETER);
-    CHECK(cortiauth_config_set_client_id(nullptr, "x") == CORTIAUTH_STATUS_NULL_PARAMETER);
+void test_tiro_basic_auth() {
+    cortiauth::Config config;
+    config.client_id(need_env("CORTIAUTH_TIRO_CLIENT_ID"))
+        .client_secret(need_env("CORTIAUTH_TIRO_CLIENT_SECRET"))
+        .token_url(need_env("CORTIAUTH_TIRO_TOKEN_URL"))
+        .auth_method(cortiauth::AuthMethod::client_secret_basic)
+        .max_attempts(1);
+    cortiauth::Manager manager(config);
+    CHECK(manager.token().size() > 10);
+    CHECK(contains(manager.describe(), "\"auth_method\":\"client_secret_basic\""));
 }
 
 struct Case {
@@ -251,10 +264,15 @@ const Case TESTS[] = {
     CASE(docs_example),
     CASE(caching),
     CASE(sixteen_threads_one_request),
+    CASE(copies_share_one_cache_and_moves_empty),
+    CASE(headers_and_urls),
+    CASE(invalidate),
+    CASE(describe),
+    CASE(config_errors_name_the_setting),
     CASE(buffer),
     CASE(wrong_secret_is_invalid_client),
-    CASE(websocket_url),
-    CASE(null_arguments),
+    CASE(network_error_is_transient),
+    CASE(tiro_basic_auth),
 };
 
 }  // namespace
