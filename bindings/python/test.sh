@@ -47,7 +47,7 @@ rm -rf "$VENV"
 
 # 4. Lint and stubs.
 log "ruff check"
-"$VENV/bin/ruff" check --no-cache --config "$HERE/pyproject.toml" "$HERE/python" "$HERE/tests" "$HERE/bench"
+"$VENV/bin/ruff" check --no-cache --config "$HERE/pyproject.toml" "$HERE/python" "$HERE/tests" "$HERE/bench" "$ROOT/tests/parity/run_python.py"
 log "mypy.stubtest cortiauth._native; mypy --strict on the installed package and tests/typed_usage.py"
 (
     cd "$WORK"
@@ -71,7 +71,11 @@ if [[ -n "$PY39" ]]; then
     "$PY39" -m venv "$WORK/venv39"
     "$WORK/venv39/bin/pip" install -q "$WHEEL"
     (cd "$WORK" && "$WORK/venv39/bin/python" -c '
+import sys
 import cortiauth
+assert "asyncio" not in sys.modules
+assert cortiauth.TokenManager("id", "s", environment="eu").describe()["timeout_ms"] == 10000
+assert cortiauth.Settings.__total__ is False
 try:
     cortiauth.TokenManager("id", "secret", token_url="http://127.0.0.1:1/token", max_attempts=1).get_access_token()
 except cortiauth.NetworkError as e:
@@ -80,7 +84,13 @@ except cortiauth.NetworkError as e:
     rm -rf "$WORK/venv39"
 fi
 
-# 6. The suite, from outside the source tree.
+# 6. The settings parity runner's output, for tests/parity/run.sh (run from the
+#    repository root: the cases' file paths are relative to it).
+log "parity: tests/parity/run_python.py -> $TARGET/parity/python.txt"
+mkdir -p "$TARGET/parity"
+(cd "$ROOT" && "$VENV/bin/python" tests/parity/run_python.py tests/parity/cases.json >"$TARGET/parity/python.txt")
+
+# 7. The suite, from outside the source tree.
 log "pytest"
 cd "$WORK"
 exec "$VENV/bin/python" -m pytest -c "$HERE/pyproject.toml" --rootdir "$HERE" -p no:cacheprovider "$HERE/tests"

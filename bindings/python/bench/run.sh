@@ -3,7 +3,9 @@
 # tests/servers/with-servers.sh:
 #   tests/servers/with-servers.sh bindings/python/bench/run.sh [-n CALLS] [--rounds R]
 # Builds the wheel, installs it with authlib (bench/requirements.txt) into the
-# benchmark's own virtualenv (target/python/bench-venv) and runs bench_cached.py.
+# benchmark's own virtualenv (target/python/bench-venv) and runs bench_import.py
+# (import time and memory) and bench_cached.py; with --refresh-tail as the first
+# argument, bench/refresh_tail.py instead (needs no servers: its own endpoint).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -30,4 +32,8 @@ rm -rf "$VENV"
 "$PYTHON" -m venv "$VENV"
 "$VENV/bin/pip" install -q "$WHEELS"/cortiauth-*.whl -r "$HERE/requirements.txt"
 cd "$WORK"
+if [[ "${1:-}" == "--refresh-tail" ]]; then
+    exec "$VENV/bin/python" "$HERE/refresh_tail.py"
+fi
+"$VENV/bin/python" "$HERE/bench_import.py"
 exec "$VENV/bin/python" "$HERE/bench_cached.py" "$@"

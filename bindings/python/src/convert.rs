@@ -1,111 +1,181 @@
-//! Python arguments to a core `Config`.
+//! Python arguments onto the core's `cortiauth::Settings`, one field each.
 //!
-//! Python conventions on the way in: `scopes` as a list or a space-separated
-//! string, `timeout` as seconds (float), `extra_params` as a mapping or pairs,
-//! `ca_cert_pem` as `str`, `bytes` or a list of them. Validation itself is the
-//! core's (`ConfigBuilder::build`); only what the core cannot see (a float
-//! that is not a duration) is checked here.
+//! This is the only list of the constructor's settings in Rust: the native
+//! `TokenManager.__new__` takes `*args, **kwargs` and hands them here. Python
+//! conventions on the way in (durations in seconds, `scopes` as a list or a
+//! space-separated string, `extra_params` as a mapping or pairs, `ca_cert_pem`
+//! as `str`, `bytes` or a list of them); `None` leaves a setting at its default
+//! (or at the `CORTI_*` variable's value with `from_env`). Defaults, the
+//! replace rules and every range check are the core's (`Settings::build`):
+//! nothing is checked here but what the core cannot see (a Python value that is
+//! not a number of seconds, not a string, …).
 
-use std::time::Duration;
+use std::path::PathBuf;
 
-use cortiauth::{AuthMethod, Config, ConfigBuilder, SecretString};
+use cortiauth::{duration_from_secs_f64, AuthMethod, SecretString, Settings};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyMapping, PyString};
+use pyo3::types::{PyBytes, PyDict, PyMapping, PyString, PyTuple};
 
 use crate::errors::{config_error, to_py_err};
 
-/// Per-request timeout when the caller gives none (the issue's `timeout=30.0`).
-pub const DEFAULT_TIMEOUT_SECS: f64 = 30.0;
+/// The settings that may also be passed positionally, in this order (the
+/// constructor's signature since the first release).
+const POSITIONAL: [&str; 8] = [
+    "client_id",
+    "client_secret",
+    "environment",
+    "tenant",
+    "scopes",
+    "token_url",
+    "auth_method",
+    "timeout",
+];
 
-/// Every keyword the native constructor accepts.
-pub struct Options<'py> {
-    pub from_env: bool,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub environment: Option<String>,
-    pub tenant: Option<String>,
-    pub scopes: Option<Bound<'py, PyAny>>,
-    pub token_url: Option<String>,
-    pub auth_method: Option<String>,
-    pub timeout: Option<f64>,
-    pub api_base_url: Option<String>,
-    pub extra_params: Option<Bound<'py, PyAny>>,
-    pub ca_cert_pem: Option<Bound<'py, PyAny>>,
-    pub background_refresh: Option<bool>,
-    pub max_attempts: Option<u32>,
-    pub retry_deadline: Option<f64>,
-}
-
-pub fn build_config(py: Python<'_>, o: Options<'_>) -> PyResult<Config> {
-    let mut b = if o.from_env {
-        ConfigBuilder::from_env()
+/// The settings of `TokenManager(*args, **kwargs)`, from the `CORTI_*`
+/// variables first when `from_env`.
+pub fn settings(
+    py: Python<'_>,
+    args: &Bound<'_, PyTuple>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+    from_env: bool,
+) -> PyResult<Settings> {
+    let mut s = if from_env {
+        Settings::from_env()
     } else {
-        Config::builder()
+        Settings::default()
     };
-    if let Some(v) = o.client_id {
-        b = b.client_id(v);
+    if args.len() > POSITIONAL.len() {
+        return Err(PyTypeError::new_err(format!(
+            "TokenManager() takes at most {} positional arguments ({}), {} were given",
+            POSITIONAL.len(),
+            POSITIONAL.join(", "),
+            args.len()
+        )));
     }
-    if let Some(v) = o.client_secret {
-        b = b.client_secret(SecretString::new(v));
+    // A secret given here replaces the environment's secret source (variable or
+    // file); given both ways here, both stay set and the core refuses them.
+    let given = |name: &str| -> PyResult<bool> {
+        let positional = POSITIONAL[..args.len()].iter().position(|n| *n == name);
+        Ok(match positional {
+            Some(i) => !args.get_item(i)?.is_none(),
+            None => match kwargs {
+                Some(k) => k.get_item(name)?.is_some_and(|v| !v.is_none()),
+                None => false,
+            },
+        })
+    };
+    if given("client_secret")? || given("client_secret_file")? {
+        s.client_secret = None;
+        s.client_secret_file = None;
     }
-    if let Some(v) = o.environment {
-        b = b.environment(v);
+    for (name, value) in POSITIONAL.iter().zip(args.iter()) {
+        set(py, &mut s, name, &value)?;
     }
-    if let Some(v) = o.tenant {
-        b = b.tenant(v);
-    }
-    if let Some(v) = o.scopes {
-        b = b.scopes(scopes(&v)?);
-    }
-    if let Some(v) = o.token_url {
-        b = b.token_url(v);
-    }
-    if let Some(v) = o.api_base_url {
-        b = b.api_base_url(v);
-    }
-    if let Some(v) = o.auth_method {
-        let method: AuthMethod = v.parse().map_err(|e| to_py_err(py, e))?;
-        b = b.auth_method(method);
-    }
-    let timeout = o.timeout.unwrap_or(DEFAULT_TIMEOUT_SECS);
-    b = b.timeout(seconds(py, "timeout", timeout)?);
-    if let Some(v) = o.extra_params {
-        for (name, value) in pairs(&v)? {
-            b = b.extra_param(name, value);
+    if let Some(kwargs) = kwargs {
+        for (key, value) in kwargs.iter() {
+            let key = key.cast::<PyString>()?.to_cow()?;
+            if POSITIONAL[..args.len()].contains(&key.as_ref()) {
+                return Err(PyTypeError::new_err(format!(
+                    "TokenManager() got multiple values for argument '{key}'"
+                )));
+            }
+            set(py, &mut s, &key, &value)?;
         }
     }
-    if let Some(v) = o.ca_cert_pem {
-        for pem in pems(&v)? {
-            b = b.add_ca_certificate_pem(pem);
-        }
-    }
-    if let Some(on) = o.background_refresh {
-        b = b.background_refresh(on);
-    }
-    if o.max_attempts.is_some() || o.retry_deadline.is_some() {
-        let mut retry = cortiauth::RetryPolicy::default();
-        if let Some(n) = o.max_attempts {
-            retry.max_attempts = n;
-        }
-        if let Some(d) = o.retry_deadline {
-            retry.deadline = seconds(py, "retry_deadline", d)?;
-        }
-        b = b.retry_policy(retry);
-    }
-    b = b.user_agent_suffix("python");
-    b.build().map_err(|e| to_py_err(py, e))
+    s.binding = Some("python".into());
+    Ok(s)
 }
 
-/// A positive, finite number of seconds.
-fn seconds(py: Python<'_>, what: &str, secs: f64) -> PyResult<Duration> {
-    match Duration::try_from_secs_f64(secs) {
-        Ok(d) if secs > 0.0 => Ok(d),
-        _ => Err(config_error(
-            py,
-            format!("{what} must be a positive number of seconds, got {secs}"),
-        )),
+/// Sets the one field `name` of `s` from a Python value.
+fn set(py: Python<'_>, s: &mut Settings, name: &str, v: &Bound<'_, PyAny>) -> PyResult<()> {
+    if v.is_none() {
+        return Ok(());
     }
+    match name {
+        "client_id" => s.client_id = Some(text(name, v)?),
+        "client_secret" => s.client_secret = Some(SecretString::new(text(name, v)?)),
+        "client_secret_file" => s.client_secret_file = Some(path(name, v)?),
+        "environment" => s.environment = Some(text(name, v)?),
+        "tenant" => s.tenant = Some(text(name, v)?),
+        "scopes" => s.scopes = Some(scopes(v)?),
+        "token_url" => s.token_url = Some(text(name, v)?),
+        "api_base_url" => s.api_base_url = Some(text(name, v)?),
+        "auth_method" => {
+            let method: AuthMethod = text(name, v)?.parse().map_err(|e| to_py_err(py, e))?;
+            s.auth_method = Some(method);
+        }
+        "extra_params" => {
+            for (n, value) in pairs(v)? {
+                s.set_extra_param(n, value);
+            }
+        }
+        "timeout" => s.timeout = Some(seconds(py, name, v)?),
+        "max_attempts" => s.max_attempts = Some(count(py, name, v)?),
+        "initial_backoff" => s.initial_backoff = Some(seconds(py, name, v)?),
+        "max_backoff" => s.max_backoff = Some(seconds(py, name, v)?),
+        "retry_deadline" => s.retry_deadline = Some(seconds(py, name, v)?),
+        "failure_cooldown" => s.failure_cooldown = Some(seconds(py, name, v)?),
+        "refresh_margin" => s.refresh_margin = Some(seconds(py, name, v)?),
+        "refresh_margin_fraction" => s.refresh_margin_fraction = Some(number(name, v)?),
+        "expiry_skew" => s.expiry_skew = Some(seconds(py, name, v)?),
+        "default_lifetime" => s.default_lifetime = Some(seconds(py, name, v)?),
+        "background_refresh" => s.background_refresh = Some(flag(name, v)?),
+        "ca_cert_pem" => s.ca_certificates_pem.extend(pems(v)?),
+        "shared_cache" => s.shared_cache = Some(text(name, v)?),
+        other => {
+            return Err(PyTypeError::new_err(format!(
+                "TokenManager() got an unexpected keyword argument '{other}'"
+            )))
+        }
+    }
+    Ok(())
+}
+
+fn type_error(name: &str, what: &str, v: &Bound<'_, PyAny>) -> PyErr {
+    let got = v
+        .get_type()
+        .name()
+        .map_or_else(|_| "?".to_string(), |n| n.to_string());
+    PyTypeError::new_err(format!("{name} must be {what}, not {got}"))
+}
+
+fn text(name: &str, v: &Bound<'_, PyAny>) -> PyResult<String> {
+    match v.cast::<PyString>() {
+        Ok(s) => Ok(s.to_cow()?.into_owned()),
+        Err(_) => Err(type_error(name, "a str", v)),
+    }
+}
+
+fn path(name: &str, v: &Bound<'_, PyAny>) -> PyResult<PathBuf> {
+    v.extract()
+        .map_err(|_| type_error(name, "a str or os.PathLike", v))
+}
+
+fn number(name: &str, v: &Bound<'_, PyAny>) -> PyResult<f64> {
+    if v.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(type_error(name, "a number", v));
+    }
+    v.extract().map_err(|_| type_error(name, "a number", v))
+}
+
+fn flag(name: &str, v: &Bound<'_, PyAny>) -> PyResult<bool> {
+    v.extract().map_err(|_| type_error(name, "a bool", v))
+}
+
+/// A number of seconds, converted by the core (NaN, negative or huge values
+/// are a `ConfigError` naming the setting; ranges are checked by `build`).
+fn seconds(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<std::time::Duration> {
+    duration_from_secs_f64(name, number(name, v)?).map_err(|e| to_py_err(py, e))
+}
+
+/// A whole number that fits the core's field (its range is the core's to check).
+fn count(py: Python<'_>, name: &str, v: &Bound<'_, PyAny>) -> PyResult<u32> {
+    if v.is_instance_of::<pyo3::types::PyBool>() {
+        return Err(type_error(name, "an int", v));
+    }
+    let n: i128 = v.extract().map_err(|_| type_error(name, "an int", v))?;
+    u32::try_from(n).map_err(|_| config_error(py, format!("{name} out of range, got {n}")))
 }
 
 /// `"openid transcribe"` or `["openid", "transcribe"]` (the core splits on spaces).
@@ -113,15 +183,11 @@ fn scopes(v: &Bound<'_, PyAny>) -> PyResult<Vec<String>> {
     if let Ok(s) = v.cast::<PyString>() {
         return Ok(vec![s.to_cow()?.into_owned()]);
     }
+    let type_error = || PyTypeError::new_err("scopes must be a string or an iterable of strings");
     let mut out = Vec::new();
-    for item in v
-        .try_iter()
-        .map_err(|_| PyTypeError::new_err("scopes must be a string or an iterable of strings"))?
-    {
+    for item in v.try_iter().map_err(|_| type_error())? {
         let item = item?;
-        let s = item.cast::<PyString>().map_err(|_| {
-            PyTypeError::new_err("scopes must be a string or an iterable of strings")
-        })?;
+        let s = item.cast::<PyString>().map_err(|_| type_error())?;
         out.push(s.to_cow()?.into_owned());
     }
     Ok(out)

@@ -26,12 +26,44 @@ pub fn to_py_err(py: Python<'_>, error: Error) -> PyErr {
 }
 
 fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
-    let factory = FROM_NATIVE.get_or_try_init(py, || -> PyResult<Py<PyAny>> {
-        Ok(py
-            .import("cortiauth._errors")?
-            .getattr("_from_native")?
-            .unbind())
-    })?;
+    // The outer message is the whole chain on one line (what `str(e)` users
+    // read); each `__cause__` carries its own layer.
+    let exception = one_exception(py, error, error.full_message())?;
+    // The causes (`std::error::Error::source`), each the `__cause__` of the one
+    // before, so a traceback shows the chain. A cause that is no core error
+    // becomes a plain `cortiauth.Error` with its message.
+    let mut outer = exception.clone();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let inner = match cause.downcast_ref::<Error>() {
+            Some(e) => one_exception(py, e, e.to_string())?,
+            None => factory(py)?.call1(("error", cause.to_string()))?,
+        };
+        outer.setattr("__cause__", &inner)?;
+        outer = inner;
+        source = cause.source();
+    }
+    Ok(PyErr::from_value(exception))
+}
+
+fn factory(py: Python<'_>) -> PyResult<&Bound<'_, PyAny>> {
+    FROM_NATIVE
+        .get_or_try_init(py, || -> PyResult<Py<PyAny>> {
+            Ok(py
+                .import("cortiauth._errors")?
+                .getattr("_from_native")?
+                .unbind())
+        })
+        .map(|f| f.bind(py))
+}
+
+/// The exception for one core error, without its causes.
+fn one_exception<'py>(
+    py: Python<'py>,
+    error: &Error,
+    message: String,
+) -> PyResult<Bound<'py, PyAny>> {
+    let factory = factory(py)?;
     let attrs = PyDict::new(py);
     match error {
         Error::OAuth {
@@ -51,19 +83,11 @@ fn build(py: Python<'_>, error: &Error) -> PyResult<PyErr> {
         }
         _ => {}
     }
-    let exception = factory
-        .bind(py)
-        .call((error.kind().as_str(), error.to_string()), Some(&attrs))?;
-    Ok(PyErr::from_value(exception))
+    factory.call((error.kind().as_str(), message), Some(&attrs))
 }
 
 /// A configuration error raised by the binding itself (bad argument values
 /// that the core cannot see, such as a negative timeout).
 pub fn config_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
-    to_py_err(
-        py,
-        Error::Config {
-            message: message.into(),
-        },
-    )
+    to_py_err(py, Error::config(message))
 }

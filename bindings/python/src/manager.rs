@@ -1,10 +1,13 @@
 //! `cortiauth._native.TokenManager`, the base class of `cortiauth.TokenManager`.
 //!
-//! Every method first asks the core for a cached token (`cached_token()`: no
-//! I/O, never blocks) with the GIL held; only when there is none does it
-//! release the GIL (`Python::detach`) and call `token()`, which may send the
-//! request or wait for another thread's. So Python threads never wait on each
-//! other's network calls, and the cached path costs no GIL round trip.
+//! Every method first asks the core for a usable token without waiting
+//! (`try_token()`: no I/O, never blocks; in the refresh window it starts the
+//! refresh on the core's worker thread and hands out the current token) with
+//! the GIL held; only when there is none does it release the GIL
+//! (`Python::detach`) and call `token()`, which may send the request or wait
+//! for another thread's. So Python threads never wait on each other's network
+//! calls, no caller waits during a refresh ahead, and the cached path costs no
+//! GIL round trip.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -12,11 +15,15 @@ use cortiauth::{AccessToken, TokenManager};
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString};
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 
-use crate::convert::{build_config, Options};
+use crate::convert::settings;
 use crate::errors::to_py_err;
 use crate::token::PyToken;
+
+/// `json.loads`, imported on the first `describe()`.
+static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// The native token manager. Use `cortiauth.TokenManager`, its subclass.
 #[pyclass(
@@ -46,11 +53,12 @@ struct LastToken {
 }
 
 impl PyTokenManager {
-    /// A valid token: the cached one at once, else the core's slow path
-    /// (fetch, or wait for the fetch another thread runs) with the GIL released.
+    /// A valid token: a usable one at once (`try_token()`, also in the refresh
+    /// window), else the core's slow path (fetch, or wait for the fetch another
+    /// thread runs) with the GIL released.
     #[inline]
     fn token(&self, py: Python<'_>) -> PyResult<AccessToken> {
-        if let Some(t) = self.inner.cached_token() {
+        if let Some(t) = self.inner.try_token() {
             return Ok(t);
         }
         let inner = &self.inner;
@@ -111,52 +119,20 @@ impl PyTokenManager {
 
 #[pymethods]
 impl PyTokenManager {
+    /// `TokenManager(*args, **kwargs)`: the settings of `cortiauth._types.Settings`
+    /// (the first eight may be positional), mapped onto the core's `Settings` by
+    /// `convert::settings`; with `from_env=True` the `CORTI_*` variables come first.
     #[new]
-    #[pyo3(signature = (
-        client_id=None, client_secret=None, environment=None, tenant=None, scopes=None,
-        token_url=None, auth_method=None, timeout=None, *, api_base_url=None,
-        extra_params=None, ca_cert_pem=None, background_refresh=None, max_attempts=None,
-        retry_deadline=None, from_env=false
-    ))]
-    #[allow(clippy::too_many_arguments)]
-    fn new<'py>(
-        py: Python<'py>,
-        client_id: Option<String>,
-        client_secret: Option<String>,
-        environment: Option<String>,
-        tenant: Option<String>,
-        scopes: Option<Bound<'py, PyAny>>,
-        token_url: Option<String>,
-        auth_method: Option<String>,
-        timeout: Option<f64>,
-        api_base_url: Option<String>,
-        extra_params: Option<Bound<'py, PyAny>>,
-        ca_cert_pem: Option<Bound<'py, PyAny>>,
-        background_refresh: Option<bool>,
-        max_attempts: Option<u32>,
-        retry_deadline: Option<f64>,
+    #[pyo3(signature = (*args, from_env=false, **kwargs))]
+    fn new(
+        py: Python<'_>,
+        args: &Bound<'_, PyTuple>,
         from_env: bool,
+        kwargs: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<Self> {
-        let config = build_config(
-            py,
-            Options {
-                from_env,
-                client_id,
-                client_secret,
-                environment,
-                tenant,
-                scopes,
-                token_url,
-                auth_method,
-                timeout,
-                api_base_url,
-                extra_params,
-                ca_cert_pem,
-                background_refresh,
-                max_attempts,
-                retry_deadline,
-            },
-        )?;
+        let config = settings(py, args, kwargs, from_env)?
+            .build()
+            .map_err(|e| to_py_err(py, e))?;
         // Building the HTTP client reads the system's CA certificates: no GIL needed.
         let inner = py
             .detach(|| TokenManager::new(config))
@@ -167,6 +143,21 @@ impl PyTokenManager {
             last: Mutex::new(None),
             tenant,
         })
+    }
+
+    /// The effective settings (every default filled in, durations in `*_ms`,
+    /// the secret as `"[REDACTED]"`): `json.loads` of the core's `describe()`.
+    fn describe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let loads = JSON_LOADS.get_or_try_init(py, || -> PyResult<_> {
+            Ok(py.import("json")?.getattr("loads")?.unbind())
+        })?;
+        loads.bind(py).call1((self.inner.config().describe(),))
+    }
+
+    /// The core's `describe()` string itself (one line of JSON, sorted keys),
+    /// for byte-for-byte comparisons across languages.
+    fn _describe_json(&self) -> String {
+        self.inner.config().describe()
     }
 
     /// A valid access token: cached, or fetched once for all concurrent callers.
@@ -214,6 +205,34 @@ impl PyTokenManager {
         }
     }
 
+    /// The async wrappers' fast path: `try_token()`'s value (a usable token,
+    /// also in the refresh window, whose refresh it starts on the core's worker
+    /// thread), or `None` when a caller would have to wait. Never blocks.
+    fn _try_access_token(&self, py: Python<'_>) -> Option<Py<PyString>> {
+        let token = self.inner.try_token()?;
+        Some(self.value(py, &token))
+    }
+
+    /// Like `_try_access_token()`, as a `Token`.
+    fn _try_token(&self) -> Option<PyToken> {
+        self.inner.try_token().map(|token| PyToken { token })
+    }
+
+    /// Like `_try_access_token()`, as the headers dict.
+    fn _try_headers<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        match self.inner.try_token() {
+            Some(token) => Ok(Some(self.headers_dict(py, &token)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// A relative API path (`"/interactions"`, `"interactions/1?limit=5"`)
+    /// joined onto `api_base_url` by the core. `ConfigError` when there is no
+    /// API base URL or `path` is an absolute URL.
+    fn api_url(&self, py: Python<'_>, path: &str) -> PyResult<String> {
+        self.inner.api_url(path).map_err(|e| to_py_err(py, e))
+    }
+
     /// `stream_url` with `token=Bearer%20{access_token}` appended, from a valid token.
     fn websocket_url(&self, py: Python<'_>, stream_url: &str) -> PyResult<String> {
         let token = self.token(py)?;
@@ -221,19 +240,15 @@ impl PyTokenManager {
     }
 
     /// Drops the cached token if it is still `rejected_token` (the API answered
-    /// 401 to it; a `"Bearer "` prefix is ignored). Returns whether it was
+    /// 401 to it; the core ignores a `"Bearer "` prefix). Returns whether it was
     /// dropped: many 401s for one token cause one new token request.
     fn invalidate(&self, rejected_token: &str) -> bool {
-        let raw = rejected_token.trim();
-        let raw = match raw.get(..7) {
-            Some(p) if p.eq_ignore_ascii_case("bearer ") => raw[7..].trim_start(),
-            _ => raw,
-        };
-        self.inner.invalidate(raw)
+        self.inner.invalidate(rejected_token)
     }
 
     /// The core's counters: `token_requests`, `cache_hits`, `refreshes`,
-    /// `failures` and `last_error_kind`.
+    /// `failures`, `last_error_kind`, and the shared cache's `store_hits`,
+    /// `store_misses`, `store_errors`, `store_waits`, `store_last_error`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.stats();
         let d = PyDict::new(py);
@@ -242,6 +257,11 @@ impl PyTokenManager {
         d.set_item("refreshes", s.refreshes)?;
         d.set_item("failures", s.failures)?;
         d.set_item("last_error_kind", s.last_error_kind.map(|k| k.as_str()))?;
+        d.set_item("store_hits", s.store_hits)?;
+        d.set_item("store_misses", s.store_misses)?;
+        d.set_item("store_errors", s.store_errors)?;
+        d.set_item("store_waits", s.store_waits)?;
+        d.set_item("store_last_error", s.store_last_error.map(|k| k.as_str()))?;
         Ok(d)
     }
 

@@ -123,8 +123,11 @@ class _Server:
             protocol_version = "HTTP/1.1"
 
             def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
+                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+                    body = self._read_chunked()
+                else:
+                    length = int(self.headers.get("Content-Length") or 0)
+                    body = self.rfile.read(length) if length else b""
                 req = Request(self.command, self.path, dict(self.headers.items()), body)
                 outer.requests.append(req)
                 status, headers, payload = handle(req)
@@ -134,6 +137,15 @@ class _Server:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
+
+            def _read_chunked(self) -> bytes:
+                body = b""
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0], 16)
+                    chunk = self.rfile.read(size + 2)[:size]  # the chunk and its CRLF
+                    if size == 0:
+                        return body
+                    body += chunk
 
             do_GET = do_POST = _serve
 

@@ -11,7 +11,7 @@ import sys
 import pytest
 
 import cortiauth
-from cortiauth import Token, TokenManager
+from cortiauth import ConfigError, Token, TokenManager
 
 # The README's quick start (docs/readme/python.md), run as a user would.
 DOCS_EXAMPLE = "print(TokenManager.from_env().get_access_token())"
@@ -105,7 +105,7 @@ def test_headers_url_helpers_and_properties(servers):
     assert m.client_id == servers.kc_corti.client_id
     assert m.token_url == servers.kc_token_url
     assert m.auth_method == "client_secret_post"
-    assert m.timeout == 30.0
+    assert m.timeout == 10.0  # the core's default, as in every language
     stream = "wss://api.eu.corti.app/audio-bridge/v2/interactions/abc/streams"
     assert m.websocket_url(stream) == f"{stream}?token=Bearer%20{token}"
     assert m.websocket_url(stream + "?x=1") == f"{stream}?x=1&token=Bearer%20{token}"
@@ -121,6 +121,16 @@ def test_corti_urls_from_environment_and_tenant():
     assert m.api_base_url == "https://api.beta-eu.corti.app/v2"
 
 
+def test_api_url_joins_paths_in_the_core():
+    m = TokenManager("id", "secret", environment="eu")
+    assert m.api_url("/interactions?limit=1") == "https://api.eu.corti.app/v2/interactions?limit=1"
+    assert m.api_url("interactions/1") == "https://api.eu.corti.app/v2/interactions/1"
+    with pytest.raises(ConfigError):
+        m.api_url("https://elsewhere.example/x")  # the token must not travel elsewhere
+    with pytest.raises(ConfigError, match="base URL"):
+        TokenManager("id", "secret", token_url="https://auth.example/token").api_url("/x")
+
+
 def test_invalidate_drops_only_the_rejected_token(servers):
     m = servers.kc_corti.manager()
     first = m.get_access_token()
@@ -131,8 +141,10 @@ def test_invalidate_drops_only_the_rejected_token(servers):
     second = m.get_access_token()
     assert second != first
     assert m.stats()["token_requests"] == 2
-    # A "Bearer " prefix (an Authorization header value) is accepted too.
-    assert m.invalidate(f"Bearer {second}") is True
+    # A "Bearer " prefix (an Authorization header value) is accepted too: the
+    # binding passes the string on, the core strips the prefix (any case).
+    assert m.invalidate(f"Bearer {second}x") is False
+    assert m.invalidate(f"bearer  {second}") is True
     assert m.cached_access_token() is None
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -186,3 +187,65 @@ def test_async_fetch_does_not_block_the_event_loop(http_server):
     # The async variants of the other calls work through the same thread hop.
     m.invalidate("async-token")
     assert asyncio.run(m.headers_async())["Authorization"] == "Bearer async-token"
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    """A default executor that counts the jobs it is given."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=64)
+        self.jobs = 0
+
+    def submit(self, fn, /, *args, **kwargs):
+        self.jobs += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_100_async_callers_share_one_executor_job(http_server):
+    """Issue 11 item 8: the async callers of one loop wait on one pending future;
+    only one executor thread waits for the token request (not 100)."""
+    release = threading.Event()
+    server = http_server(
+        lambda req: token_json("shared") if release.wait(10) else (500, {}, b"not released")
+    )
+    m = TokenManager("id", "secret", token_url=server.url + "/token", max_attempts=1)
+    executor = CountingExecutor()
+
+    async def main() -> tuple[list[str], int, int]:
+        asyncio.get_running_loop().set_default_executor(executor)
+        tasks = [asyncio.ensure_future(m.get_access_token_async()) for _ in range(100)]
+        await asyncio.sleep(0)  # every task has run up to its await (FIFO ready queue)
+        # Count the executor's own threads: threading.active_count() also sees the
+        # stub server's handler thread, which races with this line (flaky in CI).
+        jobs, threads = executor.jobs, len(executor._threads)
+        release.set()
+        return await asyncio.gather(*tasks), jobs, threads
+
+    tokens, jobs, threads = asyncio.run(main())
+    executor.shutdown()
+    assert tokens == ["shared"] * 100
+    assert jobs == 1
+    assert threads <= 1
+    assert len(server.requests) == 1
+    assert m.stats()["token_requests"] == 1
+
+
+def test_a_cancelled_async_caller_does_not_cancel_the_others(http_server):
+    release = threading.Event()
+    server = http_server(
+        lambda req: token_json("t") if release.wait(10) else (500, {}, b"not released")
+    )
+    m = TokenManager("id", "secret", token_url=server.url + "/token", max_attempts=1)
+
+    async def main() -> str:
+        first = asyncio.ensure_future(m.get_access_token_async())
+        second = asyncio.ensure_future(m.headers_async())
+        await asyncio.sleep(0)
+        first.cancel()
+        release.set()
+        headers = await second
+        assert first.cancelled()
+        return headers["Authorization"]
+
+    assert asyncio.run(main()) == "Bearer t"
+    assert len(server.requests) == 1

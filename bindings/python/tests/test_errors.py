@@ -170,6 +170,16 @@ def test_network_error(closed_port_url):
     with pytest.raises(NetworkError) as info:
         m.get_access_token()
     assert info.value.kind == "network"
+    # The message carries the core error's causes (the socket error) on one line.
+    assert "refused" in str(info.value).lower(), str(info.value)
+    # ... and as the __cause__ chain (the core's Error::source), down to the socket error.
+    causes = []
+    cause = info.value.__cause__
+    while cause is not None:
+        causes.append(str(cause))
+        cause = cause.__cause__
+    assert causes, "the network error has a __cause__ chain"
+    assert any("refused" in c.lower() for c in causes), causes
     check_redacted(info.value)
     assert m.stats()["token_requests"] == 2  # transient: retried
     # Within the failure cooldown the next caller gets the error at once.

@@ -21,6 +21,12 @@ def test_refresh_ahead_of_expiry_and_in_the_background(servers):
     assert first.expires_in > 0  # still valid, but due for refresh
     assert caller.cached_access_token() is None  # due: the fast path declines it
 
+    # Due but still valid: the caller keeps it (no wait); the refresh runs on
+    # the manager's worker thread and its token replaces the old one shortly.
+    assert caller.get_token().access_token == first.access_token
+    deadline = time.monotonic() + 5
+    while caller.cached_access_token() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     second = caller.get_token()
     assert second.access_token != first.access_token
     assert second.expires_in > first.expires_in

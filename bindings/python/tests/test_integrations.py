@@ -1,15 +1,21 @@
 """The requests and httpx adapters against a small protected API that checks
-tokens with Keycloak: both headers set, one retry with a new token after a 401."""
+tokens with Keycloak: both headers set, one retry with a new token after a 401 from
+the origin the token was sent to, and none after a redirect to another origin."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import httpx
+import pytest
 import requests
 
+from cortiauth import TokenManager
 from cortiauth.httpx import CortiAuth as HttpxAuth
 from cortiauth.requests import CortiAuth as RequestsAuth
+
+from conftest import token_json
 
 
 def revoke_current(protected_api, m) -> str:
@@ -58,18 +64,6 @@ def test_requests_retries_only_once(servers, protected_api):
     assert len(r.history) == 1
     assert len(protected_api.seen_tokens) == 2
     assert m.stats()["token_requests"] == 2
-
-
-def test_requests_does_not_resend_a_one_shot_stream(servers, protected_api):
-    m = servers.kc_corti.manager()
-    revoke_current(protected_api, m)
-
-    def body():
-        yield b"chunk"
-
-    r = requests.post(protected_api.url, data=body(), auth=RequestsAuth(m), timeout=30)
-    assert r.status_code == 401
-    assert len(protected_api.seen_tokens) == 1
 
 
 def test_httpx_sync_retries_once_after_401(servers, protected_api):
@@ -122,3 +116,115 @@ def test_httpx_async_retries_only_once(servers, protected_api):
 
     assert asyncio.run(main()).status_code == 401
     assert len(protected_api.seen_tokens) == 2
+
+
+# ---------------------------------------------------------------------------
+# Redirects to another origin (issue 11, item 1): origin A redirects to origin B,
+# which answers 401. B's 401 says nothing about the token (requests and httpx do
+# not send it there): no token is invalidated or fetched, nothing is retried, and
+# B never sees an Authorization header.
+
+
+@pytest.fixture
+def redirect_pair(http_server):
+    """(token endpoint, origin A redirecting to origin B, origin B answering 401)."""
+    counter = itertools.count(1)
+    tokens = http_server(lambda req: token_json(f"token-{next(counter)}"))
+    b = http_server(lambda req: (401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, b""))
+    a = http_server(lambda req: (302, {"Location": b.url + "/elsewhere"}, b""))
+    return tokens, a, b
+
+
+def check_no_token_crossed(m, tokens, a, b) -> None:
+    assert len(tokens.requests) == 1, "a second token was fetched"
+    assert m.cached_access_token() == "token-1", "the good token was invalidated"
+    assert len(a.requests) == 1, "the request was retried"
+    assert len(b.requests) == 1, "the redirected request was retried"
+    assert not any(k.lower() == "authorization" for k in b.requests[0].headers)
+    assert a.requests[0].headers["Authorization"] == "Bearer token-1"
+
+
+def manager_for(tokens) -> TokenManager:
+    return TokenManager("id", "secret", token_url=tokens.url + "/token", max_attempts=1)
+
+
+def test_requests_never_sends_a_token_across_a_redirect(redirect_pair):
+    tokens, a, b = redirect_pair
+    m = manager_for(tokens)
+    with requests.Session() as s:
+        s.auth = RequestsAuth(m)
+        r = s.get(a.url + "/v2/interactions", timeout=30)
+    assert r.status_code == 401
+    assert [h.status_code for h in r.history] == [302]
+    check_no_token_crossed(m, tokens, a, b)
+
+
+def test_httpx_sync_never_retries_across_a_redirect(redirect_pair):
+    tokens, a, b = redirect_pair
+    m = manager_for(tokens)
+    with httpx.Client(auth=HttpxAuth(m), follow_redirects=True, timeout=30) as client:
+        r = client.get(a.url + "/v2/interactions")
+    assert r.status_code == 401
+    check_no_token_crossed(m, tokens, a, b)
+
+
+def test_httpx_async_never_retries_across_a_redirect(redirect_pair):
+    tokens, a, b = redirect_pair
+    m = manager_for(tokens)
+
+    async def main() -> httpx.Response:
+        async with httpx.AsyncClient(auth=HttpxAuth(m), follow_redirects=True, timeout=30) as c:
+            return await c.get(a.url + "/v2/interactions")
+
+    assert asyncio.run(main()).status_code == 401
+    check_no_token_crossed(m, tokens, a, b)
+
+
+# One-shot bodies (issue 11, item 7): the request is not sent again, but the
+# rejected token is still invalidated, so the caller's next request gets a new one.
+
+
+def test_requests_invalidates_the_token_of_a_one_shot_stream(servers, protected_api):
+    m = servers.kc_corti.manager()
+    stale = revoke_current(protected_api, m)
+
+    def body():
+        yield b"chunk"
+
+    r = requests.post(protected_api.url, data=body(), auth=RequestsAuth(m), timeout=30)
+    assert r.status_code == 401
+    assert protected_api.seen_tokens == [stale]
+    assert m.cached_access_token() is None
+    assert m.get_access_token() != stale
+
+
+def test_httpx_does_not_resend_a_consumed_generator(servers, protected_api):
+    m = servers.kc_corti.manager()
+    stale = revoke_current(protected_api, m)
+
+    def body():
+        yield b"chunk"
+
+    with httpx.Client(auth=HttpxAuth(m), timeout=30) as client:
+        r = client.post(protected_api.url, content=body())
+    assert r.status_code == 401
+    assert protected_api.seen_tokens == [stale]
+    assert protected_api.bodies == [b"chunk"]
+    assert m.cached_access_token() is None
+    assert m.get_access_token() != stale
+
+
+def test_httpx_async_does_not_resend_a_consumed_generator(servers, protected_api):
+    m = servers.kc_corti.manager()
+    stale = revoke_current(protected_api, m)
+
+    async def body():
+        yield b"chunk"
+
+    async def main() -> httpx.Response:
+        async with httpx.AsyncClient(auth=HttpxAuth(m), timeout=30) as client:
+            return await client.post(protected_api.url, content=body())
+
+    assert asyncio.run(main()).status_code == 401
+    assert protected_api.seen_tokens == [stale]
+    assert m.cached_access_token() is None

@@ -4,7 +4,7 @@ user's type checker sees them from the installed wheel (py.typed + _native.pyi).
 from __future__ import annotations
 
 import datetime
-from typing import Optional
+from typing import Any, Optional
 
 import httpx
 import requests
@@ -18,7 +18,23 @@ from cortiauth.requests import CortiAuth as RequestsAuth
 
 async def usage() -> None:
     m = TokenManager("id", "secret", environment="eu", scopes=["transcribe"], timeout=5.0)
-    assert_type(TokenManager.from_env(tenant="base"), TokenManager)
+    assert_type(TokenManager.from_env(tenant="base", failure_cooldown=0.5), TokenManager)
+    TokenManager(
+        "id",
+        client_secret_file="/run/secrets/corti",
+        environment="eu",
+        extra_params=[("audience", "a")],
+        initial_backoff=0.1,
+        max_backoff=2,
+        retry_deadline=10,
+        refresh_margin=30,
+        refresh_margin_fraction=0.1,
+        expiry_skew=5,
+        default_lifetime=300,
+        shared_cache="file:///var/cache/cortiauth",
+    )
+    settings: cortiauth.Settings = {"client_id": "id", "timeout": 2.0, "environment": "eu"}
+    assert_type(TokenManager(**settings).describe(), dict[str, Any])
     assert_type(m.get_access_token(), str)
     assert_type(m.cached_access_token(), Optional[str])
     token = m.get_token()
@@ -28,6 +44,7 @@ async def usage() -> None:
     assert_type(token.scope, Optional[str])
     assert_type(m.headers(), dict[str, str])
     assert_type(m.api_base_url, Optional[str])
+    assert_type(m.api_url("/interactions"), str)
     assert_type(m.websocket_url("wss://x"), str)
     assert_type(m.invalidate("t"), bool)
     stats = m.stats()

@@ -19,7 +19,20 @@ from ._errors import (
 )
 from ._manager import Token, TokenManager
 from ._native import __version__
-from ._types import Stats
+
+# Settings and Stats are TypedDicts: defining them imports typing (several ms), so
+# they are loaded on first access; type checkers see a plain import.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ._types import Settings, Stats
+else:
+
+    def __getattr__(name: str) -> object:
+        if name in ("Settings", "Stats"):
+            from . import _types
+
+            return getattr(_types, name)
+        raise AttributeError(f"module 'cortiauth' has no attribute {name!r}")
 
 __all__ = [
     "ConfigError",
@@ -28,6 +41,7 @@ __all__ = [
     "InvalidResponseError",
     "NetworkError",
     "OAuthError",
+    "Settings",
     "Stats",
     "TimeoutError",
     "Token",

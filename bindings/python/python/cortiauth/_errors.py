@@ -7,7 +7,9 @@ or a token.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import time)
+if TYPE_CHECKING:
+    from typing import Any, Optional
 
 __all__ = [
     "ConfigError",

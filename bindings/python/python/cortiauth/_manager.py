@@ -1,31 +1,30 @@
 """``cortiauth.TokenManager``: the native manager plus Python conveniences.
 
-The class subclasses the native one, so the synchronous methods
-(``get_access_token()``, ``headers()``, …) are the native methods themselves,
-with no Python frame in between. This module adds the constructor's Python
-signature, ``from_env()`` and the ``async`` variants.
+The class subclasses the native one, so the constructor and the synchronous
+methods (``get_access_token()``, ``headers()``, …) are the native ones
+themselves, with no Python frame in between. The constructor's keywords are
+declared once, as ``cortiauth._types.Settings``; this module adds ``from_env()``
+and the ``async`` variants.
+
+``asyncio`` is imported by the async methods when they first need it, and
+``typing`` only by type checkers: ``import cortiauth`` stays cheap (issue 12).
 """
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any, Callable, Iterable, Mapping, Optional, TypeVar, Union
-
 from . import _native
 from ._native import Token
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import time)
+if TYPE_CHECKING:
+    import asyncio
+    from typing import Any
+
+    from typing_extensions import Unpack
+
+    from ._types import Settings
+
 __all__ = ["Token", "TokenManager"]
-
-T = TypeVar("T")
-
-Scopes = Union[str, Iterable[str]]
-ExtraParams = Union[Mapping[str, str], Iterable["tuple[str, str]"]]
-Pem = Union[str, bytes, Iterable[Union[str, bytes]]]
-
-
-async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
-    """Runs a blocking call on the loop's default executor."""
-    return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
 
 
 class TokenManager(_native.TokenManager):
@@ -36,130 +35,90 @@ class TokenManager(_native.TokenManager):
     refreshed ahead of expiry; concurrent callers share one request; the GIL
     is released during every network call and every wait.
 
-    Arguments:
-        client_id, client_secret: the API client's credentials.
-        environment: ``"eu"``, ``"us"``, … picks ``auth.{environment}.corti.app``.
-        tenant: the tenant (Keycloak realm), sent as ``Tenant-Name``.
-        scopes: extra scopes, a list or a space-separated string; ``openid`` is always sent.
-        token_url: the full token URL, instead of the one built from environment and tenant.
-        auth_method: ``"client_secret_post"`` (Corti) or ``"client_secret_basic"``.
-        timeout: seconds allowed for one request to the token endpoint.
-        api_base_url: overrides ``https://api.{environment}.corti.app/v2``.
-        extra_params: extra form parameters (``{"audience": …}``).
-        ca_cert_pem: extra trusted CA certificate(s), PEM.
-        background_refresh: refresh on a background thread so no caller ever waits.
-        max_attempts: attempts per token acquisition, retries of transient failures included.
-        retry_deadline: overall seconds for one token acquisition, retries included.
+    ``TokenManager(client_id, client_secret, environment=None, tenant=None,
+    scopes=None, token_url=None, auth_method=None, timeout=None, **settings)``:
+    the keywords are those of :class:`cortiauth.Settings` (one per setting of
+    the core, durations in seconds); what is not given gets the core's default.
+    ``describe()`` shows the effective settings.
     """
 
-    __slots__ = ()
-
-    def __new__(
-        cls,
-        client_id: str,
-        client_secret: str,
-        environment: Optional[str] = None,
-        tenant: str = "base",
-        scopes: Optional[Scopes] = None,
-        token_url: Optional[str] = None,
-        auth_method: str = "client_secret_post",
-        timeout: float = 30.0,
-        *,
-        api_base_url: Optional[str] = None,
-        extra_params: Optional[ExtraParams] = None,
-        ca_cert_pem: Optional[Pem] = None,
-        background_refresh: bool = False,
-        max_attempts: Optional[int] = None,
-        retry_deadline: Optional[float] = None,
-    ) -> TokenManager:
-        return super().__new__(
-            cls,
-            client_id,
-            client_secret,
-            environment,
-            tenant,
-            scopes,
-            token_url,
-            auth_method,
-            timeout,
-            api_base_url=api_base_url,
-            extra_params=extra_params,
-            ca_cert_pem=ca_cert_pem,
-            background_refresh=background_refresh,
-            max_attempts=max_attempts,
-            retry_deadline=retry_deadline,
-        )
+    # Per event loop, the one pending executor job that fetches a token for the
+    # async callers of that loop (see _token_async).
+    __slots__ = ("_pending",)
+    _pending: dict[asyncio.AbstractEventLoop, asyncio.Future[Token]]
 
     @classmethod
-    def from_env(
-        cls,
-        *,
-        client_id: Optional[str] = None,
-        client_secret: Optional[str] = None,
-        environment: Optional[str] = None,
-        tenant: Optional[str] = None,
-        scopes: Optional[Scopes] = None,
-        token_url: Optional[str] = None,
-        auth_method: Optional[str] = None,
-        timeout: Optional[float] = None,
-        api_base_url: Optional[str] = None,
-        extra_params: Optional[ExtraParams] = None,
-        ca_cert_pem: Optional[Pem] = None,
-        background_refresh: Optional[bool] = None,
-        max_attempts: Optional[int] = None,
-        retry_deadline: Optional[float] = None,
-    ) -> TokenManager:
-        """A manager configured from ``CORTI_CLIENT_ID``, ``CORTI_CLIENT_SECRET``,
-        ``CORTI_ENVIRONMENT``, ``CORTI_TENANT_NAME``, ``CORTI_TOKEN_URL`` and
-        ``CORTI_SCOPES``; keyword arguments override them."""
-        return _native.TokenManager.__new__(
-            cls,
-            client_id,
-            client_secret,
-            environment,
-            tenant,
-            scopes,
-            token_url,
-            auth_method,
-            timeout,
-            api_base_url=api_base_url,
-            extra_params=extra_params,
-            ca_cert_pem=ca_cert_pem,
-            background_refresh=background_refresh,
-            max_attempts=max_attempts,
-            retry_deadline=retry_deadline,
-            from_env=True,
-        )
+    def from_env(cls, **settings: Unpack[Settings]) -> TokenManager:
+        """A manager configured from ``CORTI_CLIENT_ID``, ``CORTI_CLIENT_SECRET``
+        (or ``CORTI_CLIENT_SECRET_FILE``), ``CORTI_ENVIRONMENT``,
+        ``CORTI_TENANT_NAME``, ``CORTI_TOKEN_URL``, ``CORTI_SCOPES`` and
+        ``CORTIAUTH_SHARED_CACHE``; keyword arguments override them."""
+        return _native.TokenManager.__new__(cls, from_env=True, **settings)
 
-    # Async variants: a cached token is returned at once, without a thread hop;
-    # otherwise the blocking call (which releases the GIL) runs on the loop's
-    # default executor, so the event loop never waits. Concurrent tasks share
-    # one token request, as threads do.
+    # Async variants: a cached token is returned at once, without a thread hop
+    # (and without importing asyncio). Otherwise the callers of one event loop
+    # share one pending future: one executor job runs the blocking get_token()
+    # (which releases the GIL) while every other task awaits that same future,
+    # so 100 tasks hold one executor thread, not 100.
+
+    async def _token_async(self) -> Token:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        try:
+            pending = self._pending
+        except AttributeError:
+            pending = self._pending = {}
+        future = pending.get(loop)
+        if future is None:
+            future = loop.run_in_executor(None, self.get_token)
+            pending[loop] = future
+            future.add_done_callback(_Forget(pending, loop))
+        # shield: a task cancelled while waiting must not cancel the others' fetch.
+        return await asyncio.shield(future)
 
     async def get_access_token_async(self) -> str:
         """``get_access_token()`` without blocking the event loop."""
-        token = self.cached_access_token()
+        token = self._try_access_token()
         if token is not None:
             return token
-        return await _in_thread(self.get_access_token)
+        return (await self._token_async()).access_token
 
     async def get_token_async(self) -> Token:
         """``get_token()`` without blocking the event loop."""
-        token = self.cached_token()
+        token = self._try_token()
         if token is not None:
             return token
-        return await _in_thread(self.get_token)
+        return await self._token_async()
 
     async def headers_async(self) -> dict[str, str]:
         """``headers()`` without blocking the event loop."""
-        headers = self.cached_headers()
+        headers = self._try_headers()
         if headers is not None:
             return headers
-        return await _in_thread(self.headers)
+        token = await self._token_async()
+        return {"Authorization": token.authorization_header(), "Tenant-Name": self.tenant}
 
     async def websocket_url_async(self, stream_url: str) -> str:
         """``websocket_url()`` without blocking the event loop."""
-        token = self.cached_token()
-        if token is not None:
-            return token.websocket_url(stream_url)
-        return await _in_thread(self.websocket_url, stream_url)
+        token = self._try_token()
+        if token is None:
+            token = await self._token_async()
+        return token.websocket_url(stream_url)
+
+
+class _Forget:
+    """Done callback of a pending fetch: forgets it (the next cold call starts a
+    new one) and marks its exception as retrieved (every waiter may be gone)."""
+
+    __slots__ = ("loop", "pending")
+
+    def __init__(self, pending: dict[Any, Any], loop: asyncio.AbstractEventLoop) -> None:
+        self.pending = pending
+        self.loop = loop
+
+    def __call__(self, future: asyncio.Future[Token]) -> None:
+        if self.pending.get(self.loop) is future:
+            del self.pending[self.loop]
+        if not future.cancelled():
+            future.exception()

@@ -1,11 +1,11 @@
 """Type stubs of the native module ``cortiauth._native`` (checked by mypy's stubtest)."""
 
 import datetime
-from typing import Iterable, Mapping, NoReturn, Optional, Union, final
+from typing import Any, Iterable, NoReturn, Optional, Union, final
 
-from typing_extensions import Self, disjoint_base
+from typing_extensions import Self, Unpack, disjoint_base
 
-from cortiauth._types import Stats
+from cortiauth._types import Settings, Stats
 
 __all__ = ["CORE_VERSION", "Token", "TokenManager", "__version__"]
 
@@ -38,6 +38,7 @@ class Token:
 class TokenManager:
     def __new__(
         cls,
+        # The first eight settings may be passed positionally (their order in Settings).
         client_id: Optional[str] = None,
         client_secret: Optional[str] = None,
         environment: Optional[str] = None,
@@ -46,15 +47,13 @@ class TokenManager:
         token_url: Optional[str] = None,
         auth_method: Optional[str] = None,
         timeout: Optional[float] = None,
+        /,
         *,
-        api_base_url: Optional[str] = None,
-        extra_params: Union[Mapping[str, str], Iterable[tuple[str, str]], None] = None,
-        ca_cert_pem: Union[str, bytes, Iterable[Union[str, bytes]], None] = None,
-        background_refresh: Optional[bool] = None,
-        max_attempts: Optional[int] = None,
-        retry_deadline: Optional[float] = None,
         from_env: bool = False,
+        **settings: Unpack[Settings],
     ) -> Self: ...
+    def describe(self) -> dict[str, Any]: ...
+    def _describe_json(self) -> str: ...
     def get_access_token(self) -> str: ...
     def cached_access_token(self) -> Optional[str]: ...
     def get_token(self) -> Token: ...
@@ -62,6 +61,10 @@ class TokenManager:
     def authorization_header(self) -> str: ...
     def headers(self) -> dict[str, str]: ...
     def cached_headers(self) -> Optional[dict[str, str]]: ...
+    def _try_access_token(self) -> Optional[str]: ...
+    def _try_token(self) -> Optional[Token]: ...
+    def _try_headers(self) -> Optional[dict[str, str]]: ...
+    def api_url(self, path: str) -> str: ...
     def websocket_url(self, stream_url: str) -> str: ...
     def invalidate(self, rejected_token: str) -> bool: ...
     def stats(self) -> Stats: ...

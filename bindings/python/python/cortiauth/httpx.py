@@ -15,6 +15,7 @@ except ImportError as e:  # pragma: no cover - exercised only without httpx
     ) from e
 
 from ._manager import TokenManager
+from ._origin import origin
 
 __all__ = ["CortiAuth"]
 
@@ -23,9 +24,12 @@ class CortiAuth(httpx.Auth):
     """Sets ``Authorization: Bearer …`` and ``Tenant-Name`` on every request, in
     ``httpx.Client`` and ``httpx.AsyncClient`` alike.
 
-    When the API answers 401, the rejected token is invalidated and the request
-    is sent once more with a new token (one retry only). The async flow never
-    blocks the event loop: a cached token is used at once, a fetch runs in a thread.
+    When the API answers 401 to the request the token was attached to, the
+    rejected token is invalidated and the request is sent once more with a new
+    token (one retry only, and only when its body can be sent again: a streamed
+    body is not). A 401 from another origin (after a redirect, where httpx has
+    removed the token) is left alone. The async flow never blocks the event loop:
+    a cached token is used at once, a fetch runs in a thread.
     """
 
     def __init__(self, manager: TokenManager) -> None:
@@ -38,14 +42,30 @@ class CortiAuth(httpx.Auth):
         request.headers["Authorization"] = f"Bearer {token}"
         request.headers["Tenant-Name"] = self.manager.tenant
 
+    def _rejected(self, request: httpx.Request, response: httpx.Response, token: str) -> bool:
+        """Whether `response` is a 401 to `token` itself; if so the token is
+        invalidated, and the answer is whether the request can be sent again."""
+        if response.status_code != 401:
+            return False
+        sent = response.request
+        if origin(sent.url) != origin(request.url) or (
+            sent.headers.get("Authorization") != f"Bearer {token}"
+        ):
+            return False  # a redirect target's 401: not about this token
+        self.manager.invalidate(token)
+        try:
+            request.content  # noqa: B018 - raises for a streamed (one-shot) body
+        except httpx.RequestNotRead:
+            return False
+        return True
+
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         token = self.manager.get_access_token()
         self._apply(request, token)
         response = yield request
-        if response.status_code == 401:
-            self.manager.invalidate(token)
+        if self._rejected(request, response, token):
             self._apply(request, self.manager.get_access_token())
             yield request
 
@@ -55,7 +75,6 @@ class CortiAuth(httpx.Auth):
         token = await self.manager.get_access_token_async()
         self._apply(request, token)
         response = yield request
-        if response.status_code == 401:
-            self.manager.invalidate(token)
+        if self._rejected(request, response, token):
             self._apply(request, await self.manager.get_access_token_async())
             yield request

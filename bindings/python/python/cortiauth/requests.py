@@ -6,6 +6,7 @@ Needs the optional dependency ``requests`` (``pip install cortiauth[requests]``)
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 try:
     from requests.auth import AuthBase
@@ -17,6 +18,7 @@ except ImportError as e:  # pragma: no cover - exercised only without requests
     ) from e
 
 from ._manager import TokenManager
+from ._origin import origin
 
 __all__ = ["CortiAuth"]
 
@@ -24,9 +26,12 @@ __all__ = ["CortiAuth"]
 class CortiAuth(AuthBase):
     """Sets ``Authorization: Bearer …`` and ``Tenant-Name`` on every request.
 
-    When the API answers 401, the rejected token is invalidated and the request
-    is sent once more with a new token (one retry only, and only when the body
-    can be sent again). Thread-safe: share one instance, or one per session.
+    When the API answers 401 to the request the token was attached to, the
+    rejected token is invalidated and the request is sent once more with a new
+    token (one retry only, and only when the body can be sent again). A 401 from
+    another origin (after a redirect, where requests has removed the token) is
+    left alone: nothing is invalidated and no token is sent there. Thread-safe:
+    share one instance, or one per session.
     """
 
     def __init__(self, manager: TokenManager) -> None:
@@ -50,7 +55,7 @@ class CortiAuth(AuthBase):
                 position = body_tell()
             except OSError:
                 position = None
-        state = _RetryState(self, token, position)
+        state = _RetryState(self, token, position, origin(urlsplit(r.url or "")))
         r.register_hook("response", state.handle_401)
         return r
 
@@ -58,15 +63,29 @@ class CortiAuth(AuthBase):
 class _RetryState:
     """The per-request state of the 401 retry."""
 
-    def __init__(self, auth: CortiAuth, token: str, position: Any) -> None:
+    def __init__(
+        self, auth: CortiAuth, token: str, position: Any, sent_to: tuple[str, str, int]
+    ) -> None:
         self.auth = auth
         self.token = token
         self.position = position
+        # Where the token was sent: requests copies this hook onto redirected
+        # requests, whose answers are not about this token.
+        self.origin = sent_to
 
     def handle_401(self, r: Response, **kwargs: Any) -> Response:
         if r.status_code != 401:
             return r
         request = r.request
+        if (
+            origin(urlsplit(request.url or "")) != self.origin
+            or request.headers.get("Authorization") != f"Bearer {self.token}"
+        ):
+            # Another origin (or a request requests stripped the token from):
+            # its 401 says nothing about the token, and it must not get one.
+            return r
+        # The API rejected this token: drop it even if this request cannot be resent.
+        self.auth.manager.invalidate(self.token)
         body = request.body
         if body is not None and not isinstance(body, (bytes, str)):
             # A stream: resend only if it can be rewound.
@@ -75,7 +94,6 @@ class _RetryState:
                 return r
             seek(self.position)
 
-        self.auth.manager.invalidate(self.token)
         token = self.auth.manager.get_access_token()
 
         # Release the connection of the 401 before sending again.
