@@ -1,4 +1,4 @@
-// Public types of the `cortiauth` package (the JavaScript layer in index.js).
+// Public types of the `cortiauth` package (the JavaScript layer in index.js and lib/).
 // The addon's own generated types are in native.d.ts (private, drift-checked).
 
 /** How the client authenticates at the token endpoint. */
@@ -35,6 +35,11 @@ export interface TokenManagerOptions {
   clientId?: string
   /** Required (or CORTI_CLIENT_SECRET with `fromEnv`). Never printed, kept in Rust only. */
   clientSecret?: string
+  /**
+   * A file holding the secret on its first line (Docker/Kubernetes secrets), instead
+   * of `clientSecret` (or CORTI_CLIENT_SECRET_FILE with `fromEnv`).
+   */
+  clientSecretFile?: string
   /** `eu`, `us`, `beta-eu`, …: picks `https://auth.{environment}.corti.app`. */
   environment?: string
   /** Keycloak realm and `Tenant-Name` header (`base`). */
@@ -53,9 +58,17 @@ export interface TokenManagerOptions {
   backgroundRefresh?: boolean
   /** Extra trusted CA certificates (PEM), for private deployments. */
   caCertificates?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
-  /** Extra form parameters sent with every token request (`audience`, `resource`). */
-  extraParams?: Readonly<Record<string, string>>
-  /** Appended to the User-Agent. */
+  /**
+   * Extra form parameters sent with every token request (`audience`, `resource`):
+   * an object, or `[name, value]` pairs (a name given twice keeps its last value).
+   */
+  extraParams?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>
+  /**
+   * A token cache shared between processes: `redis://…`, `rediss://…` or `file:///dir`
+   * (or CORTIAUTH_SHARED_CACHE with `fromEnv`).
+   */
+  sharedCache?: string
+  /** Shown in the User-Agent: `cortiauth/<version> (node; <suffix>)`. */
   userAgentSuffix?: string
   retry?: RetryOptions
   refresh?: RefreshOptions
@@ -83,6 +96,43 @@ export interface AuthHeaders {
   [name: string]: string
 }
 
+/**
+ * The effective settings as the core describes them, the same in every language
+ * (`manager.describe()`): every setting with its default filled in.
+ */
+export interface Description {
+  client_id: string
+  /** Always `"[REDACTED]"`. */
+  client_secret: string
+  client_secret_file: string | null
+  environment: string | null
+  tenant: string
+  scopes: string[]
+  token_url: string
+  api_base_url: string | null
+  auth_method: 'client_secret_post' | 'client_secret_basic'
+  /** `[name, value]` pairs, in the order sent. */
+  extra_params: Array<[string, string]>
+  timeout_ms: number
+  max_attempts: number
+  initial_backoff_ms: number
+  max_backoff_ms: number
+  retry_deadline_ms: number
+  failure_cooldown_ms: number
+  refresh_margin_ms: number
+  refresh_margin_fraction: number
+  expiry_skew_ms: number
+  default_lifetime_ms: number
+  background_refresh: boolean
+  /** How many extra CA certificates are trusted. */
+  ca_certificates: number
+  /** With any password redacted. */
+  shared_cache: string | null
+  /** `cortiauth/<version> (node)`. */
+  user_agent: string
+  [setting: string]: unknown
+}
+
 export interface Stats {
   /** HTTP requests sent to the token endpoint, retries included. */
   tokenRequests: number
@@ -94,6 +144,16 @@ export interface Stats {
   failures: number
   /** Kind of the most recent failure, or null. */
   lastErrorKind: ErrorKind | null
+  /** Shared cache (`sharedCache`): tokens taken from the store instead of fetched. */
+  storeHits: number
+  /** Shared cache: lookups that found no usable token there. */
+  storeMisses: number
+  /** Shared cache: store operations that failed (each fell back to a direct fetch). */
+  storeErrors: number
+  /** Shared cache: waits for another process's token request. */
+  storeWaits: number
+  /** Shared cache: kind of the last store error, or null. */
+  storeLastError: 'config' | 'timeout' | 'unavailable' | 'protocol' | 'unsafe' | 'io' | null
 }
 
 /**
@@ -129,12 +189,25 @@ export declare class TokenManager {
   invalidate(rejected: string | Token): boolean
   stats(): Stats
   /**
-   * The global `fetch` with `Authorization` and `Tenant-Name` added; on a 401 the token
-   * is invalidated and the request sent once more. A URL starting with `/` is appended
-   * to `apiBaseUrl`.
+   * The effective settings, as the core describes them (the same JSON as Python's
+   * `describe()`, C's `cortiauth_manager_describe` and `cortiauth config --json`).
+   */
+  describe(): Description
+  /**
+   * The global `fetch` with `Authorization` and `Tenant-Name` added; on a 401 from the
+   * origin the token was sent to, the token is invalidated and the request sent once
+   * more (not when its body is a stream: then the 401 is returned). A 401 after a
+   * redirect to another origin is returned as it is. A string that is not an
+   * absolute URL (`/interactions`) is joined onto `apiBaseUrl` (`apiUrl()`).
    */
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>
 
+  /**
+   * A relative API path (`/interactions`, `interactions/1?limit=5`) joined onto
+   * `apiBaseUrl` by the core. Throws a ConfigError without an API base URL or when
+   * `path` is an absolute URL.
+   */
+  apiUrl(path: string): string
   /** `https://api.{environment}.corti.app/v2`, or null without an environment. */
   readonly apiBaseUrl: string | null
   readonly clientId: string
@@ -173,6 +246,8 @@ export declare class CortiAuthError extends Error {
   readonly status: number | null
   /** Whether trying again later may succeed. */
   readonly transient: boolean
+  /** Messages of the underlying causes, outermost first (also chained under `cause`). */
+  readonly causes: readonly string[]
 }
 export declare class ConfigError extends CortiAuthError {
   readonly code: 'CORTIAUTH_CONFIG'

@@ -2,10 +2,20 @@
 /* eslint-disable */
 
 /**
+ * Which binding artifact the generated loader actually loaded: `'native'` for
+ * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
+ * flavor napi-rs can build is listed, because `NAPI_RS_NATIVE_LIBRARY_PATH`
+ * can point the loader at a WASI artifact this package does not build itself.
+ */
+export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
+
+/**
  * One access token as the core holds it; the value is read through a getter so
  * that it is copied once, straight into a JavaScript string.
  */
 export declare class NativeAccessToken {
+  /** The stamp naming this token (see `NativeTokenManager`). */
+  get stamp(): number
   get accessToken(): string
   get tokenType(): string
   get scope(): string | null
@@ -22,36 +32,52 @@ export declare class NativeAccessToken {
  * on its thread). Each worker thread builds its own.
  *
  * Cheap repeated reads: the functions made by `cachedStampFn()` / `stampSyncFn()`
- * return a stamp naming the valid token (a new stamp whenever the token changes),
- * and `seenAccessToken()` / `seenToken()` hand out the token that stamp names. The
- * JavaScript layer keeps the string it made for a stamp, so a cached read is one
- * native call that copies nothing; whether the token is still valid is decided by
- * the core at every call. The stamp functions are closures bound to the manager,
- * not methods: a call skips the receiver checks of a class method, which cost
- * several times the read itself (see NOTES.md).
+ * (and the `tokenAsync()` task) return a stamp naming the token the core handed
+ * out (a new stamp whenever the token changes), and `seenAccessToken()` /
+ * `seenToken()` hand out the token the last stamp names. The JavaScript layer
+ * keeps the string it made for the last stamp, so a cached read is one native call
+ * that copies nothing. This is no cache: whether a token is handed out at all is
+ * decided by the core at every call. The stamp functions are closures bound to
+ * the manager, not methods: a call skips the receiver checks of a class method,
+ * which cost several times the read itself (see NOTES.md).
  */
 export declare class NativeTokenManager {
   /**
-   * A function returning the stamp of the cached token, or 0 when there is none
-   * or it is due for refresh. It never blocks and never does I/O.
+   * A function returning the stamp of a usable token (the core's `try_token()`),
+   * or 0 when a caller would have to wait for a token request. It never blocks
+   * and never does I/O.
    */
   cachedStampFn(): () => number
   /**
-   * A function returning the stamp of a valid token, fetching on the calling
-   * thread if needed (it blocks the event loop then), or an error descriptor.
+   * A function returning the stamp of the token the core's `token()` hands out,
+   * fetching on the calling thread if needed (it blocks the event loop then), or
+   * an error descriptor.
    */
   stampSyncFn(): () => number | NativeError
   /** The value of the token the last stamp named (null before any stamp). */
   seenAccessToken(): string | null
   /** The token the last stamp named (null before any stamp). */
   seenToken(): NativeAccessToken | null
-  /** A valid token, got on the libuv thread pool. */
+  /**
+   * The token the core's `token()` hands out (with its stamp), called on the
+   * libuv thread pool (the core does single flight and refresh ahead), or an error.
+   */
   tokenAsync(): Promise<NativeAccessToken | NativeError>
+  /** The core's `Config::describe()`: the effective settings as one line of JSON. */
+  describeJson(): string
   /** The stream URL with `token=Bearer%20…` appended (blocks if a fetch is needed). */
   websocketUrlSync(streamUrl: string): string | NativeError
   /** The stream URL with `token=Bearer%20…` appended, built on the libuv pool. */
   websocketUrlAsync(streamUrl: string): Promise<string | NativeError>
-  /** Drops the cached token if it is still `rejected` (the API answered 401 to it). */
+  /**
+   * A relative API path joined onto the API base URL by the core, or a config
+   * error (no base URL, or an absolute URL).
+   */
+  apiUrl(path: string): string | NativeError
+  /**
+   * Drops the cached token if it is still `rejected` (the API answered 401 to it;
+   * `Bearer x` and `x` are both accepted: the core strips the prefix).
+   */
   invalidate(rejected: string): boolean
   stats(): NativeStats
   get clientId(): string
@@ -86,10 +112,19 @@ export interface NativeError {
   causes: Array<string>
 }
 
-/** Options as the JavaScript layer passes them (already type-checked there). */
+export interface NativeExtraParam {
+  name: string
+  value: string
+}
+
+/**
+ * Options as `lib/options.js` passes them: the public option names, unknown keys
+ * already refused there; values are not checked there (the core checks them).
+ */
 export interface NativeOptions {
   clientId?: string
   clientSecret?: string
+  clientSecretFile?: string
   environment?: string
   tenantName?: string
   scopes?: Array<string>
@@ -99,7 +134,9 @@ export interface NativeOptions {
   timeoutMs?: number
   backgroundRefresh?: boolean
   caCertificatesPem?: Array<string>
-  extraParams?: Record<string, string>
+  /** In the order given; a name given twice keeps its last value (core rule). */
+  extraParams?: Array<NativeExtraParam>
+  sharedCache?: string
   userAgentSuffix?: string
   retry?: NativeRetryOptions
   refresh?: NativeRefreshOptions
@@ -132,4 +169,14 @@ export interface NativeStats {
   failures: number
   /** Kind of the most recent failure (`oauth`, `network`, …), or null. */
   lastErrorKind?: string
+  /** Shared cache: tokens taken from the store instead of fetched. */
+  storeHits: number
+  /** Shared cache: lookups that found no usable token there. */
+  storeMisses: number
+  /** Shared cache: store operations that failed (each fell back to a direct fetch). */
+  storeErrors: number
+  /** Shared cache: waits for another process's token request. */
+  storeWaits: number
+  /** Shared cache: kind of the last store error (`timeout`, `unavailable`, …), or null. */
+  storeLastError?: string
 }

@@ -1,16 +1,22 @@
 //! Node.js bindings for cortiauth: the native half of the npm package `cortiauth`.
 //!
-//! This module is private to the package: `index.js` wraps it, turns the error
-//! descriptors returned here into `Error` subclasses with a stable `code`, and adds
-//! the `fetch` wrapper. Conventions:
+//! This module is private to the package: `lib/manager.js` wraps it, `lib/errors.js`
+//! turns the error descriptors returned here into `Error` subclasses with a stable
+//! `code`, and `lib/fetch.js` adds the `fetch` wrapper. Conventions:
 //!
+//! - Settings: [`NativeOptions`] is mapped onto [`cortiauth::Settings`] field by
+//!   field (milliseconds through [`cortiauth::duration_from_millis_f64`]); every
+//!   default, rule and range check is the core's (`Settings::build`).
+//! - Behaviour: the token cache, single flight, refresh ahead and
+//!   stale-while-revalidate are the core's. Nothing here or in JavaScript keeps a
+//!   token or an in-flight request: a usable token is read through the core's
+//!   `try_token()` (no I/O, no wait, no thread hop, also in the refresh window,
+//!   where the core starts the refresh on its worker thread); otherwise
+//!   `tokenAsync` runs the core's `token()` on the libuv pool.
 //! - Nothing here throws for a token error: fallible calls return either their value
 //!   or a [`NativeError`] descriptor, so that the JavaScript layer maps every core
-//!   error kind in one place (`index.js`, `toError`). Only panics and argument
+//!   error kind in one place (`lib/errors.js`, `toError`). Only panics and argument
 //!   conversion failures surface as thrown errors.
-//! - `tokenAsync` / `websocketUrlAsync` run the blocking core call on the libuv pool
-//!   (`AsyncTask`); `cachedStamp` (the core's `cached_token()`) never blocks and never
-//!   does I/O, so a cached token needs no thread hop.
 //! - Every exported method runs inside `catch_unwind`, and the pool-side `compute`
 //!   catches panics itself (a panic must not unwind into libuv).
 //! - The access token reaches JavaScript as one string created straight from the
@@ -18,22 +24,24 @@
 
 #![deny(clippy::all)]
 
-use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
-use cortiauth::{AccessToken, AuthMethod, ConfigBuilder, TokenManager};
+use cortiauth::{duration_from_millis_f64, AccessToken, AuthMethod, Settings, TokenManager};
 use napi::bindgen_prelude::*;
 use napi::{JsString, ScopedTask};
 use napi_derive::napi;
 use zeroize::Zeroizing;
 
-/// Options as the JavaScript layer passes them (already type-checked there).
+/// Options as `lib/options.js` passes them: the public option names, unknown keys
+/// already refused there; values are not checked there (the core checks them).
 #[napi(object)]
 pub struct NativeOptions {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    pub client_secret_file: Option<String>,
     pub environment: Option<String>,
     pub tenant_name: Option<String>,
     pub scopes: Option<Vec<String>>,
@@ -43,15 +51,23 @@ pub struct NativeOptions {
     pub timeout_ms: Option<f64>,
     pub background_refresh: Option<bool>,
     pub ca_certificates_pem: Option<Vec<String>>,
-    pub extra_params: Option<HashMap<String, String>>,
+    /// In the order given; a name given twice keeps its last value (core rule).
+    pub extra_params: Option<Vec<NativeExtraParam>>,
+    pub shared_cache: Option<String>,
     pub user_agent_suffix: Option<String>,
     pub retry: Option<NativeRetryOptions>,
     pub refresh: Option<NativeRefreshOptions>,
 }
 
 #[napi(object)]
+pub struct NativeExtraParam {
+    pub name: String,
+    pub value: String,
+}
+
+#[napi(object)]
 pub struct NativeRetryOptions {
-    pub max_attempts: Option<u32>,
+    pub max_attempts: Option<f64>,
     pub initial_backoff_ms: Option<f64>,
     pub max_backoff_ms: Option<f64>,
     pub deadline_ms: Option<f64>,
@@ -126,113 +142,123 @@ pub struct NativeStats {
     pub failures: f64,
     /// Kind of the most recent failure (`oauth`, `network`, …), or null.
     pub last_error_kind: Option<String>,
+    /// Shared cache: tokens taken from the store instead of fetched.
+    pub store_hits: f64,
+    /// Shared cache: lookups that found no usable token there.
+    pub store_misses: f64,
+    /// Shared cache: store operations that failed (each fell back to a direct fetch).
+    pub store_errors: f64,
+    /// Shared cache: waits for another process's token request.
+    pub store_waits: f64,
+    /// Shared cache: kind of the last store error (`timeout`, `unavailable`, …), or null.
+    pub store_last_error: Option<String>,
 }
 
-fn millis(name: &str, v: f64) -> cortiauth::Result<Duration> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(Duration::from_secs_f64(v / 1000.0))
+/// A JavaScript number as an attempt count: whole numbers pass (saturating, so that
+/// the core's range check reports the value); anything else is no count at all.
+fn count(name: &str, v: f64) -> cortiauth::Result<u32> {
+    if v.is_finite() && v.fract() == 0.0 && v >= 0.0 {
+        // `as` saturates: 1e22 becomes u32::MAX, which the core refuses by range.
+        Ok(v as u32)
     } else {
-        Err(cortiauth::Error::Config {
-            message: format!("{name} must be a finite, non-negative number of milliseconds"),
-        })
+        Err(cortiauth::Error::config(format!(
+            "{name} must be a whole number, got {v}"
+        )))
     }
+}
+
+/// The options mapped onto the core's settings, field by field (table in
+/// /README.md). `from_env` starts from the `CORTI_*` variables.
+fn settings(options: NativeOptions, from_env: bool) -> cortiauth::Result<Settings> {
+    let ms = duration_from_millis_f64;
+    let mut s = if from_env {
+        Settings::from_env()
+    } else {
+        Settings::default()
+    };
+    if options.client_id.is_some() {
+        s.client_id = options.client_id;
+    }
+    // A secret or secret file given here replaces both sources read from the
+    // environment; given both here, the core reports the conflict.
+    if options.client_secret.is_some() || options.client_secret_file.is_some() {
+        // Moved, not copied: the core keeps it in a zeroizing string.
+        s.client_secret = options.client_secret.map(Into::into);
+        s.client_secret_file = options.client_secret_file.map(PathBuf::from);
+    }
+    if options.environment.is_some() {
+        s.environment = options.environment;
+    }
+    if options.tenant_name.is_some() {
+        s.tenant = options.tenant_name;
+    }
+    if options.scopes.is_some() {
+        s.scopes = options.scopes;
+    }
+    if options.token_url.is_some() {
+        s.token_url = options.token_url;
+    }
+    if options.api_base_url.is_some() {
+        s.api_base_url = options.api_base_url;
+    }
+    if let Some(v) = options.auth_method {
+        s.auth_method = Some(v.parse::<AuthMethod>()?);
+    }
+    for p in options.extra_params.unwrap_or_default() {
+        s.set_extra_param(p.name, p.value);
+    }
+    if let Some(v) = options.timeout_ms {
+        s.timeout = Some(ms("timeoutMs", v)?);
+    }
+    if let Some(r) = options.retry {
+        if let Some(v) = r.max_attempts {
+            s.max_attempts = Some(count("retry.maxAttempts", v)?);
+        }
+        if let Some(v) = r.initial_backoff_ms {
+            s.initial_backoff = Some(ms("retry.initialBackoffMs", v)?);
+        }
+        if let Some(v) = r.max_backoff_ms {
+            s.max_backoff = Some(ms("retry.maxBackoffMs", v)?);
+        }
+        if let Some(v) = r.deadline_ms {
+            s.retry_deadline = Some(ms("retry.deadlineMs", v)?);
+        }
+        if let Some(v) = r.failure_cooldown_ms {
+            s.failure_cooldown = Some(ms("retry.failureCooldownMs", v)?);
+        }
+    }
+    if let Some(r) = options.refresh {
+        if let Some(v) = r.max_margin_ms {
+            s.refresh_margin = Some(ms("refresh.maxMarginMs", v)?);
+        }
+        if r.margin_fraction.is_some() {
+            s.refresh_margin_fraction = r.margin_fraction;
+        }
+        if let Some(v) = r.max_expiry_skew_ms {
+            s.expiry_skew = Some(ms("refresh.maxExpirySkewMs", v)?);
+        }
+        if let Some(v) = r.default_lifetime_ms {
+            s.default_lifetime = Some(ms("refresh.defaultLifetimeMs", v)?);
+        }
+    }
+    if options.background_refresh.is_some() {
+        s.background_refresh = options.background_refresh;
+    }
+    for pem in options.ca_certificates_pem.unwrap_or_default() {
+        s.ca_certificates_pem.push(pem.into_bytes());
+    }
+    if options.shared_cache.is_some() {
+        s.shared_cache = options.shared_cache;
+    }
+    s.binding = Some(match options.user_agent_suffix {
+        Some(suffix) => format!("node; {suffix}"),
+        None => "node".to_string(),
+    });
+    Ok(s)
 }
 
 fn build(options: NativeOptions, from_env: bool) -> cortiauth::Result<TokenManager> {
-    let mut b = if from_env {
-        ConfigBuilder::from_env()
-    } else {
-        ConfigBuilder::default()
-    };
-    if let Some(v) = options.client_id {
-        b = b.client_id(v);
-    }
-    if let Some(v) = options.client_secret {
-        // Moved, not copied: the core keeps it in a zeroizing string.
-        b = b.client_secret(v);
-    }
-    if let Some(v) = options.environment {
-        b = b.environment(v);
-    }
-    if let Some(v) = options.tenant_name {
-        b = b.tenant(v);
-    }
-    if let Some(v) = options.scopes {
-        b = b.scopes(v);
-    }
-    if let Some(v) = options.token_url {
-        b = b.token_url(v);
-    }
-    if let Some(v) = options.api_base_url {
-        b = b.api_base_url(v);
-    }
-    if let Some(v) = options.auth_method {
-        b = b.auth_method(v.parse::<AuthMethod>()?);
-    }
-    if let Some(v) = options.timeout_ms {
-        b = b.timeout(millis("timeoutMs", v)?);
-    }
-    if let Some(v) = options.background_refresh {
-        b = b.background_refresh(v);
-    }
-    for pem in options.ca_certificates_pem.unwrap_or_default() {
-        b = b.add_ca_certificate_pem(pem.into_bytes());
-    }
-    let mut extra: Vec<_> = options
-        .extra_params
-        .unwrap_or_default()
-        .into_iter()
-        .collect();
-    extra.sort();
-    for (name, value) in extra {
-        b = b.extra_param(name, value);
-    }
-    if let Some(r) = options.retry {
-        let mut p = cortiauth::RetryPolicy::default();
-        if let Some(v) = r.max_attempts {
-            p.max_attempts = v;
-        }
-        if let Some(v) = r.initial_backoff_ms {
-            p.initial_backoff = millis("retry.initialBackoffMs", v)?;
-        }
-        if let Some(v) = r.max_backoff_ms {
-            p.max_backoff = millis("retry.maxBackoffMs", v)?;
-        }
-        if let Some(v) = r.deadline_ms {
-            p.deadline = millis("retry.deadlineMs", v)?;
-        }
-        if let Some(v) = r.failure_cooldown_ms {
-            p.failure_cooldown = millis("retry.failureCooldownMs", v)?;
-        }
-        b = b.retry_policy(p);
-    }
-    if let Some(r) = options.refresh {
-        // Start from the builder's policy so `backgroundRefresh` set above is kept.
-        let mut p = cortiauth::RefreshPolicy {
-            background: options.background_refresh.unwrap_or(false),
-            ..cortiauth::RefreshPolicy::default()
-        };
-        if let Some(v) = r.max_margin_ms {
-            p.max_margin = millis("refresh.maxMarginMs", v)?;
-        }
-        if let Some(v) = r.margin_fraction {
-            p.margin_fraction = v;
-        }
-        if let Some(v) = r.max_expiry_skew_ms {
-            p.max_expiry_skew = millis("refresh.maxExpirySkewMs", v)?;
-        }
-        if let Some(v) = r.default_lifetime_ms {
-            p.default_lifetime = millis("refresh.defaultLifetimeMs", v)?;
-        }
-        b = b.refresh_policy(p);
-    }
-    let mut agent = format!("cortiauth-node/{}", env!("CARGO_PKG_VERSION"));
-    if let Some(s) = options.user_agent_suffix {
-        agent.push(' ');
-        agent.push_str(&s);
-    }
-    b = b.user_agent_suffix(agent);
-    TokenManager::new(b.build()?)
+    TokenManager::new(settings(options, from_env)?.build()?)
 }
 
 /// Builds a manager from `options` (over the `CORTI_*` variables when `fromEnv`).
@@ -286,13 +312,14 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
 /// on its thread). Each worker thread builds its own.
 ///
 /// Cheap repeated reads: the functions made by `cachedStampFn()` / `stampSyncFn()`
-/// return a stamp naming the valid token (a new stamp whenever the token changes),
-/// and `seenAccessToken()` / `seenToken()` hand out the token that stamp names. The
-/// JavaScript layer keeps the string it made for a stamp, so a cached read is one
-/// native call that copies nothing; whether the token is still valid is decided by
-/// the core at every call. The stamp functions are closures bound to the manager,
-/// not methods: a call skips the receiver checks of a class method, which cost
-/// several times the read itself (see NOTES.md).
+/// (and the `tokenAsync()` task) return a stamp naming the token the core handed
+/// out (a new stamp whenever the token changes), and `seenAccessToken()` /
+/// `seenToken()` hand out the token the last stamp names. The JavaScript layer
+/// keeps the string it made for the last stamp, so a cached read is one native call
+/// that copies nothing. This is no cache: whether a token is handed out at all is
+/// decided by the core at every call. The stamp functions are closures bound to
+/// the manager, not methods: a call skips the receiver checks of a class method,
+/// which cost several times the read itself (see NOTES.md).
 #[napi]
 pub struct NativeTokenManager {
     inner: TokenManager,
@@ -330,21 +357,21 @@ impl Stamps {
         seen.stamp
     }
 
-    /// The stamp of the cached token, or 0. Never blocks, never does I/O.
+    /// The stamp of a token the core hands out without waiting (`try_token()`:
+    /// also in the refresh window, where the core starts the refresh on its worker
+    /// thread), or 0 when a caller would have to wait for a token request. Never
+    /// blocks, never does I/O.
     fn cached(&self) -> u32 {
-        match self.manager.cached_token() {
+        match self.manager.try_token() {
             Some(t) => self.observe(t),
             None => 0,
         }
     }
 
-    /// The stamp of a valid token, fetching on this thread if needed.
-    fn blocking(&self) -> Either<u32, NativeError> {
-        let token = match self.manager.cached_token() {
-            Some(t) => Ok(t),
-            None => self.manager.token(),
-        };
-        match token {
+    /// The stamp of the token the core's `token()` hands out (fetching on this
+    /// thread if needed), or its error.
+    fn token(&self) -> Either<u32, NativeError> {
+        match self.manager.token() {
             Ok(t) => Either::A(self.observe(t)),
             Err(e) => Either::B(NativeError::from_core(&e)),
         }
@@ -353,6 +380,12 @@ impl Stamps {
     fn seen(&self) -> Option<AccessToken> {
         let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
         seen.token.clone()
+    }
+
+    /// Lets go of the token the last stamp named (after `invalidate`).
+    fn forget(&self) {
+        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        seen.token = None;
     }
 }
 
@@ -370,23 +403,25 @@ impl NativeTokenManager {
 
 #[napi]
 impl NativeTokenManager {
-    /// A function returning the stamp of the cached token, or 0 when there is none
-    /// or it is due for refresh. It never blocks and never does I/O.
+    /// A function returning the stamp of a usable token (the core's `try_token()`),
+    /// or 0 when a caller would have to wait for a token request. It never blocks
+    /// and never does I/O.
     #[napi(catch_unwind)]
     pub fn cached_stamp_fn<'e>(&self, env: &'e Env) -> Result<Function<'e, (), u32>> {
         let stamps = self.stamps.clone();
         env.create_function_from_closure("cachedStamp", move |_| guarded(|| stamps.cached()))
     }
 
-    /// A function returning the stamp of a valid token, fetching on the calling
-    /// thread if needed (it blocks the event loop then), or an error descriptor.
+    /// A function returning the stamp of the token the core's `token()` hands out,
+    /// fetching on the calling thread if needed (it blocks the event loop then), or
+    /// an error descriptor.
     #[napi(catch_unwind)]
     pub fn stamp_sync_fn<'e>(
         &self,
         env: &'e Env,
     ) -> Result<Function<'e, (), Either<u32, NativeError>>> {
         let stamps = self.stamps.clone();
-        env.create_function_from_closure("stampSync", move |_| guarded(|| stamps.blocking()))
+        env.create_function_from_closure("stampSync", move |_| guarded(|| stamps.token()))
     }
 
     /// The value of the token the last stamp named (null before any stamp).
@@ -401,18 +436,33 @@ impl NativeTokenManager {
     /// The token the last stamp named (null before any stamp).
     #[napi(catch_unwind)]
     pub fn seen_token(&self) -> Option<NativeAccessToken> {
-        self.stamps.seen().map(|inner| NativeAccessToken { inner })
+        let seen = self
+            .stamps
+            .seen
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        seen.token.clone().map(|inner| NativeAccessToken {
+            inner,
+            stamp: seen.stamp,
+        })
     }
 
-    /// A valid token, got on the libuv thread pool.
+    /// The token the core's `token()` hands out (with its stamp), called on the
+    /// libuv thread pool (the core does single flight and refresh ahead), or an error.
     #[napi(
         catch_unwind,
         ts_return_type = "Promise<NativeAccessToken | NativeError>"
     )]
     pub fn token_async(&self) -> AsyncTask<TokenTask> {
         AsyncTask::new(TokenTask {
-            manager: self.inner.clone(),
+            stamps: self.stamps.clone(),
         })
+    }
+
+    /// The core's `Config::describe()`: the effective settings as one line of JSON.
+    #[napi(catch_unwind)]
+    pub fn describe_json(&self) -> String {
+        self.inner.config().describe()
     }
 
     /// The stream URL with `token=Bearer%20…` appended (blocks if a fetch is needed).
@@ -439,11 +489,26 @@ impl NativeTokenManager {
         })
     }
 
-    /// Drops the cached token if it is still `rejected` (the API answered 401 to it).
+    /// A relative API path joined onto the API base URL by the core, or a config
+    /// error (no base URL, or an absolute URL).
+    #[napi(catch_unwind)]
+    pub fn api_url(&self, path: String) -> Either<String, NativeError> {
+        match self.inner.api_url(&path) {
+            Ok(url) => Either::A(url),
+            Err(e) => Either::B(NativeError::from_core(&e)),
+        }
+    }
+
+    /// Drops the cached token if it is still `rejected` (the API answered 401 to it;
+    /// `Bearer x` and `x` are both accepted: the core strips the prefix).
     #[napi(catch_unwind)]
     pub fn invalidate(&self, rejected: String) -> bool {
         let rejected = Zeroizing::new(rejected);
-        self.inner.invalidate(&rejected)
+        let dropped = self.inner.invalidate(&rejected);
+        if dropped {
+            self.stamps.forget();
+        }
+        dropped
     }
 
     #[napi(catch_unwind)]
@@ -455,6 +520,11 @@ impl NativeTokenManager {
             refreshes: s.refreshes as f64,
             failures: s.failures as f64,
             last_error_kind: s.last_error_kind.map(|k| k.as_str().to_string()),
+            store_hits: s.store_hits as f64,
+            store_misses: s.store_misses as f64,
+            store_errors: s.store_errors as f64,
+            store_waits: s.store_waits as f64,
+            store_last_error: s.store_last_error.map(|k| k.as_str().to_string()),
         }
     }
 
@@ -499,10 +569,17 @@ impl NativeTokenManager {
 #[napi]
 pub struct NativeAccessToken {
     inner: AccessToken,
+    stamp: u32,
 }
 
 #[napi]
 impl NativeAccessToken {
+    /// The stamp naming this token (see `NativeTokenManager`).
+    #[napi(getter, catch_unwind)]
+    pub fn stamp(&self) -> u32 {
+        self.stamp
+    }
+
     #[napi(getter, catch_unwind)]
     pub fn access_token<'e>(&self, env: &'e Env) -> Result<JsString<'e>> {
         js_token(env, self.inner.secret())
@@ -540,22 +617,25 @@ impl NativeAccessToken {
     }
 }
 
-/// Gets a valid token on the libuv pool.
+/// Calls the core's `token()` on the libuv pool.
 pub struct TokenTask {
-    manager: TokenManager,
+    stamps: Stamps,
 }
 
 impl Task for TokenTask {
-    type Output = std::result::Result<AccessToken, cortiauth::Error>;
+    type Output = std::result::Result<(u32, AccessToken), cortiauth::Error>;
     type JsValue = Either<NativeAccessToken, NativeError>;
 
     fn compute(&mut self) -> Result<Self::Output> {
-        guarded(|| self.manager.token())
+        guarded(|| {
+            let token = self.stamps.manager.token()?;
+            Ok((self.stamps.observe(token.clone()), token))
+        })
     }
 
     fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
         Ok(match output {
-            Ok(inner) => Either::A(NativeAccessToken { inner }),
+            Ok((stamp, inner)) => Either::A(NativeAccessToken { inner, stamp }),
             Err(e) => Either::B(NativeError::from_core(&e)),
         })
     }

@@ -14,7 +14,7 @@ import {
   TimeoutError,
   TokenManager,
 } from 'cortiauth'
-import { closedPort, cortiClient, env, stubServer } from './helpers.mjs'
+import { closedPort, cortiClient, env, stubServer, thrown } from './helpers.mjs'
 
 const SECRET = 'wrong-s3cret-for-the-tests-9f2c'
 
@@ -36,14 +36,6 @@ async function rejection(promise) {
   assert.fail('expected a rejection')
 }
 
-function thrown(fn) {
-  try {
-    fn()
-  } catch (e) {
-    return e
-  }
-  assert.fail('expected an exception')
-}
 
 test('a wrong secret is an OAuthError with the server error code', async () => {
   const m = new TokenManager(cortiClient({ clientSecret: SECRET }))
@@ -110,6 +102,12 @@ test('nothing listening is a NetworkError, retried, then cooled down', async () 
   assert.equal(e.code, 'CORTIAUTH_NETWORK')
   assert.equal(e.transient, true)
   assert.equal(e.status, null)
+  // The socket error is the cause chain (core Error::source), not the message.
+  const causes = []
+  for (let c = e.cause; c; c = c.cause) causes.push(c.message)
+  assert.ok(causes.some((c) => /refused/i.test(c)), inspect(causes))
+  assert.deepEqual([...e.causes], causes, 'err.causes lists the same chain, outermost first')
+  assert.ok(e.causes.length >= 1)
   assertNoSecrets(e, SECRET)
   assert.equal(m.stats().tokenRequests, 3, 'transient errors are retried')
   const again = await rejection(m.getAccessToken())
@@ -167,7 +165,7 @@ test('configuration errors are thrown by the constructor, without values', () =>
     [{ clientId: 'c', clientSecret: SECRET, environment: 'eu', authMethod: 'jwt' }, /auth method/],
     [{ clientId: 'c', clientSecret: SECRET, environment: 'eu', timeoutMs: -1 }, /timeoutMs/],
     [{ clientId: 'c', clientSecret: SECRET, environment: 'eu.evil.com/x' }, /environment/],
-    [{ clientId: 'c', clientSecret: SECRET, environment: 'eu', retry: { maxAttempts: 0 } }, /maxAttempts/],
+    [{ clientId: 'c', clientSecret: SECRET, environment: 'eu', retry: { maxAttempts: 0 } }, /max_attempts/],
   ]
   for (const [options, pattern] of cases) {
     const e = thrown(() => new TokenManager(options))

@@ -124,6 +124,11 @@ test('a streamed body cannot be sent twice: the 401 is returned', async () => {
     assert.equal(r.status, 401)
     assert.equal(server.seen.length, 1)
     assert.equal(server.seen[0].body, 'streamed')
+    // Issue 11 item 7: not resent, but the rejected token is dropped all the same.
+    const rejected = server.seen[0].token
+    assert.equal(m.invalidate(rejected), false, 'fetch has invalidated it already')
+    assert.notEqual(await m.getAccessToken(), rejected)
+    assert.equal(m.stats().tokenRequests, 2)
   } finally {
     await server.close()
   }
@@ -135,6 +140,8 @@ test('a relative URL is appended to apiBaseUrl', async () => {
     const m = new TokenManager(cortiClient({ apiBaseUrl: `${server.url}/v2/` }))
     const r = await m.fetch('/interactions?limit=1')
     assert.equal((await r.json()).url, '/v2/interactions?limit=1')
+    const bare = await m.fetch('interactions/7')
+    assert.equal((await bare.json()).url, '/v2/interactions/7', 'joined by the core: no leading slash needed')
     const none = new TokenManager(cortiClient())
     await assert.rejects(none.fetch('/interactions'), { code: 'CORTIAUTH_CONFIG' })
   } finally {
@@ -148,6 +155,75 @@ test('token errors reject fetch with the token error', async () => {
     const m = new TokenManager(cortiClient({ clientSecret: 'wrong-secret-for-fetch' }))
     await assert.rejects(m.fetch(`${server.url}/x`), { code: 'CORTIAUTH_OAUTH' })
     assert.equal(server.seen.length, 0, 'no API call without a token')
+  } finally {
+    await server.close()
+  }
+})
+
+/** A server that redirects every request to `target` (absolute) and records what it got. */
+async function redirector(target) {
+  const seen = []
+  const server = await stubServer(async (req, res) => {
+    for await (const _ of req);
+    seen.push({ url: req.url, authorization: req.headers.authorization ?? null })
+    res.statusCode = 302
+    res.setHeader('location', typeof target === 'function' ? target() : target)
+    res.end()
+  })
+  return { ...server, seen }
+}
+
+test('issue 11 item 1: a 401 from another origin after a redirect is returned, the token kept', async () => {
+  const other = await api({ alwaysReject: true })
+  const origin = await redirector(() => `${other.url}/elsewhere`)
+  try {
+    const m = new TokenManager(cortiClient())
+    const token = await m.getAccessToken()
+    const r = await m.fetch(`${origin.url}/start`)
+    assert.equal(r.status, 401)
+    assert.equal(origin.seen.length, 1, 'not retried')
+    assert.equal(origin.seen[0].authorization, `Bearer ${token}`)
+    assert.equal(other.seen.length, 1, 'the other origin got one request')
+    assert.equal(other.seen[0].token, '', 'fetch drops Authorization when a redirect leaves the origin')
+    assert.equal(m.getAccessTokenSync(), token, 'the token was not invalidated')
+    assert.equal(m.stats().tokenRequests, 1, 'no new token fetched')
+  } finally {
+    await origin.close()
+    await other.close()
+  }
+})
+
+test('a 401 after a redirect within the origin invalidates and retries once', async () => {
+  const rejected = new Set()
+  const seen = []
+  const server = await stubServer(async (req, res) => {
+    for await (const _ of req);
+    const token = (req.headers.authorization ?? '').replace(/^Bearer /, '')
+    seen.push({ url: req.url, token })
+    if (req.url === '/start') {
+      res.statusCode = 302
+      res.setHeader('location', '/final')
+      res.end()
+    } else if (seen.length <= 2 || rejected.has(token)) {
+      rejected.add(token)
+      res.statusCode = 401
+      res.end()
+    } else {
+      res.end('ok')
+    }
+  })
+  try {
+    const m = new TokenManager(cortiClient())
+    const first = await m.getAccessToken()
+    const r = await m.fetch(`${server.url}/start`)
+    assert.equal(r.status, 200)
+    assert.deepEqual(
+      seen.map((s) => s.url),
+      ['/start', '/final', '/start', '/final'],
+    )
+    assert.equal(seen[1].token, first)
+    assert.notEqual(seen[3].token, first, 'the retry carries a fresh token')
+    assert.equal(m.stats().tokenRequests, 2)
   } finally {
     await server.close()
   }

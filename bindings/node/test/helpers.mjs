@@ -80,3 +80,13 @@ export function signal() {
 export function tokenBody(accessToken, expiresIn = 300) {
   return JSON.stringify({ access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, scope: 'openid' })
 }
+
+/** The exception `fn` throws (fails the test when it throws none). */
+export function thrown(fn) {
+  try {
+    fn()
+  } catch (e) {
+    return e
+  }
+  assert.fail('expected an exception')
+}

@@ -159,7 +159,13 @@ test('a token due for refresh is replaced by a new one', { timeout: 30_000 }, as
   assert.equal(m.stats().tokenRequests, 1)
   const refreshAt = first.expiresAt.getTime() - 9_000
   await sleep(Math.max(0, refreshAt - Date.now()) + 200)
-  const second = await m.getAccessToken()
+  // Due but still valid: callers may keep it while the refresh runs on the
+  // manager's worker thread; the new token replaces it shortly.
+  let second = await m.getAccessToken()
+  for (let i = 0; i < 250 && second === first.accessToken; i++) {
+    await sleep(20)
+    second = await m.getAccessToken()
+  }
   assert.notEqual(second, first.accessToken)
   assert.ok(claims(second).exp > claims(first.accessToken).exp)
   const s = m.stats()
@@ -190,6 +196,8 @@ test('invalidate drops the rejected token once', async () => {
   const m = new TokenManager(cortiClient())
   const first = await m.getAccessToken()
   assert.equal(m.invalidate('not-the-cached-token'), false)
+  // The `Bearer ` prefix is stripped by the core (the JS layer passes the string on).
+  assert.equal(m.invalidate(`Bearer ${first}x`), false, 'a different token after the prefix')
   assert.equal(m.invalidate(`Bearer ${first}`), true)
   assert.equal(m.invalidate(first), false, 'a burst of 401s for one token drops it once')
   const second = await m.getAccessToken()
@@ -219,6 +227,11 @@ test('headers, apiBaseUrl and websocketUrl', async () => {
   assert.equal(eu.apiBaseUrl, 'https://api.eu.corti.app/v2')
   assert.equal(eu.tokenUrl, 'https://auth.eu.corti.app/realms/base/protocol/openid-connect/token')
   assert.equal(eu.tenantName, 'base')
+  assert.equal(eu.apiUrl('/interactions?limit=1'), 'https://api.eu.corti.app/v2/interactions?limit=1')
+  assert.equal(eu.apiUrl('interactions/1'), 'https://api.eu.corti.app/v2/interactions/1')
+  assert.throws(() => eu.apiUrl('https://elsewhere.example/x'), { code: 'CORTIAUTH_CONFIG' })
+  assert.throws(() => m.apiUrl('/interactions'), { code: 'CORTIAUTH_CONFIG' }, 'no API base URL')
+  assert.throws(() => eu.apiUrl(42), { code: 'CORTIAUTH_CONFIG' })
 
   const stream = 'wss://api.eu.corti.app/audio-bridge/v2/interactions/1/streams?tenant-name=base'
   const url = await m.websocketUrl(stream)

@@ -7,6 +7,7 @@ import {
   Token,
   TokenManager,
   type AuthHeaders,
+  type Description,
   type ErrorKind,
   type Stats,
   type TokenManagerOptions,
@@ -38,11 +39,26 @@ export async function usage(): Promise<void> {
   const authorization: string = headers.Authorization
   const tenant: string = headers['Tenant-Name']
   const base: string | null = manager.apiBaseUrl
+  const apiUrl: string = manager.apiUrl('/interactions')
   const ws: string = await manager.websocketUrl('wss://example/stream?x=1')
   const dropped: boolean = manager.invalidate(value) || manager.invalidate(token)
   const stats: Stats = manager.stats()
   const requests: number = stats.tokenRequests
   const kind: ErrorKind | null = stats.lastErrorKind
+  const described: Description = manager.describe()
+  const timeoutMs: number = described.timeout_ms
+  const pairs: Array<[string, string]> = described.extra_params
+  const fromFile = new TokenManager({
+    clientId: 'id',
+    clientSecretFile: '/run/secrets/corti',
+    environment: 'eu',
+    sharedCache: 'redis://127.0.0.1:6379/0',
+    extraParams: [
+      ['audience', 'a'],
+      ['audience', 'b'],
+    ],
+  })
+  void [timeoutMs, pairs, fromFile]
   const response: Response = await manager.fetch('/interactions', { method: 'POST', body: '{}' })
   const again: Response = await manager.fetch(new Request('https://api.eu.corti.app/v2/x'))
   void [sync, expires, left, scope, authorization, tenant, base, ws, dropped, requests, kind, response, again]
@@ -57,7 +73,8 @@ export async function usage(): Promise<void> {
       void [code, oauth, status]
     } else if (e instanceof CortiAuthError && e.code === ErrorCode.NETWORK) {
       const transient: boolean = e.transient
-      void transient
+      const causes: readonly string[] = e.causes
+      void [transient, causes]
     }
   }
 

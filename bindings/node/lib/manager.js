@@ -1,0 +1,423 @@
+'use strict'
+// The token manager: a thin layer over the addon. The token cache, single flight,
+// refresh ahead and stale-while-revalidate are the core's; nothing here keeps a
+// token's validity or an in-flight request. A usable token is read synchronously
+// through the core's `try_token()` (also in the refresh window: the core starts the
+// refresh on its worker thread and hands out the current token); otherwise each call
+// runs the core's `token()` on the libuv pool (concurrent callers share one request).
+
+const native = require('./native.js')
+const { toError, fromThrown, isFailure, configError } = require('./errors.js')
+const { nativeOptions } = require('./options.js')
+const { authorizedFetch } = require('./fetch.js')
+
+const inspectSymbol = Symbol.for('nodejs.util.inspect.custom')
+const REDACTED = '[REDACTED]'
+
+/** An access token and what the server said about it. Printing it hides the value. */
+class Token {
+  constructor(t) {
+    /** The raw token. Never log it. */
+    this.accessToken = t.accessToken
+    /** When the token expires, on the wall clock. */
+    this.expiresAt = new Date(t.expiresAtMs)
+    /** Whole seconds left before expiry, now (an own enumerable getter: spread and JSON keep it). */
+    Object.defineProperty(this, 'expiresIn', { get: expiresIn, enumerable: true })
+    /** As the server sent it (`Bearer`). */
+    this.tokenType = t.tokenType
+    /** The scope the server granted, or null when it did not say. */
+    this.scope = t.scope ?? null
+    Object.freeze(this)
+  }
+
+  toString() {
+    return `Token(${this.tokenType}, expires ${this.expiresAt.toISOString()})`
+  }
+
+  [inspectSymbol](depth, options, inspect) {
+    const shown = { ...this, accessToken: REDACTED }
+    return `Token ${typeof inspect === 'function' ? inspect(shown, options) : JSON.stringify(shown)}`
+  }
+}
+
+function expiresIn() {
+  return Math.max(0, Math.floor((this.expiresAt.getTime() - Date.now()) / 1000))
+}
+
+// Headers objects inherit their redacting inspect from here: an own symbol key would
+// break `new Headers(h)` (undici converts every own key of a record, enumerable or not).
+const HEADERS_PROTOTYPE = Object.create(Object.prototype, {
+  [inspectSymbol]: {
+    value(depth, options, inspect) {
+      const shown = { ...this, Authorization: `Bearer ${REDACTED}` }
+      return typeof inspect === 'function' ? inspect(shown, options) : JSON.stringify(shown)
+    },
+  },
+})
+
+function redactedHeaders(authorization, tenantName) {
+  const headers = Object.create(HEADERS_PROTOTYPE)
+  headers.Authorization = authorization
+  headers['Tenant-Name'] = tenantName
+  return headers
+}
+
+const FROM_ENV = Symbol('cortiauth.fromEnv')
+
+/** The core's describe string of a manager (for the parity runner: byte-identical). */
+let describeJsonOf
+
+/**
+ * Hands out valid access tokens for one OAuth client, fetching one per token
+ * lifetime however many callers ask at once. Build one per client and share it.
+ */
+class TokenManager {
+  #native
+  #tenantName
+  /** Native functions bound to this manager: the stamp of the core's `try_token()` (0: none without waiting), and `token()` on this thread. */
+  #cachedStamp
+  #stampSync
+  // The strings made for the last token the core handed out, named by its stamp, so
+  // that a cached read copies nothing. No cache: the core decides at every call
+  // whether a token is handed out (a stamp of 0 means it is not).
+  #value = null
+  #valueStamp = 0
+  #token = null
+  #tokenStamp = 0
+
+  static {
+    describeJsonOf = (m) => m.#native.describeJson()
+  }
+
+  /**
+   * @param {object} options clientId, clientSecret, environment, tenantName ('base'),
+   *   scopes, tokenUrl, authMethod, timeoutMs, … (see index.d.ts and the README's table)
+   */
+  constructor(options = {}, _mode = undefined) {
+    const prepared = nativeOptions(options)
+    let created
+    try {
+      created = native.createManager(prepared, _mode === FROM_ENV)
+    } catch (e) {
+      throw fromThrown(e)
+    } finally {
+      // Do not keep a copy of the secret on the JavaScript side.
+      prepared.clientSecret = undefined
+    }
+    if (isFailure(created)) throw toError(created)
+    this.#native = created
+    this.#tenantName = created.tenantName
+    this.#cachedStamp = created.cachedStampFn()
+    this.#stampSync = created.stampSyncFn()
+  }
+
+  /**
+   * A manager configured from the CORTI_* variables (and CORTIAUTH_SHARED_CACHE);
+   * `overrides` win over them.
+   */
+  static fromEnv(overrides = {}) {
+    return new TokenManager(overrides, FROM_ENV)
+  }
+
+  /** The string of the token named by `stamp` (made once per token). */
+  #valueFor(stamp) {
+    if (stamp !== this.#valueStamp) {
+      this.#value = this.#native.seenAccessToken()
+      this.#valueStamp = stamp
+    }
+    return this.#value
+  }
+
+  /** The Token named by `stamp` (made once per token; it is immutable). */
+  #tokenFor(stamp) {
+    if (stamp !== this.#tokenStamp) {
+      this.#token = new Token(this.#native.seenToken())
+      this.#tokenStamp = stamp
+    }
+    return this.#token
+  }
+
+  /** The stamp of the token the core's `try_token()` hands out, or 0 (a caller would wait). */
+  #cached() {
+    return this.#cachedStamp()
+  }
+
+  /** The core's `token()` on the libuv pool: a native token (with its stamp) or an error descriptor. */
+  #fromPool() {
+    let task
+    try {
+      task = this.#native.tokenAsync()
+    } catch (e) {
+      return Promise.reject(fromThrown(e))
+    }
+    return task.then(
+      (r) => {
+        if (isFailure(r)) throw toError(r)
+        return r
+      },
+      (e) => {
+        throw fromThrown(e)
+      },
+    )
+  }
+
+  #syncStamp() {
+    let r
+    try {
+      r = this.#stampSync()
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    if (typeof r === 'number') return r
+    throw toError(r)
+  }
+
+  /**
+   * A valid access token. A cached one resolves at once (no thread hop); otherwise the
+   * core's `token()` runs on the libuv thread pool (one request for all callers).
+   * @returns {Promise<string>}
+   */
+  getAccessToken() {
+    let stamp
+    try {
+      stamp = this.#cached()
+    } catch (e) {
+      return Promise.reject(fromThrown(e))
+    }
+    if (stamp !== 0) return Promise.resolve(this.#valueFor(stamp))
+    return this.#fromPool().then((r) => {
+      if (r.stamp !== this.#valueStamp) {
+        this.#value = r.accessToken
+        this.#valueStamp = r.stamp
+      }
+      return this.#value
+    })
+  }
+
+  /** A valid access token, fetched on this thread if needed (blocks the event loop: for scripts). */
+  getAccessTokenSync() {
+    return this.#valueFor(this.#syncStamp())
+  }
+
+  /** A valid token with its expiry, type and scope. @returns {Promise<Token>} */
+  getToken() {
+    let stamp
+    try {
+      stamp = this.#cached()
+    } catch (e) {
+      return Promise.reject(fromThrown(e))
+    }
+    if (stamp !== 0) return Promise.resolve(this.#tokenFor(stamp))
+    return this.#fromPool().then((r) => {
+      if (r.stamp !== this.#tokenStamp) {
+        this.#token = new Token(r)
+        this.#tokenStamp = r.stamp
+      }
+      return this.#token
+    })
+  }
+
+  /** `getToken()` on this thread (blocks the event loop if a fetch is needed). */
+  getTokenSync() {
+    return this.#tokenFor(this.#syncStamp())
+  }
+
+  /** `{ Authorization: 'Bearer …', 'Tenant-Name': … }` for a Corti API call. */
+  headers() {
+    let stamp
+    try {
+      stamp = this.#cached()
+    } catch (e) {
+      return Promise.reject(fromThrown(e))
+    }
+    if (stamp !== 0) return Promise.resolve(this.#headersFor(this.#valueFor(stamp)))
+    return this.getAccessToken().then((token) => this.#headersFor(token))
+  }
+
+  /** `headers()` on this thread (blocks the event loop if a fetch is needed). */
+  headersSync() {
+    return this.#headersFor(this.getAccessTokenSync())
+  }
+
+  #headersFor(token) {
+    return redactedHeaders(`Bearer ${token}`, this.#tenantName)
+  }
+
+  /** The stream URL returned by the API with `token=Bearer%20…` appended. */
+  websocketUrl(streamUrl) {
+    if (typeof streamUrl !== 'string') return Promise.reject(configError('streamUrl must be a string'))
+    let task
+    try {
+      task = this.#native.websocketUrlAsync(streamUrl)
+    } catch (e) {
+      return Promise.reject(fromThrown(e))
+    }
+    return task.then(stringOrThrow, (e) => {
+      throw fromThrown(e)
+    })
+  }
+
+  /** `websocketUrl()` on this thread (blocks the event loop if a fetch is needed). */
+  websocketUrlSync(streamUrl) {
+    if (typeof streamUrl !== 'string') throw configError('streamUrl must be a string')
+    let r
+    try {
+      r = this.#native.websocketUrlSync(streamUrl)
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    return stringOrThrow(r)
+  }
+
+  /**
+   * Drops the cached token if it is still `rejected` (the API answered 401 to it);
+   * accepts the token, `Bearer <token>` or a Token. Returns whether it was dropped:
+   * a burst of 401s for one token causes one refresh.
+   */
+  invalidate(rejected) {
+    const value = rejected instanceof Token ? rejected.accessToken : rejected
+    if (typeof value !== 'string') throw configError('invalidate() takes the rejected token (a string or a Token)')
+    let dropped
+    try {
+      dropped = this.#native.invalidate(value)
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    if (dropped) {
+      // Let go of the strings made for it (the core has dropped the token itself).
+      this.#value = this.#token = null
+      this.#valueStamp = this.#tokenStamp = 0
+    }
+    return dropped
+  }
+
+  /**
+   * Counters: `{ tokenRequests, cacheHits, refreshes, failures, lastErrorKind,
+   * storeHits, storeMisses, storeErrors, storeWaits, storeLastError }`.
+   */
+  stats() {
+    let s
+    try {
+      s = this.#native.stats()
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    return {
+      tokenRequests: s.tokenRequests,
+      cacheHits: s.cacheHits,
+      refreshes: s.refreshes,
+      failures: s.failures,
+      lastErrorKind: s.lastErrorKind ?? null,
+      storeHits: s.storeHits,
+      storeMisses: s.storeMisses,
+      storeErrors: s.storeErrors,
+      storeWaits: s.storeWaits,
+      storeLastError: s.storeLastError ?? null,
+    }
+  }
+
+  /**
+   * The effective settings, as the core describes them (the same JSON in every
+   * language): every setting with its default filled in, durations as `*_ms`, the
+   * secret as `"[REDACTED]"`.
+   */
+  describe() {
+    let json
+    try {
+      json = this.#native.describeJson()
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    return JSON.parse(json)
+  }
+
+  /**
+   * A relative API path (`/interactions`, `interactions/1?limit=5`) joined onto
+   * `apiBaseUrl` by the core. Throws a ConfigError when there is no API base URL or
+   * `path` is an absolute URL (the token must not travel to another host).
+   */
+  apiUrl(path) {
+    if (typeof path !== 'string') throw configError('apiUrl() takes a path (a string)')
+    let r
+    try {
+      r = this.#native.apiUrl(path)
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    return stringOrThrow(r)
+  }
+
+  /** `https://api.{environment}.corti.app/v2`, or null when no environment is configured. */
+  get apiBaseUrl() {
+    return this.#native.apiBaseUrl ?? null
+  }
+
+  get clientId() {
+    return this.#native.clientId
+  }
+
+  get tenantName() {
+    return this.#tenantName
+  }
+
+  get environment() {
+    return this.#native.environment ?? null
+  }
+
+  get tokenUrl() {
+    return this.#native.tokenUrl
+  }
+
+  /** The scopes sent, `openid` first. */
+  get scopes() {
+    return this.#native.scopes
+  }
+
+  get authMethod() {
+    return this.#native.authMethod
+  }
+
+  /**
+   * The global `fetch` with `Authorization` and `Tenant-Name` added. On a 401 from the
+   * origin the token was sent to, the token is invalidated and the request sent once
+   * more with a fresh one (unless its body is a stream, which cannot be sent twice).
+   * A relative URL (`/interactions`, `interactions/1`) is joined onto `apiBaseUrl` (`apiUrl()`).
+   * @returns {Promise<Response>}
+   */
+  fetch(input, init = undefined) {
+    return authorizedFetch(this, input, init)
+  }
+
+  toString() {
+    return `TokenManager(${this.clientId} @ ${this.tokenUrl})`
+  }
+
+  toJSON() {
+    return { clientId: this.clientId, tenantName: this.tenantName, tokenUrl: this.tokenUrl }
+  }
+
+  [inspectSymbol](depth, options, inspect) {
+    const shown = {
+      clientId: this.clientId,
+      clientSecret: REDACTED,
+      tenantName: this.tenantName,
+      tokenUrl: this.tokenUrl,
+      authMethod: this.authMethod,
+      scopes: this.scopes,
+      stats: this.stats(),
+    }
+    return `TokenManager ${typeof inspect === 'function' ? inspect(shown, options) : JSON.stringify(shown)}`
+  }
+}
+
+function stringOrThrow(r) {
+  if (typeof r === 'string') return r
+  throw toError(r)
+}
+
+/** The core's describe string, unchanged (private: the parity runner uses it). */
+function describeJson(manager) {
+  return describeJsonOf(manager)
+}
+
+module.exports = { TokenManager, Token, describeJson, coreVersion: native.coreVersion() }
