@@ -1,8 +1,9 @@
 //! `cortiauth`: OAuth 2.0 client-credentials tokens for the Corti API from the shell.
 //!
-//! A thin layer over the `cortiauth` crate (which does the fetching, retries and
-//! error reporting), plus an optional encrypted on-disk cache so that separate
-//! invocations reuse one token.
+//! A thin layer over the `cortiauth` crate (which does the fetching, retries,
+//! error reporting and the shared token cache: `--cache` is the core's encrypted
+//! file store in the user's cache directory, `--shared-cache URL` any store), so
+//! that separate invocations reuse one token.
 
 mod cache;
 
@@ -12,22 +13,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use cortiauth::{
-    AuthMethod, Config, ConfigBuilder, Error, RetryPolicy, SecretString, TokenManager,
-};
+use cortiauth::{AuthMethod, Config, Error, SecretString, Settings, TokenManager};
 use serde_json::json;
 
-use crate::cache::{CacheKey, DiskCache, Entry, Loaded};
+use crate::cache::Entry;
 
 const EXAMPLES: &str = "\
-Configuration comes from the CORTI_* variables (CORTI_CLIENT_ID, CORTI_CLIENT_SECRET,
-CORTI_ENVIRONMENT, CORTI_TENANT_NAME, CORTI_TOKEN_URL, CORTI_SCOPES); flags override them.
-Pass the secret in CORTI_CLIENT_SECRET or with --client-secret-file, not on the command line.
+Configuration comes from the CORTI_* variables (CORTI_CLIENT_ID, CORTI_CLIENT_SECRET or
+CORTI_CLIENT_SECRET_FILE, CORTI_ENVIRONMENT, CORTI_TENANT_NAME, CORTI_TOKEN_URL, CORTI_SCOPES,
+CORTIAUTH_SHARED_CACHE); flags override them. `cortiauth config` shows the result.
+Pass the secret in CORTI_CLIENT_SECRET or a file, not on the command line.
 
 Examples:
   export CORTI_CLIENT_ID=my-client CORTI_ENVIRONMENT=eu CORTI_TENANT_NAME=base
   read -rs CORTI_CLIENT_SECRET && export CORTI_CLIENT_SECRET
   cortiauth check
+  cortiauth config --json
   curl -H @<(cortiauth headers --cache) https://api.eu.corti.app/v2/interactions
   cortiauth headers --cache | curl -H @- https://api.eu.corti.app/v2/interactions
   TOKEN=$(cortiauth token --cache)
@@ -93,13 +94,72 @@ struct Options {
     #[arg(long, global = true, value_name = "METHOD", value_parser = parse_auth_method)]
     auth_method: Option<AuthMethod>,
 
-    /// Time limit in seconds for getting a token, retries included [default: 10 per
-    /// request, 30 in all].
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_timeout)]
-    timeout: Option<Duration>,
+    /// API base URL [default: https://api.{environment}.corti.app/v2].
+    #[arg(long, global = true, value_name = "URL")]
+    api_base_url: Option<String>,
+
+    /// Extra form parameter sent with every token request (audience, resource),
+    /// repeatable; a name given twice keeps its last value.
+    #[arg(long = "extra-param", global = true, value_name = "NAME=VALUE", value_parser = parse_pair)]
+    extra_params: Vec<(String, String)>,
+
+    /// Trust the extra CA certificates (PEM) in FILE, repeatable.
+    #[arg(long = "ca-cert", global = true, value_name = "FILE")]
+    ca_certs: Vec<PathBuf>,
+
+    /// Timeout in seconds of one request to the token endpoint [default: 10].
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    timeout: Option<f64>,
+
+    /// Attempts in all for one token (1 turns retries off) [default: 4].
+    #[arg(long, global = true, value_name = "N")]
+    max_attempts: Option<u32>,
+
+    /// First retry backoff in seconds [default: 0.1].
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    initial_backoff: Option<f64>,
+
+    /// Largest retry backoff in seconds [default: 5].
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    max_backoff: Option<f64>,
+
+    /// Time limit in seconds for getting a token, retries included [default: 30].
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    retry_deadline: Option<f64>,
+
+    /// After a failure, fail at once for this many seconds [default: 1, or 0 with --max-attempts 1].
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    failure_cooldown: Option<f64>,
+
+    /// Refresh at most this many seconds before expiry [default: 60].
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    refresh_margin: Option<f64>,
+
+    /// ... and at most this fraction of the lifetime before it [default: 0.2].
+    #[arg(long, global = true, value_name = "FRACTION")]
+    refresh_margin_fraction: Option<f64>,
+
+    /// Stop using a token at most this many seconds before it expires [default: 10].
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    expiry_skew: Option<f64>,
+
+    /// Lifetime in seconds assumed when the server gives none [default: 300].
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
+    default_lifetime: Option<f64>,
+
+    /// Refresh on a background thread (only useful to `describe` a setting shared
+    /// with other surfaces: one CLI invocation gets one token).
+    #[arg(long, global = true)]
+    background_refresh: bool,
+
+    /// A token cache shared between processes: redis://…, rediss://… or file:///dir
+    /// [default: $CORTIAUTH_SHARED_CACHE]. Takes precedence over --cache.
+    #[arg(long, global = true, value_name = "URL")]
+    shared_cache: Option<String>,
 
     /// Reuse tokens across invocations: keep them encrypted (key derived from the
-    /// client secret) in the user's cache directory.
+    /// client secret) in the user's cache directory: the shared cache
+    /// file://<cache dir>/tokens.
     #[arg(
         long,
         global = true,
@@ -113,7 +173,7 @@ struct Options {
     #[arg(long, global = true, value_name = "DIR", env = "CORTIAUTH_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
 
-    /// Say on standard error where the token came from (cache or token endpoint).
+    /// Say on standard error where the token came from (shared cache or token endpoint).
     #[arg(short, long, global = true)]
     verbose: bool,
 }
@@ -142,6 +202,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print the effective settings (every setting, defaults filled in, the
+    /// secret redacted) without fetching a token.
+    Config {
+        /// Print the core's describe() JSON, as every binding's describe() returns it.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn parse_auth_method(s: &str) -> Result<AuthMethod, String> {
@@ -149,16 +216,18 @@ fn parse_auth_method(s: &str) -> Result<AuthMethod, String> {
         .map_err(|_| "use client_secret_post (post) or client_secret_basic (basic)".to_string())
 }
 
-fn parse_timeout(s: &str) -> Result<Duration, String> {
-    let secs: f64 = s
-        .trim()
+/// A number of seconds (`2.5`, `10s`); the range is the core's to check.
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    s.trim()
         .trim_end_matches('s')
         .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
-    if !(secs.is_finite() && secs > 0.0 && secs <= 3600.0) {
-        return Err("the timeout must be more than 0 and at most 3600 seconds".into());
-    }
-    Ok(Duration::from_secs_f64(secs))
+        .map_err(|_| format!("{s:?} is not a number of seconds"))
+}
+
+fn parse_pair(s: &str) -> Result<(String, String), String> {
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))
 }
 
 /// How the process ends when something fails.
@@ -192,7 +261,8 @@ impl From<Error> for Failure {
     fn from(e: Error) -> Failure {
         Failure {
             code: exit_code(&e),
-            message: Some(e.to_string()),
+            // The error and its causes on one line.
+            message: Some(e.full_message()),
         }
     }
 }
@@ -209,9 +279,7 @@ impl From<io::Error> for Failure {
 }
 
 fn config_error(message: impl Into<String>) -> Error {
-    Error::Config {
-        message: message.into(),
-    }
+    Error::config(message)
 }
 
 /// Reads a secret from a file's first line, or from standard input for `-`.
@@ -241,38 +309,95 @@ fn read_secret_file(path: &Path) -> Result<SecretString, Error> {
     Ok(SecretString::new(secret))
 }
 
-/// `CORTI_*` variables, overridden by flags.
+/// `CORTI_*` variables, overridden by flags: each flag sets one core setting.
 fn build_config(o: &Options, secret: Option<&SecretString>) -> Result<Config, Error> {
-    let mut b = ConfigBuilder::from_env()
-        .user_agent_suffix(concat!("cortiauth-cli/", env!("CARGO_PKG_VERSION")));
+    let secs = cortiauth::duration_from_secs_f64;
+    let mut s = Settings::from_env();
+    s.binding = Some("cli".into());
     if let Some(v) = &o.client_id {
-        b = b.client_id(v.as_str());
+        s.client_id = Some(v.clone());
     }
-    if let Some(v) = secret {
-        b = b.client_secret(v.clone());
+    // A secret file is the core's to read; only `-` (standard input) is the CLI's.
+    match (secret, &o.client_secret_file) {
+        (Some(v), _) => s.set_client_secret(v.clone()),
+        (None, Some(path)) => s.set_client_secret_file(path.clone()),
+        (None, None) => {}
     }
     if let Some(v) = &o.environment {
-        b = b.environment(v.as_str());
+        s.environment = Some(v.clone());
     }
     if let Some(v) = &o.tenant {
-        b = b.tenant(v.as_str());
+        s.tenant = Some(v.clone());
     }
     if !o.scopes.is_empty() {
-        b = b.scopes(o.scopes.iter().cloned());
+        s.scopes = Some(o.scopes.clone());
     }
     if let Some(v) = &o.token_url {
-        b = b.token_url(v.as_str());
+        s.token_url = Some(v.clone());
+    }
+    if let Some(v) = &o.api_base_url {
+        s.api_base_url = Some(v.clone());
     }
     if let Some(m) = o.auth_method {
-        b = b.auth_method(m);
+        s.auth_method = Some(m);
     }
-    if let Some(t) = o.timeout {
-        b = b.timeout(t).retry_policy(RetryPolicy {
-            deadline: t,
-            ..RetryPolicy::default()
-        });
+    for (name, value) in &o.extra_params {
+        s.set_extra_param(name.as_str(), value.as_str());
     }
-    b.build()
+    for file in &o.ca_certs {
+        let pem = std::fs::read(file).map_err(|e| {
+            config_error(format!(
+                "cannot read the CA certificate file {}: {e}",
+                file.display()
+            ))
+        })?;
+        s.ca_certificates_pem.push(pem);
+    }
+    let durations: [(&str, Option<f64>, &mut Option<Duration>); 8] = [
+        ("timeout", o.timeout, &mut s.timeout),
+        ("initial_backoff", o.initial_backoff, &mut s.initial_backoff),
+        ("max_backoff", o.max_backoff, &mut s.max_backoff),
+        ("retry_deadline", o.retry_deadline, &mut s.retry_deadline),
+        (
+            "failure_cooldown",
+            o.failure_cooldown,
+            &mut s.failure_cooldown,
+        ),
+        ("refresh_margin", o.refresh_margin, &mut s.refresh_margin),
+        ("expiry_skew", o.expiry_skew, &mut s.expiry_skew),
+        (
+            "default_lifetime",
+            o.default_lifetime,
+            &mut s.default_lifetime,
+        ),
+    ];
+    for (name, value, field) in durations {
+        if let Some(v) = value {
+            *field = Some(secs(name, v)?);
+        }
+    }
+    if let Some(v) = o.max_attempts {
+        s.max_attempts = Some(v);
+    }
+    if let Some(v) = o.refresh_margin_fraction {
+        s.refresh_margin_fraction = Some(v);
+    }
+    if o.background_refresh {
+        s.background_refresh = Some(true);
+    }
+    // --shared-cache URL, else --cache (the file store in the cache directory),
+    // else $CORTIAUTH_SHARED_CACHE.
+    if let Some(v) = &o.shared_cache {
+        s.shared_cache = Some(v.clone());
+    } else if o.cache {
+        match o.cache_dir.clone().or_else(cache::default_dir) {
+            Some(base) => s.shared_cache = Some(cache::store_url(&base).map_err(config_error)?),
+            None => warn(
+                "no user cache directory (set --cache-dir or CORTIAUTH_CACHE_DIR): not caching",
+            ),
+        }
+    }
+    s.build()
 }
 
 /// The secret given by flag or file (read once: `-` is standard input).
@@ -282,25 +407,15 @@ fn explicit_secret(o: &Options) -> Result<Option<SecretString>, Error> {
     }
     o.client_secret_file
         .as_deref()
+        .filter(|p| *p == Path::new("-"))
         .map(read_secret_file)
         .transpose()
-}
-
-/// The secret the config was built with: the explicit one, else the variable
-/// (read the way `ConfigBuilder::from_env` reads it).
-fn effective_secret(explicit: Option<&SecretString>) -> Result<SecretString, Error> {
-    if let Some(s) = explicit {
-        return Ok(s.clone());
-    }
-    std::env::var(cortiauth::env::CLIENT_SECRET)
-        .map(|v| SecretString::new(v.trim()))
-        .map_err(|_| config_error("missing client secret"))
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Source {
     TokenEndpoint,
-    DiskCache,
+    SharedCache,
 }
 
 /// A token for printing, wherever it came from.
@@ -318,91 +433,47 @@ impl Token {
     }
 }
 
-fn fetch(config: &Config) -> Result<Token, Error> {
-    let manager = TokenManager::new(config.clone())?;
-    let t = manager.token()?;
-    Ok(Token {
-        entry: Entry {
-            access_token: SecretString::new(t.secret()),
-            token_type: t.token_type().to_string(),
-            scope: t.scope().map(str::to_string),
-            expires_at_unix: t.expires_at_unix(),
-            lifetime: t.lifetime().as_secs(),
-        },
-        source: Source::TokenEndpoint,
-    })
-}
-
 fn warn(message: impl std::fmt::Display) {
     eprintln!("cortiauth: warning: {message}");
 }
 
-/// A token from the disk cache when `--cache` is on and it holds a usable one;
-/// otherwise fetched (and written to the cache). The cache lock is held from the
-/// read to the write, so concurrent invocations fetch once.
-fn acquire(config: &Config, o: &Options, secret: Option<&SecretString>) -> Result<Token, Error> {
-    if !o.cache {
-        return fetch(config);
-    }
-    let Some(base) = o.cache_dir.clone().or_else(cache::default_dir) else {
-        warn("no user cache directory (set --cache-dir or CORTIAUTH_CACHE_DIR): not caching");
-        return fetch(config);
-    };
-    let dir = base.join(cache::TOKENS_SUBDIR);
-    let key = CacheKey::new(config.token_url(), config.client_id(), config.scopes());
-    let secret = effective_secret(secret)?;
-    let disk = DiskCache::new(dir.clone(), &key, secret.expose());
-    drop(secret);
-    let lock = match disk.lock() {
-        Ok(lock) => lock,
-        Err(e) => {
-            warn(format_args!(
-                "cannot use the token cache in {}: {e}",
-                dir.display()
-            ));
-            return fetch(config);
-        }
-    };
-    match disk.load(&lock) {
-        Ok(Loaded::Entry(entry)) if entry.usable_at(cache::now_unix()) => {
-            return Ok(Token {
-                entry,
-                source: Source::DiskCache,
-            });
-        }
-        Ok(Loaded::Entry(_)) => {
-            if o.verbose {
-                eprintln!("cortiauth: the cached token expires soon: fetching a new one");
-            }
-        }
-        Ok(Loaded::Unreadable) => {
-            if o.verbose {
-                eprintln!(
-                    "cortiauth: the cached token cannot be read with this secret (other secret or corrupt file): fetching a new one"
-                );
-            }
-        }
-        Ok(Loaded::Missing) => {}
-        Err(e) => warn(format_args!(
-            "cannot read {}: {e}",
-            disk.token_path().display()
-        )),
-    }
-    let token = fetch(config)?;
-    if let Err(e) = disk.store(&lock, &token.entry) {
+/// A token from the core's manager: from the shared cache when one is
+/// configured (`--cache`, `--shared-cache`) and holds a usable token (the
+/// store's lock makes concurrent invocations fetch once), else fetched.
+/// Where it came from is read from the manager's counters.
+fn acquire(config: &Config) -> Result<Token, Error> {
+    let manager = TokenManager::new(config.clone())?;
+    let result = manager.token();
+    let stats = manager.stats();
+    if stats.store_errors > 0 {
         warn(format_args!(
-            "cannot write {}: {e}",
-            disk.token_path().display()
+            "the shared cache {} failed ({}): the token was fetched directly",
+            config
+                .shared_cache()
+                .map(cortiauth::store::redact_url)
+                .unwrap_or_default(),
+            stats.store_last_error.map_or("error", |k| k.as_str())
         ));
     }
-    drop(lock);
-    Ok(token)
+    let t = result?;
+    Ok(Token {
+        entry: Entry::from_token(&t),
+        source: if stats.store_hits > 0 {
+            Source::SharedCache
+        } else {
+            Source::TokenEndpoint
+        },
+    })
 }
 
 fn report_source(config: &Config, token: &Token) {
     match token.source {
-        Source::DiskCache => eprintln!(
-            "cortiauth: token from the on-disk cache (expires in {} s)",
+        Source::SharedCache => eprintln!(
+            "cortiauth: token from the shared cache {} (expires in {} s)",
+            config
+                .shared_cache()
+                .map(cortiauth::store::redact_url)
+                .unwrap_or_default(),
             token.expires_in()
         ),
         Source::TokenEndpoint => eprintln!(
@@ -424,7 +495,18 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
     let secret = explicit_secret(o)?;
     let config = build_config(o, secret.as_ref())?;
-    let token = acquire(&config, o, secret.as_ref())?;
+    if let Command::Config { json } = &cli.command {
+        let out = if *json {
+            format!("{}\n", config.describe())
+        } else {
+            describe_text(&config.describe())
+        };
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(out.as_bytes())?;
+        stdout.flush()?;
+        return Ok(());
+    }
+    let token = acquire(&config)?;
     drop(secret);
     if o.verbose {
         report_source(&config, &token);
@@ -454,6 +536,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             )
         }
         Command::Check { json } => check_report(&config, &token, *json),
+        Command::Config { .. } => unreachable!("answered before fetching"),
     };
     let out = zeroize::Zeroizing::new(out);
     let mut stdout = io::stdout().lock();
@@ -462,11 +545,28 @@ fn run(cli: Cli) -> Result<(), Failure> {
     Ok(())
 }
 
+/// `describe()` as aligned `key  value` lines, for people.
+fn describe_text(json: &str) -> String {
+    let v: serde_json::Value = serde_json::from_str(json).expect("describe() is JSON");
+    let map = v.as_object().expect("describe() is an object");
+    let width = map.keys().map(String::len).max().unwrap_or(0);
+    let mut out = String::new();
+    for (k, v) in map {
+        let shown = match v {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => "-".to_string(),
+            other => other.to_string(),
+        };
+        out.push_str(&format!("{k:width$}  {shown}\n"));
+    }
+    out
+}
+
 /// What `check` says: everything about the token but the token.
 fn check_report(config: &Config, token: &Token, json: bool) -> String {
     let source = match token.source {
         Source::TokenEndpoint => "token endpoint",
-        Source::DiskCache => "on-disk cache",
+        Source::SharedCache => "shared cache",
     };
     let e = &token.entry;
     if json {
@@ -549,40 +649,38 @@ mod tests {
         };
         assert_eq!(exit_code(&config_error("x")), 2);
         assert_eq!(exit_code(&oauth), 3);
-        assert_eq!(
-            exit_code(&Error::Network {
-                message: "refused".into()
-            }),
-            4
-        );
-        assert_eq!(
-            exit_code(&Error::Timeout {
-                message: "slow".into()
-            }),
-            4
-        );
+        assert_eq!(exit_code(&Error::network("refused")), 4);
+        assert_eq!(exit_code(&Error::timeout("slow")), 4);
         assert_eq!(exit_code(&http(503)), 4);
         assert_eq!(exit_code(&http(429)), 4);
         assert_eq!(exit_code(&http(404)), 5);
-        assert_eq!(
-            exit_code(&Error::InvalidResponse {
-                message: "html".into()
-            }),
-            5
-        );
+        assert_eq!(exit_code(&Error::invalid_response("html")), 5);
         let f = Failure::from(oauth);
         let m = f.message.unwrap();
         assert!(m.contains("invalid_client") && m.contains("Invalid client credentials"));
     }
 
     #[test]
-    fn timeout_parsing() {
-        assert_eq!(parse_timeout("2.5").unwrap(), Duration::from_millis(2500));
-        assert_eq!(parse_timeout("10s").unwrap(), Duration::from_secs(10));
-        assert!(parse_timeout("0").is_err());
-        assert!(parse_timeout("-1").is_err());
-        assert!(parse_timeout("NaN").is_err());
-        assert!(parse_timeout("soon").is_err());
+    fn seconds_parsing_leaves_ranges_to_the_core() {
+        assert_eq!(parse_seconds("2.5").unwrap(), 2.5);
+        assert_eq!(parse_seconds("10s").unwrap(), 10.0);
+        assert!(parse_seconds("soon").is_err());
+        // Parsed here, refused by the core with the setting's name.
+        let cli = Cli::try_parse_from([
+            "cortiauth",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "x",
+            "--environment",
+            "eu",
+            "--retry-deadline",
+            "1e19",
+            "config",
+        ])
+        .unwrap();
+        let e = build_config(&cli.opts, Some(&SecretString::new("x"))).unwrap_err();
+        assert!(e.to_string().contains("retry_deadline"), "{e}");
     }
 
     #[test]
