@@ -24,7 +24,12 @@ if [ -z "${CORTI_CLIENT_ID:-}" ] || [ -z "${CORTI_CLIENT_SECRET:-}" ]; then
     # What curl calls with the token: the realm's OpenID Connect userinfo endpoint.
     api_url="${CORTI_TOKEN_URL%/token}/userinfo"
   elif [ -z "${CORTIAUTH_DEMO_UNDER_SERVERS:-}" ]; then
-    echo "No CORTI_CLIENT_ID / CORTI_CLIENT_SECRET: starting Keycloak on loopback (the first run downloads it)."
+    kc_version=$(sed -n 's/^ *KEYCLOAK_VERSION="\(.*\)"$/\1/p' tests/servers/lib.sh)
+    if [ -f "${CORTIAUTH_CACHE_DIR:-$HOME/.cache/cortiauth}/keycloak-$kc_version/.cortiauth-primed" ]; then
+      echo "No CORTI_CLIENT_ID / CORTI_CLIENT_SECRET: starting Keycloak $kc_version on loopback (cached in ${CORTIAUTH_CACHE_DIR:-~/.cache/cortiauth})."
+    else
+      echo "No CORTI_CLIENT_ID / CORTI_CLIENT_SECRET: starting Keycloak $kc_version on loopback (not cached yet: this first start downloads, about 170 MiB, and builds it)."
+    fi
     export CORTIAUTH_DEMO_UNDER_SERVERS=1
     exec tests/servers/with-servers.sh "$0" "$@" </dev/null
   else
@@ -79,7 +84,7 @@ second=$("$cortiauth" token --cache -v </dev/null 2>"$work/err2") || { cat "$wor
 t2=$(now_ms)
 echo "1st: $(elide <<<"$first") (sha256 $(printf %s "$first" | fingerprint))  $(( t1 - t0 )) ms  -- $(sed 's/^cortiauth: //' "$work/err1")"
 echo "2nd: $(elide <<<"$second") (sha256 $(printf %s "$second" | fingerprint))  $(( t2 - t1 )) ms  -- $(sed 's/^cortiauth: //' "$work/err2")"
-if [ "$first" = "$second" ] && grep -q "on-disk cache" "$work/err2"; then
+if [ "$first" = "$second" ] && grep -q "shared cache" "$work/err2"; then
   echo "Same token, no second request to the token endpoint."
 else
   echo "demo: the second invocation did not reuse the cached token" >&2

@@ -4,5 +4,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The optional integrations sit behind cargo features (the Redis store, the async
+# reqwest helper and middleware): lint them too, in one build.
+cargo clippy -p cortiauth --all-targets --features redis,reqwest,reqwest-middleware --locked -- -D warnings
 # include/cortiauth.h must be what the pinned cbindgen generates from ffi/.
 ffi/generate-header.sh --check
+# GitHub Actions workflows: actionlint, pinned, built from the Go module proxy into
+# target/tools (once; about 30 s). Needs Go.
+actionlint_version=v1.7.12
+actionlint=target/tools/actionlint-$actionlint_version
+if [ ! -x "$actionlint" ]; then
+  mkdir -p target/tools
+  GOBIN="$PWD/target/tools/gobin" go install "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
+  mv target/tools/gobin/actionlint "$actionlint"
+fi
+"$actionlint" -no-color .github/workflows/*.yml
+echo "actionlint $actionlint_version: .github/workflows ok"

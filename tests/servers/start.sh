@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Interactive use: start Keycloak and the Tiro server and leave them running.
+# Interactive use: start Keycloak, the Tiro server and Redis and leave them running.
 #
 #   tests/servers/start.sh
 #   source tests/servers/.run/env.sh      # the same CORTIAUTH_* as with-servers.sh
-#   cargo test ...                        # or tests/servers/with-servers.sh CMD: it reuses them
+#   cargo test -- --include-ignored       # or tests/servers/with-servers.sh CMD: it reuses them
 #   tests/servers/stop.sh
 #
 # State (pids, ports, logs, env.sh) lives in tests/servers/.run/ (git-ignored).
@@ -16,7 +16,7 @@ RD="$SERVERS_DIR/.run"
 export CORTIAUTH_SERVERS_RUN_DIR="$RD"
 mkdir -p "$RD"
 
-if [ -f "$RD/keycloak.pid" ] && group_alive "$(cat "$RD/keycloak.pid")" && "$SERVERS_DIR/tiro-ctl.sh" status; then
+if [ -f "$RD/keycloak.pid" ] && group_alive "$(cat "$RD/keycloak.pid")" && "$SERVERS_DIR/tiro-ctl.sh" status && "$SERVERS_DIR/redis.sh" status "$RD" && [ -f "$RD/env.sh" ]; then
   say "already running; source $RD/env.sh (tests/servers/stop.sh stops them)"
   exit 0
 fi
@@ -26,6 +26,7 @@ cleanup() {
   if [ "$ok" != 1 ]; then
     "$SERVERS_DIR/tiro-ctl.sh" stop >/dev/null 2>&1 || true
     "$SERVERS_DIR/keycloak.sh" stop "$RD" >/dev/null 2>&1 || true
+    "$SERVERS_DIR/redis.sh" stop "$RD" >/dev/null 2>&1 || true
     rm -f "$RD/env.sh"
   fi
 }
@@ -39,14 +40,17 @@ if [ -f "$RD/keycloak.pid" ]; then "$SERVERS_DIR/keycloak.sh" stop "$RD"; fi
 rm -f "$RD/tiro.port" "$RD/env.sh"
 "$SERVERS_DIR/keycloak.sh" start "$RD" & kc=$!
 "$SERVERS_DIR/tiro-ctl.sh" start & tiro=$!
-kc_rc=0; tiro_rc=0
+"$SERVERS_DIR/redis.sh" start "$RD" & redis=$!
+kc_rc=0; tiro_rc=0; redis_rc=0
 wait "$kc" || kc_rc=$?
 wait "$tiro" || tiro_rc=$?
+wait "$redis" || redis_rc=$?
 [ "$kc_rc" = 0 ] || die "Keycloak did not start"
 [ "$tiro_rc" = 0 ] || die "the Tiro server did not start"
+[ "$redis_rc" = 0 ] || die "Redis did not start"
 {
   printf '# written by tests/servers/start.sh; tests/servers/stop.sh removes it\n'
-  cat "$RD/keycloak.env" "$RD/tiro.env"
+  cat "$RD/keycloak.env" "$RD/tiro.env" "$RD/redis.env"
   printf "export CORTIAUTH_SERVERS_RUN_DIR='%s'\n" "$RD"
 } >"$RD/env.sh"
 ok=1

@@ -3,9 +3,10 @@
 #
 #   tests/servers/with-servers.sh CMD [ARGS...]
 #
-# Starts Keycloak (keycloak.sh) and the Tiro-shaped server (tiro-ctl.sh) on
-# 127.0.0.1 in parallel, exports the CORTIAUTH_* variables describing them
-# (README.md lists them), runs CMD, then stops both servers whatever happens
+# Starts Keycloak (keycloak.sh), the Tiro-shaped server (tiro-ctl.sh) and
+# Redis (redis.sh, for the shared token store) on 127.0.0.1 in parallel,
+# exports the CORTIAUTH_* variables describing them (README.md lists them),
+# runs CMD, then stops the servers whatever happens
 # (normal exit, failure, Ctrl-C, SIGTERM) and exits with CMD's exit code.
 #
 # Reuse: when CORTIAUTH_KEYCLOAK_URL is already set (e.g. after
@@ -30,6 +31,8 @@ if [ -n "${CORTIAUTH_KEYCLOAK_URL:-}" ]; then
     die "reuse mode: Keycloak at $CORTIAUTH_KEYCLOAK_URL does not issue tokens (start.sh again, or unset CORTIAUTH_KEYCLOAK_URL)"
   [ "$(token_status "$CORTIAUTH_TIRO_TOKEN_URL" -u "$CORTIAUTH_TIRO_CLIENT_ID:$CORTIAUTH_TIRO_CLIENT_SECRET")" = 200 ] ||
     die "reuse mode: the Tiro server at $CORTIAUTH_TIRO_TOKEN_URL does not issue tokens"
+  [ -n "${CORTIAUTH_REDIS_URL:-}" ] ||
+    say "WARNING: reuse mode without CORTIAUTH_REDIS_URL (servers started before Redis was added?): the Redis store suite will fail; restart them with tests/servers/stop.sh && tests/servers/start.sh"
   say "reusing the running servers (CORTIAUTH_KEYCLOAK_URL=$CORTIAUTH_KEYCLOAK_URL)"
   exec "$@"
 fi
@@ -39,7 +42,7 @@ rm -rf "$RD"
 mkdir -p "$RD"
 export CORTIAUTH_SERVERS_RUN_DIR="$RD"
 
-KC_STARTER="" TIRO_STARTER="" CHILD="" RC=1 STOPPING=0
+KC_STARTER="" TIRO_STARTER="" REDIS_STARTER="" CHILD="" RC=1 STOPPING=0
 
 # shellcheck disable=SC2317  # (invoked by the traps)
 cleanup() {
@@ -52,11 +55,12 @@ cleanup() {
   if [ -n "$CHILD" ]; then
     stop_group "$CHILD" 10 || true
   fi
-  for p in $KC_STARTER $TIRO_STARTER; do
+  for p in $KC_STARTER $TIRO_STARTER $REDIS_STARTER; do
     kill -TERM "$p" 2>/dev/null || true
   done
   "$SERVERS_DIR/tiro-ctl.sh" stop >/dev/null 2>&1 || ok=0
   "$SERVERS_DIR/keycloak.sh" stop "$RD" || ok=0
+  "$SERVERS_DIR/redis.sh" stop "$RD" >/dev/null 2>&1 || ok=0
   if [ "$rc" = 0 ] && [ "$ok" = 1 ]; then
     rm -rf "$RD"
   else
@@ -80,18 +84,22 @@ trap 'on_signal HUP 129' HUP
 t0="$(now)"
 "$SERVERS_DIR/keycloak.sh" start "$RD" & KC_STARTER=$!
 "$SERVERS_DIR/tiro-ctl.sh" start & TIRO_STARTER=$!
-kc_rc=0; tiro_rc=0
+"$SERVERS_DIR/redis.sh" start "$RD" & REDIS_STARTER=$!
+kc_rc=0; tiro_rc=0; redis_rc=0
 wait "$KC_STARTER" || kc_rc=$?
 wait "$TIRO_STARTER" || tiro_rc=$?
-KC_STARTER="" TIRO_STARTER=""
+wait "$REDIS_STARTER" || redis_rc=$?
+KC_STARTER="" TIRO_STARTER="" REDIS_STARTER=""
 [ "$kc_rc" = 0 ] || die "Keycloak did not start (exit $kc_rc)"
 [ "$tiro_rc" = 0 ] || die "the Tiro server did not start (exit $tiro_rc)"
+[ "$redis_rc" = 0 ] || die "Redis did not start (exit $redis_rc)"
 
 {
   printf '# written by tests/servers/with-servers.sh\n'
-  cat "$RD/keycloak.env" "$RD/tiro.env"
+  cat "$RD/keycloak.env" "$RD/tiro.env" "$RD/redis.env"
   printf "export CORTIAUTH_SERVERS_RUN_DIR='%s'\n" "$RD"
 } >"$RD/env.sh"
+chmod 600 "$RD/env.sh"
 # shellcheck disable=SC1091
 . "$RD/env.sh"
 say "servers up in $(elapsed "$t0") s; running: $*"
