@@ -185,7 +185,7 @@ step_clib() {
     export CARGO_TARGET_DIR="$stage/cargo-native"
     ffi/install.sh --prefix "$prefix" --target "$(zig_target "$t")" --zig --strip --relocatable >&2
   )
-  cp LICENSE* "$prefix/" 2>/dev/null || true
+  cp LICENSE-MIT LICENSE-APACHE "$prefix/"
   cat >"$prefix/README.md" <<EOF
 # cortiauth $version, C library for $t
 

@@ -7,6 +7,12 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # The optional integrations sit behind cargo features (the Redis store, the async
 # reqwest helper and middleware): lint them too, in one build.
 cargo clippy -p cortiauth --all-targets --features redis,reqwest,reqwest-middleware --locked -- -D warnings
+# The packaged crates carry copies of the licence texts (crate, wheel, npm): the same bytes as the root's.
+for dir in core bindings/python bindings/node; do
+  for f in LICENSE-MIT LICENSE-APACHE; do
+    cmp -s "$f" "$dir/$f" || { echo "lint: $dir/$f differs from ./$f (copy it)" >&2; exit 1; }
+  done
+done
 # include/cortiauth.h must be what the pinned cbindgen generates from ffi/.
 ffi/generate-header.sh --check
 # GitHub Actions workflows: actionlint, pinned, built from the Go module proxy into

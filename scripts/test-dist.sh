@@ -69,6 +69,15 @@ if PATH=$NORUST command -v cargo >/dev/null || PATH=$NORUST command -v rustc >/d
   exit 1
 fi
 
+# The licence texts, byte for byte, somewhere under DIR (the wheel keeps them in
+# .dist-info/licenses, npm and the tarballs at the top).
+has_licenses() { # DIR WHAT
+  local f found
+  for f in LICENSE-MIT LICENSE-APACHE; do
+    found=$(find "$1" -name "$f" -type f | head -1)
+    [ -n "$found" ] && cmp -s "$found" "$f" || { echo "test-dist: $2 lacks $f" >&2; return 1; }
+  done
+}
 is_jwt() { [[ "$1" =~ ^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$ ]]; }
 
 # ------------------------------------------------------------------ python
@@ -77,6 +86,7 @@ test_python() {
   whl=$(ls "$dist"/python/cortiauth-"$version"-cp39-abi3-*manylinux_2_17_x86_64*.whl)
   python3 -m venv "$venv"
   PATH=$NORUST "$venv/bin/pip" install -q --no-index "$whl"
+  has_licenses "$(cd "$venv"/lib/python3*/site-packages/cortiauth-"$version".dist-info && pwd)" "the wheel"
   (
     cd "$work"
     PATH=$NORUST "$venv/bin/python" - <<'EOF'
@@ -128,6 +138,8 @@ EOF
     if [ -d "$project/node_modules/$name" ]; then echo "npm installed $name on linux-x64-gnu" >&2; return 1; fi
   done
   if ls "$project"/node_modules/cortiauth/*.node >/dev/null 2>&1; then echo "the main package holds a binary" >&2; return 1; fi
+  has_licenses "$project/node_modules/cortiauth" "the npm package"
+  has_licenses "$project/node_modules/cortiauth-linux-x64-gnu" "the npm addon package"
   cat >"$project/esm.mjs" <<'EOF'
 import { execSync } from 'node:child_process'
 import { TokenManager, OAuthError } from 'cortiauth'
@@ -181,6 +193,7 @@ c_host() { # TRIPLE CC RUNNER...
   shift 2
   mkdir -p "$work/c"
   tar -xzf "$dist/c/cortiauth-$version-$t.tar.gz" -C "$work/c"
+  has_licenses "$prefix" "the C tarball for $t"
   export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
   [ "$(pkg-config --modversion cortiauth)" = "$version" ]
   # shellcheck disable=SC2046
@@ -225,6 +238,9 @@ test_c() {
 # ------------------------------------------------------------------ sdist
 test_sdist() {
   local venv="$work/sdist-venv"
+  mkdir -p "$work/sdist-src"
+  tar -xzf "$dist/python/cortiauth-$version.tar.gz" -C "$work/sdist-src"
+  has_licenses "$work/sdist-src" "the sdist"
   python3 -m venv "$venv"
   # pip builds it as a user's machine would: maturin from the index, cargo from PATH.
   (cd "$work" && env -u CARGO_TARGET_DIR "$venv/bin/pip" install -q "$dist/python/cortiauth-$version.tar.gz")

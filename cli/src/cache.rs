@@ -5,41 +5,6 @@
 //! the core's (see `core/NOTES.md`, "File store").
 
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use cortiauth::{AccessToken, SecretString};
-
-/// A token as printed.
-#[derive(Clone, Debug)]
-pub struct Entry {
-    pub access_token: SecretString,
-    pub token_type: String,
-    pub scope: Option<String>,
-    /// Wall-clock expiry, seconds since the Unix epoch.
-    pub expires_at_unix: i64,
-    /// The lifetime the server gave, in seconds.
-    pub lifetime: u64,
-}
-
-impl Entry {
-    pub fn from_token(t: &AccessToken) -> Entry {
-        Entry {
-            access_token: SecretString::new(t.secret()),
-            token_type: t.token_type().to_string(),
-            scope: t.scope().map(str::to_string),
-            expires_at_unix: t.expires_at_unix(),
-            lifetime: t.lifetime().as_secs(),
-        }
-    }
-}
-
-/// Seconds since the Unix epoch, now.
-pub fn now_unix() -> i64 {
-    match SystemTime::now().duration_since(UNIX_EPOCH) {
-        Ok(d) => d.as_secs() as i64,
-        Err(e) => -(e.duration().as_secs() as i64),
-    }
-}
 
 /// The subdirectory of cortiauth's cache directory that holds the token files
 /// (the test servers' downloads share `CORTIAUTH_CACHE_DIR`).

@@ -13,10 +13,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use cortiauth::{AuthMethod, Config, Error, SecretString, Settings, TokenManager};
+use cortiauth::{AccessToken, AuthMethod, Config, Error, SecretString, Settings, TokenManager};
 use serde_json::json;
-
-use crate::cache::Entry;
 
 const EXAMPLES: &str = "\
 Configuration comes from the CORTI_* variables (CORTI_CLIENT_ID, CORTI_CLIENT_SECRET or
@@ -420,16 +418,17 @@ enum Source {
 
 /// A token for printing, wherever it came from.
 struct Token {
-    entry: Entry,
+    token: AccessToken,
     source: Source,
 }
 
 impl Token {
-    fn expires_in(&self) -> i64 {
-        (self.entry.expires_at_unix - cache::now_unix()).max(0)
+    /// Whole seconds left (the core's clocks: monotonic and wall, whichever is sooner).
+    fn expires_in(&self) -> u64 {
+        self.token.expires_in().as_secs()
     }
     fn secret(&self) -> &str {
-        self.entry.access_token.expose()
+        self.token.secret()
     }
 }
 
@@ -457,7 +456,7 @@ fn acquire(config: &Config) -> Result<Token, Error> {
     }
     let t = result?;
     Ok(Token {
-        entry: Entry::from_token(&t),
+        token: t,
         source: if stats.store_hits > 0 {
             Source::SharedCache
         } else {
@@ -516,10 +515,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Token { json: true } => {
             let v = json!({
                 "access_token": token.secret(),
-                "expires_at": token.entry.expires_at_unix,
+                "expires_at": token.token.expires_at_unix(),
                 "expires_in": token.expires_in(),
-                "scope": token.entry.scope,
-                "token_type": token.entry.token_type,
+                "scope": token.token.scope(),
+                "token_type": token.token.token_type(),
             });
             format!("{v}\n")
         }
@@ -568,7 +567,7 @@ fn check_report(config: &Config, token: &Token, json: bool) -> String {
         Source::TokenEndpoint => "token endpoint",
         Source::SharedCache => "shared cache",
     };
-    let e = &token.entry;
+    let e = &token.token;
     if json {
         let v = json!({
             "ok": true,
@@ -578,11 +577,11 @@ fn check_report(config: &Config, token: &Token, json: bool) -> String {
             "api_base_url": config.api_base_url(),
             "auth_method": config.auth_method().as_str(),
             "requested_scope": config.scope_param(),
-            "scope": e.scope,
-            "token_type": e.token_type,
-            "lifetime": e.lifetime,
+            "scope": e.scope(),
+            "token_type": e.token_type(),
+            "lifetime": e.lifetime().as_secs(),
             "expires_in": token.expires_in(),
-            "expires_at": e.expires_at_unix,
+            "expires_at": e.expires_at_unix(),
             "source": source,
         });
         return format!("{v}\n");
@@ -597,13 +596,13 @@ fn check_report(config: &Config, token: &Token, json: bool) -> String {
          lifetime:    {lifetime} s, expires in {expires_in} s\n\
          source:      {source}\n",
         client = config.client_id(),
-        ty = e.token_type,
+        ty = e.token_type(),
         url = config.token_url(),
         method = config.auth_method().as_str(),
         tenant = config.tenant(),
-        scope = e.scope.as_deref().unwrap_or("(not stated by the server)"),
+        scope = e.scope().unwrap_or("(not stated by the server)"),
         requested = config.scope_param(),
-        lifetime = e.lifetime,
+        lifetime = e.lifetime().as_secs(),
         expires_in = token.expires_in(),
     )
 }
@@ -720,14 +719,16 @@ mod tests {
             .environment("eu")
             .build()
             .unwrap();
+        // A token put into a manager by hand (no request), as the core hands it out.
+        let manager = TokenManager::new(config.clone()).unwrap();
+        let expires_at = std::time::SystemTime::now() + std::time::Duration::from_millis(300_500);
+        assert!(manager.seed(
+            "eyJhbGciOi.payload.signature",
+            expires_at,
+            Some("openid profile")
+        ));
         let token = Token {
-            entry: Entry {
-                access_token: SecretString::new("eyJhbGciOi.payload.signature"),
-                token_type: "Bearer".into(),
-                scope: Some("openid profile".into()),
-                expires_at_unix: cache::now_unix() + 300,
-                lifetime: 300,
-            },
+            token: manager.cached_token().unwrap(),
             source: Source::TokenEndpoint,
         };
         for json in [false, true] {

@@ -16,7 +16,9 @@ set +m
 
 TIRO_DIR="$SERVERS_DIR/tiro"
 RD="$(run_dir)"
-TIMEOUT="${CORTIAUTH_TIRO_TIMEOUT:-30}"
+# Generous: on a fresh machine node starts while apt, Maven and Keycloak load both cores
+# (seen: over 30 s). It returns as soon as the server answers.
+TIMEOUT="${CORTIAUTH_TIRO_TIMEOUT:-120}"
 
 # npm ci when node_modules does not match package-lock.json (stamped by its hash).
 ensure_deps() {

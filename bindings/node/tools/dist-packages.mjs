@@ -57,6 +57,12 @@ const platforms = addons.map((arg) => {
 
 rmSync(outdir, { recursive: true, force: true })
 
+// Every package carries the licence texts (npm always packs LICENSE* files).
+const LICENSES = ['LICENSE-MIT', 'LICENSE-APACHE']
+const copyLicenses = (dir) => {
+  for (const f of LICENSES) copyFileSync(join(here, f), join(dir, f))
+}
+
 // The per-platform packages.
 for (const { platform, addon } of platforms) {
   const name = `cortiauth-${platform}`
@@ -64,6 +70,7 @@ for (const { platform, addon } of platforms) {
   const file = `cortiauth.${platform}.node`
   mkdirSync(dir, { recursive: true })
   copyFileSync(addon, join(dir, file))
+  copyLicenses(dir)
   const { os, cpu, libc } = PLATFORMS[platform]
   const pkg = {
     name,
@@ -89,6 +96,7 @@ mkdirSync(main, { recursive: true })
 // Files and directories (`lib/`) as listed in package.json; the addon pattern stays out.
 const files = source.files.filter((f) => !f.endsWith('.node'))
 for (const f of files) cpSync(join(here, f), join(main, f), { recursive: true })
+copyLicenses(main)
 const pkg = { ...source }
 pkg.files = files
 pkg.optionalDependencies = Object.fromEntries(platforms.map(({ platform }) => [`cortiauth-${platform}`, version]))
