@@ -254,8 +254,12 @@ print("sdist: built from scratch by pip, fetched a token")')
 for s in "${suites[@]}"; do
   t0=$SECONDS
   echo "=== test-dist $s"
-  status=0
-  "test_$s" || status=$?
+  # Not `test_$s || status=$?`: bash ignores errexit inside a function called in an
+  # `||` list, so a failing check in the middle of a test would pass unnoticed.
+  set +e
+  (set -e; "test_$s")
+  status=$?
+  set -e
   echo "    ($((SECONDS - t0)) s)"
   result "$s" "$status"
 done

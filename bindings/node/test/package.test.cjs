@@ -55,7 +55,7 @@ test('the package is installed from the tarball, with no runtime dependencies', 
   assert.deepEqual(pkg.dependencies ?? {}, {})
   assert.deepEqual(pkg.optionalDependencies ?? {}, {})
   const files = fs.readdirSync(packageDir).sort()
-  for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'native.js', 'native.d.ts', 'lib', 'package.json']) {
+  for (const f of ['index.js', 'index.mjs', 'index.d.ts', 'index.d.mts', 'native.js', 'native.d.ts', 'lib', 'package.json', 'LICENSE-MIT', 'LICENSE-APACHE']) {
     assert.ok(files.includes(f), `${f} in ${files}`)
   }
   assert.ok(files.some((f) => /^cortiauth\..+\.node$/.test(f)), `the addon in ${files}`)

@@ -57,7 +57,8 @@ const platforms = addons.map((arg) => {
 
 rmSync(outdir, { recursive: true, force: true })
 
-// Every package carries the licence texts (npm always packs LICENSE* files).
+// Every package carries the licence texts (listed in `files`: npm packs only
+// LICENSE / LICENCE(.ext) on its own, not LICENSE-MIT).
 const LICENSES = ['LICENSE-MIT', 'LICENSE-APACHE']
 const copyLicenses = (dir) => {
   for (const f of LICENSES) copyFileSync(join(here, f), join(dir, f))
@@ -77,7 +78,7 @@ for (const { platform, addon } of platforms) {
     ...common,
     description: `The native addon of cortiauth for ${platform} (installed by cortiauth, not used directly)`,
     main: file,
-    files: [file, 'README.md'],
+    files: [file, 'README.md', ...LICENSES],
     os: [os],
     cpu: [cpu],
     ...(libc ? { libc: [libc] } : {}),
