@@ -242,6 +242,12 @@ typedef struct cortiauth_stats {
      * Shared cache: waits for another process's token request.
      */
     uint64_t store_waits;
+    /**
+     * Shared cache: the kind of the last store error, NULL if none: `"config"`,
+     * `"timeout"`, `"unavailable"`, `"protocol"`, `"unsafe"` or `"io"`. A static
+     * string: never free it.
+     */
+    const char *store_last_error;
 } cortiauth_stats;
 
 #ifdef __cplusplus

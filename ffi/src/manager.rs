@@ -1,8 +1,9 @@
 //! `cortiauth_manager`: hands out valid access tokens.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 
+use cortiauth::store::StoreErrorKind;
 use cortiauth::{Settings, TokenManager};
 use zeroize::Zeroizing;
 
@@ -49,6 +50,10 @@ pub struct cortiauth_stats {
     pub store_errors: u64,
     /// Shared cache: waits for another process's token request.
     pub store_waits: u64,
+    /// Shared cache: the kind of the last store error, NULL if none: `"config"`,
+    /// `"timeout"`, `"unavailable"`, `"protocol"`, `"unsafe"` or `"io"`. A static
+    /// string: never free it.
+    pub store_last_error: *const c_char,
 }
 
 /// What a `cortiauth_manager` points to (through an `Arc`).
@@ -434,9 +439,24 @@ pub unsafe extern "C" fn cortiauth_manager_stats(
             store_misses: s.store_misses,
             store_errors: s.store_errors,
             store_waits: s.store_waits,
+            store_last_error: s.store_last_error.map_or(ptr::null(), store_error_name),
         };
         Ok(())
     })
+}
+
+/// The kind's name as a static C string (the same words as `StoreErrorKind::as_str`).
+fn store_error_name(kind: StoreErrorKind) -> *const c_char {
+    let name: &'static CStr = match kind {
+        StoreErrorKind::Config => c"config",
+        StoreErrorKind::Timeout => c"timeout",
+        StoreErrorKind::Unavailable => c"unavailable",
+        StoreErrorKind::Protocol => c"protocol",
+        StoreErrorKind::Unsafe => c"unsafe",
+        StoreErrorKind::Io => c"io",
+    };
+    debug_assert_eq!(name.to_str(), Ok(kind.as_str()));
+    name.as_ptr()
 }
 
 #[cfg(test)]
@@ -496,8 +516,49 @@ mod tests {
             assert_eq!(s.token_requests, 1);
             assert_eq!(s.failures, 1);
             assert_eq!(s.last_error_status, cortiauth_status::Network);
+            assert!(
+                s.store_last_error.is_null(),
+                "no shared cache, no store error"
+            );
             cortiauth_manager_free(m);
         }
+    }
+
+    #[test]
+    fn stats_name_the_last_store_error() {
+        use std::os::unix::fs::PermissionsExt;
+        // A token directory others can read: the file store refuses it ("unsafe").
+        let dir = std::env::temp_dir().join(format!("cortiauth-ffi-stats-{}", std::process::id()));
+        let tokens = dir.join("tokens");
+        std::fs::create_dir_all(&tokens).unwrap();
+        std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let url = CString::new(format!("file://{}", tokens.display())).unwrap();
+        unsafe {
+            let c = cortiauth_config_new();
+            cortiauth_config_set_client_id(c, c"id".as_ptr());
+            cortiauth_config_set_client_secret(c, c"secret".as_ptr());
+            cortiauth_config_set_token_url(c, c"http://127.0.0.1:1/token".as_ptr());
+            cortiauth_config_set_max_attempts(c, 1);
+            assert_eq!(
+                cortiauth_config_set_shared_cache(c, url.as_ptr()),
+                cortiauth_status::Ok
+            );
+            let mut m = ptr::null_mut();
+            assert_eq!(
+                cortiauth_manager_new(c, &mut m, ptr::null_mut()),
+                cortiauth_status::Ok
+            );
+            cortiauth_config_free(c);
+            let mut tok = ptr::null_mut();
+            let status = cortiauth_manager_get_token(m, &mut tok, ptr::null_mut(), ptr::null_mut());
+            assert_eq!(status, cortiauth_status::Network);
+            let mut s = std::mem::zeroed::<cortiauth_stats>();
+            assert_eq!(cortiauth_manager_stats(m, &mut s), cortiauth_status::Ok);
+            assert!(s.store_errors >= 1, "{s:?}");
+            assert_eq!(CStr::from_ptr(s.store_last_error), c"unsafe");
+            cortiauth_manager_free(m);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -230,6 +230,7 @@ TEST(shared_cache_file_store) {
     cortiauth_stats sa = stats_of(ma), sb = stats_of(mb);
     CHECK(sa.token_requests == 1 && sa.store_hits == 0 && sa.store_errors == 0);
     CHECK(sb.token_requests == 0 && sb.store_hits == 1 && sb.store_errors == 0);
+    CHECK(sa.store_last_error == NULL && sb.store_last_error == NULL);
     cortiauth_string_free(first);
     cortiauth_string_free(second);
     cortiauth_manager_free(ma);

@@ -23,7 +23,7 @@
 // In C++ the status and auth method are enums whose underlying type is uint32_t.
 static_assert(std::is_same<std::underlying_type_t<cortiauth_status>, uint32_t>::value,
               "cortiauth_status is a uint32_t enum");
-static_assert(sizeof(cortiauth_stats) == 8 * sizeof(uint64_t) + 8, "cortiauth_stats layout");
+static_assert(sizeof(cortiauth_stats) == 8 * sizeof(uint64_t) + 8 + sizeof(const char *), "cortiauth_stats layout");
 // Config is move-only; Manager is a shared handle (copyable, and movable without a clone).
 static_assert(!std::is_copy_constructible<cortiauth::Config>::value, "Config is move-only");
 static_assert(std::is_nothrow_move_constructible<cortiauth::Config>::value, "Config moves");
