@@ -3,8 +3,8 @@
 // refresh ahead and stale-while-revalidate are the core's; nothing here keeps a
 // token's validity or an in-flight request. A usable token is read synchronously
 // through the core's `try_token()` (also in the refresh window: the core starts the
-// refresh on its worker thread and hands out the current token); otherwise each call
-// runs the core's `token()` on the libuv pool (concurrent callers share one request).
+// refresh on its worker thread and hands out the current token); otherwise the core's
+// `token()` runs on the libuv pool, one task per manager that concurrent callers share.
 
 const native = require('./native.js')
 const { toError, fromThrown, isFailure, configError } = require('./errors.js')
@@ -84,6 +84,8 @@ class TokenManager {
   #valueStamp = 0
   #token = null
   #tokenStamp = 0
+  /** The pool task running the core's `token()` for this manager, while it runs. */
+  #hop = null
 
   static {
     describeJsonOf = (m) => m.#native.describeJson()
@@ -142,15 +144,23 @@ class TokenManager {
     return this.#cachedStamp()
   }
 
-  /** The core's `token()` on the libuv pool: a native token (with its stamp) or an error descriptor. */
+  /**
+   * The core's `token()` on the libuv pool: a native token (with its stamp), or it
+   * rejects. One pool task per manager at a time: callers that arrive while it runs
+   * share its outcome (in the core they would join the same single flight anyway),
+   * so a cold manager or a token-endpoint outage with its retries holds one of the
+   * pool's four threads, not all of them (fs, dns and crypto queue behind those).
+   * Nothing about the token is kept here: the promise is dropped once settled.
+   */
   #fromPool() {
+    if (this.#hop !== null) return this.#hop
     let task
     try {
       task = this.#native.tokenAsync()
     } catch (e) {
       return Promise.reject(fromThrown(e))
     }
-    return task.then(
+    const hop = task.then(
       (r) => {
         if (isFailure(r)) throw toError(r)
         return r
@@ -159,6 +169,14 @@ class TokenManager {
         throw fromThrown(e)
       },
     )
+    this.#hop = hop
+    // Registered before any caller's continuation: once it settles, later calls ask
+    // the core again (the fast path, or a new task).
+    const done = () => {
+      if (this.#hop === hop) this.#hop = null
+    }
+    hop.then(done, done)
+    return hop
   }
 
   #syncStamp() {

@@ -2,6 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
 import { createHook } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
@@ -144,6 +145,41 @@ test('the event loop keeps ticking while a slow token fetch is in flight', { tim
     assert.equal(m.stats().tokenRequests, 1, 'the request is still in flight')
     release.resolve()
     assert.equal(await pending, 'slow-token-value')
+  } finally {
+    release.resolve()
+    await stub.close()
+  }
+})
+
+test('a cold manager holds one libuv pool thread, however many callers wait', { timeout: 30_000 }, async () => {
+  const arrived = signal()
+  const release = signal()
+  const stub = await stubServer(async (req, res) => {
+    arrived.resolve()
+    await release.promise
+    res.setHeader('content-type', 'application/json')
+    res.end(tokenBody('shared-hop-token'))
+  })
+  try {
+    const m = new TokenManager({ clientId: 'c', clientSecret: 's', tokenUrl: `${stub.url}/token`, timeoutMs: 20_000 })
+    const pending = [
+      ...Array.from({ length: 50 }, () => m.getAccessToken()),
+      ...Array.from({ length: 50 }, () => m.getToken().then((t) => t.accessToken)),
+      ...Array.from({ length: 20 }, () => m.headers().then((h) => h.Authorization.slice('Bearer '.length))),
+    ]
+    await arrived.promise
+    // fs work goes through the same pool (4 threads): it must not queue behind the
+    // waiting callers. A timer is the fallback so that the old behaviour fails
+    // instead of hanging (the read would wait for the release).
+    const read = readFile(fileURLToPath(import.meta.url)).then(() => 'read')
+    const timeout = sleep(5_000).then(() => 'timed out')
+    assert.equal(await Promise.race([read, timeout]), 'read', 'fs waited for the token request: the pool was full')
+    release.resolve()
+    const tokens = await Promise.all(pending)
+    assert.deepEqual(new Set(tokens), new Set(['shared-hop-token']))
+    assert.equal(m.stats().tokenRequests, 1)
+    // Settled: the next calls take the fast path.
+    assert.equal(await m.getAccessToken(), 'shared-hop-token')
   } finally {
     release.resolve()
     await stub.close()
