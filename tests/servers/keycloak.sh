@@ -133,7 +133,7 @@ launch_and_wait() {
   while :; do
     status="$(token_status "$token" -d client_id=cortiauth-test -d client_secret=cortiauth-test-secret)"
     [ "$status" = 200 ] && break
-    if ! group_alive "$pid"; then
+    if ! started_alive "$pid"; then
       if grep -q 'Address already in use\|Port .* seems to be in use\|BindException' "$rd/keycloak.log"; then
         rm -f "$rd/keycloak.pid"
         return 2

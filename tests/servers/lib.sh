@@ -32,6 +32,12 @@ free_port() {
 # Is the process group led by $1 (a pid started with setsid) still there?
 group_alive() { [ -n "${1:-}" ] && kill -0 -- "-$1" 2>/dev/null; }
 
+# For the start loops, about a server just started with `setsid` from this script:
+# its group, or the process itself before its `setsid` has run. Under load that takes
+# a while, and a loop that saw "no group" gave up on a server that then started (seen
+# on a fresh machine: "Tiro server did not start", and a stray node left listening).
+started_alive() { group_alive "$1" || kill -0 "$1" 2>/dev/null; }
+
 # Stop the process group led by $1: SIGTERM, wait up to $2 seconds, then SIGKILL.
 stop_group() {
   local pgid="$1" grace="${2:-20}" i

@@ -93,7 +93,7 @@ EOF
     pid=$!
     printf '%s\n' "$pid" >"$RD/redis.pid"
     while ! ping "$port" "$password"; do
-      group_alive "$pid" || break
+      started_alive "$pid" || break
       if [ "$(python3 -c 'import sys; print(int(float(sys.argv[2]) - float(sys.argv[1])))' "$t0" "$(now)")" -ge "$TIMEOUT" ]; then
         stop_group "$pid" 5 || true
         break

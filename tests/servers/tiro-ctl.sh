@@ -67,7 +67,7 @@ cmd_start() {
     while :; do
       status="$(token_status "$url/oauth/token" -u tiro-client:tiro-secret)"
       [ "$status" = 200 ] && break
-      if ! group_alive "$pid"; then break; fi
+      if ! started_alive "$pid"; then break; fi
       if [ "$(python3 -c 'import sys; print(int(float(sys.argv[2]) - float(sys.argv[1])))' "$t0" "$(now)")" -ge "$TIMEOUT" ]; then
         stop_group "$pid" 5 || true
         break
