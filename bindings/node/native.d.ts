@@ -67,8 +67,12 @@ export declare class NativeTokenManager {
   describeJson(): string
   /** The stream URL with `token=Bearer%20…` appended (blocks if a fetch is needed). */
   websocketUrlSync(streamUrl: string): string | NativeError
-  /** The stream URL with `token=Bearer%20…` appended, built on the libuv pool. */
-  websocketUrlAsync(streamUrl: string): Promise<string | NativeError>
+  /**
+   * The stream URL with `token=Bearer%20…` appended for a token this manager
+   * handed out (the async path gets it from `getAccessToken()`: the cached path
+   * takes no pool hop, a fetch shares the manager's one pool task).
+   */
+  websocketUrlWith(streamUrl: string, accessToken: string): string | NativeError
   /**
    * A relative API path joined onto the API base URL by the core, or a config
    * error (no base URL, or an absolute URL).

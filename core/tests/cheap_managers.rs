@@ -8,14 +8,6 @@ use std::time::{Duration, Instant};
 
 use cortiauth::TokenManager;
 use support::*;
-use wiremock::matchers::{method, path};
-use wiremock::Mock;
-
-fn token_mock(r: impl wiremock::Respond + 'static) -> Mock {
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(r)
-}
 
 /// Threads of this process started by cortiauth or its HTTP client (the test
 /// stub's runtime starts and stops threads of its own).

@@ -9,21 +9,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use cortiauth::{ErrorKind, RetryPolicy, TokenManager};
 use support::*;
-use wiremock::matchers::{body_string_contains, method, path};
-use wiremock::{Mock, ResponseTemplate};
-
-fn token_mock(r: impl wiremock::Respond + 'static) -> Mock {
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(r)
-}
-
-fn token_mock_for(needle: &str, r: impl wiremock::Respond + 'static) -> Mock {
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains(needle))
-        .respond_with(r)
-}
+use wiremock::ResponseTemplate;
 
 #[test]
 fn a_huge_retry_after_panics_nothing() {

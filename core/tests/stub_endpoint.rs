@@ -8,22 +8,8 @@ use std::time::{Duration, Instant};
 
 use cortiauth::{AuthMethod, ErrorKind, RefreshPolicy, RetryPolicy, TokenManager};
 use support::*;
-use wiremock::matchers::{body_string_contains, method, path};
+use wiremock::matchers::path;
 use wiremock::{Mock, ResponseTemplate};
-
-fn token_mock(r: impl wiremock::Respond + 'static) -> Mock {
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(r)
-}
-
-/// A token endpoint mock for requests whose body contains `needle`.
-fn token_mock_for(needle: &str, r: impl wiremock::Respond + 'static) -> Mock {
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .and(body_string_contains(needle))
-        .respond_with(r)
-}
 
 #[test]
 fn caches_one_token_for_a_thousand_calls() {

@@ -264,14 +264,14 @@ class TokenManager {
   /** The stream URL returned by the API with `token=Bearer%20…` appended. */
   websocketUrl(streamUrl) {
     if (typeof streamUrl !== 'string') return Promise.reject(configError('streamUrl must be a string'))
-    let task
-    try {
-      task = this.#native.websocketUrlAsync(streamUrl)
-    } catch (e) {
-      return Promise.reject(fromThrown(e))
-    }
-    return task.then(stringOrThrow, (e) => {
-      throw fromThrown(e)
+    return this.getAccessToken().then((token) => {
+      let r
+      try {
+        r = this.#native.websocketUrlWith(streamUrl, token)
+      } catch (e) {
+        throw fromThrown(e)
+      }
+      return stringOrThrow(r)
     })
   }
 

@@ -31,7 +31,7 @@ use std::time::UNIX_EPOCH;
 
 use cortiauth::{duration_from_millis_f64, AccessToken, AuthMethod, Settings, TokenManager};
 use napi::bindgen_prelude::*;
-use napi::{JsString, ScopedTask};
+use napi::JsString;
 use napi_derive::napi;
 use zeroize::Zeroizing;
 
@@ -480,13 +480,23 @@ impl NativeTokenManager {
         }
     }
 
-    /// The stream URL with `token=Bearer%20…` appended, built on the libuv pool.
-    #[napi(catch_unwind, ts_return_type = "Promise<string | NativeError>")]
-    pub fn websocket_url_async(&self, stream_url: String) -> AsyncTask<WebsocketUrlTask> {
-        AsyncTask::new(WebsocketUrlTask {
-            manager: self.inner.clone(),
-            stream_url,
-        })
+    /// The stream URL with `token=Bearer%20…` appended for a token this manager
+    /// handed out (the async path gets it from `getAccessToken()`: the cached path
+    /// takes no pool hop, a fetch shares the manager's one pool task).
+    #[napi(catch_unwind)]
+    pub fn websocket_url_with<'e>(
+        &self,
+        env: &'e Env,
+        stream_url: String,
+        access_token: String,
+    ) -> Result<Either<JsString<'e>, NativeError>> {
+        let access_token = Zeroizing::new(access_token);
+        match cortiauth::websocket_url(&stream_url, &access_token) {
+            Ok(url) => env
+                .create_string(Zeroizing::new(url).as_str())
+                .map(Either::A),
+            Err(e) => Ok(Either::B(NativeError::from_core(&e))),
+        }
     }
 
     /// A relative API path joined onto the API base URL by the core, or a config
@@ -638,31 +648,5 @@ impl Task for TokenTask {
             Ok((stamp, inner)) => Either::A(NativeAccessToken { inner, stamp }),
             Err(e) => Either::B(NativeError::from_core(&e)),
         })
-    }
-}
-
-/// Builds a websocket URL (which embeds a valid token) on the libuv pool.
-pub struct WebsocketUrlTask {
-    manager: TokenManager,
-    stream_url: String,
-}
-
-impl<'task> ScopedTask<'task> for WebsocketUrlTask {
-    type Output = std::result::Result<Zeroizing<String>, cortiauth::Error>;
-    type JsValue = Either<JsString<'task>, NativeError>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guarded(|| {
-            self.manager
-                .websocket_url(&self.stream_url)
-                .map(Zeroizing::new)
-        })
-    }
-
-    fn resolve(&mut self, env: &'task Env, output: Self::Output) -> Result<Self::JsValue> {
-        match output {
-            Ok(url) => env.create_string(url.as_str()).map(Either::A),
-            Err(e) => Ok(Either::B(NativeError::from_core(&e))),
-        }
     }
 }

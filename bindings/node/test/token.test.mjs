@@ -87,7 +87,9 @@ test('a cached token resolves without a thread-pool hop', async () => {
   for (let i = 0; i < 100; i++) await m.getAccessToken()
   await m.getToken()
   await m.headers()
+  const ws = await m.websocketUrl('wss://api.eu.corti.app/audio-bridge/v2/transcribe?tenant-name=base')
   hook.disable()
+  assert.ok(ws.startsWith('wss://api.eu.corti.app/audio-bridge/v2/transcribe?tenant-name=base&token=Bearer%20'), 'the URL')
   assert.deepEqual(
     types.filter((t) => t !== 'PROMISE'),
     [],
@@ -166,6 +168,9 @@ test('a cold manager holds one libuv pool thread, however many callers wait', { 
       ...Array.from({ length: 50 }, () => m.getAccessToken()),
       ...Array.from({ length: 50 }, () => m.getToken().then((t) => t.accessToken)),
       ...Array.from({ length: 20 }, () => m.headers().then((h) => h.Authorization.slice('Bearer '.length))),
+      ...Array.from({ length: 20 }, () =>
+        m.websocketUrl('wss://example.test/s?x=1').then((u) => decodeURIComponent(u.split('token=Bearer%20')[1])),
+      ),
     ]
     await arrived.promise
     // fs work goes through the same pool (4 threads): it must not queue behind the

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use cortiauth::{Config, ConfigBuilder, RetryPolicy};
+use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Request, Respond, ResponseTemplate};
 
 pub const SECRET: &str = "stub-client-secret-Zq9x";
@@ -56,6 +57,21 @@ impl Stub {
             .timeout(Duration::from_secs(5))
             .retry_policy(fast_retries())
     }
+}
+
+/// The token endpoint mock (`POST /token`) answering with `r`.
+pub fn token_mock(r: impl Respond + 'static) -> wiremock::Mock {
+    wiremock::Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(r)
+}
+
+/// A token endpoint mock for requests whose body contains `needle`.
+pub fn token_mock_for(needle: &str, r: impl Respond + 'static) -> wiremock::Mock {
+    wiremock::Mock::given(method("POST"))
+        .and(path("/token"))
+        .and(body_string_contains(needle))
+        .respond_with(r)
 }
 
 pub fn fast_retries() -> RetryPolicy {
