@@ -467,12 +467,24 @@ mod tests {
     use std::ffi::CStr;
 
     unsafe fn manager(token_url: &CStr) -> *mut cortiauth_manager {
+        unsafe { manager_with(token_url, None) }
+    }
+
+    /// A manager with one attempt per token, and a shared cache when given.
+    unsafe fn manager_with(
+        token_url: &CStr,
+        shared_cache: Option<&CStr>,
+    ) -> *mut cortiauth_manager {
         let c = cortiauth_config_new();
         unsafe {
             cortiauth_config_set_client_id(c, c"id".as_ptr());
             cortiauth_config_set_client_secret(c, c"secret".as_ptr());
             cortiauth_config_set_token_url(c, token_url.as_ptr());
             cortiauth_config_set_max_attempts(c, 1);
+            if let Some(url) = shared_cache {
+                let status = cortiauth_config_set_shared_cache(c, url.as_ptr());
+                assert_eq!(status, cortiauth_status::Ok);
+            }
             let mut m = ptr::null_mut();
             let status = cortiauth_manager_new(c, &mut m, ptr::null_mut());
             assert_eq!(status, cortiauth_status::Ok);
@@ -534,21 +546,7 @@ mod tests {
         std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o755)).unwrap();
         let url = CString::new(format!("file://{}", tokens.display())).unwrap();
         unsafe {
-            let c = cortiauth_config_new();
-            cortiauth_config_set_client_id(c, c"id".as_ptr());
-            cortiauth_config_set_client_secret(c, c"secret".as_ptr());
-            cortiauth_config_set_token_url(c, c"http://127.0.0.1:1/token".as_ptr());
-            cortiauth_config_set_max_attempts(c, 1);
-            assert_eq!(
-                cortiauth_config_set_shared_cache(c, url.as_ptr()),
-                cortiauth_status::Ok
-            );
-            let mut m = ptr::null_mut();
-            assert_eq!(
-                cortiauth_manager_new(c, &mut m, ptr::null_mut()),
-                cortiauth_status::Ok
-            );
-            cortiauth_config_free(c);
+            let m = manager_with(c"http://127.0.0.1:1/token", Some(&url));
             let mut tok = ptr::null_mut();
             let status = cortiauth_manager_get_token(m, &mut tok, ptr::null_mut(), ptr::null_mut());
             assert_eq!(status, cortiauth_status::Network);
