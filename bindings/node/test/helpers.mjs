@@ -76,6 +76,31 @@ export function signal() {
   return { promise, resolve }
 }
 
+/**
+ * A token endpoint that holds its answer until the test lets it go (a slow server is
+ * a fault a real one does not produce on demand): `arrived` resolves when a request
+ * came in, `release()` lets every held request answer with `accessToken`.
+ */
+export async function heldTokenServer(accessToken) {
+  const arrived = signal()
+  const release = signal()
+  const stub = await stubServer(async (req, res) => {
+    arrived.resolve()
+    await release.promise
+    res.setHeader('content-type', 'application/json')
+    res.end(tokenBody(accessToken))
+  })
+  return {
+    url: stub.url,
+    arrived: arrived.promise,
+    release: () => release.resolve(),
+    async close() {
+      release.resolve()
+      await stub.close()
+    },
+  }
+}
+
 /** A valid token response, for stubs. */
 export function tokenBody(accessToken, expiresIn = 300) {
   return JSON.stringify({ access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, scope: 'openid' })

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url'
 import { inspect, promisify } from 'node:util'
 
 import { TokenManager, Token } from 'cortiauth'
-import { claims, cortiClient, env, shortClient, signal, stubServer, tokenBody } from './helpers.mjs'
+import { claims, cortiClient, env, heldTokenServer, shortClient } from './helpers.mjs'
 
 const projectDir = fileURLToPath(new URL('..', import.meta.url))
 const run = promisify(execFile)
@@ -115,21 +115,13 @@ test('Promise.all of 1,000 calls sends one token request', async () => {
 })
 
 test('the event loop keeps ticking while a slow token fetch is in flight', { timeout: 30_000 }, async () => {
-  const arrived = signal()
-  const release = signal()
-  // A token endpoint that holds its answer until the test lets it go (a slow server
-  // is a fault a real one does not produce on demand). It runs on this thread: if the
-  // fetch blocked the event loop, the request could not even be received.
-  const stub = await stubServer(async (req, res) => {
-    arrived.resolve()
-    await release.promise
-    res.setHeader('content-type', 'application/json')
-    res.end(tokenBody('slow-token-value'))
-  })
+  // The stub runs on this thread: if the fetch blocked the event loop, the request
+  // could not even be received.
+  const stub = await heldTokenServer('slow-token-value')
   try {
     const m = new TokenManager({ clientId: 'c', clientSecret: 's', tokenUrl: `${stub.url}/token`, timeoutMs: 20_000 })
     const pending = m.getAccessToken()
-    await arrived.promise
+    await stub.arrived
     const interval = 20
     const fired = []
     const started = performance.now()
@@ -145,23 +137,15 @@ test('the event loop keeps ticking while a slow token fetch is in flight', { tim
     const gaps = fired.map((t, i) => t - (i === 0 ? started : fired[i - 1]))
     assert.ok(Math.max(...gaps) < 250, `timer gaps while the fetch was in flight: ${gaps.map(Math.round)}`)
     assert.equal(m.stats().tokenRequests, 1, 'the request is still in flight')
-    release.resolve()
+    stub.release()
     assert.equal(await pending, 'slow-token-value')
   } finally {
-    release.resolve()
     await stub.close()
   }
 })
 
 test('a cold manager holds one libuv pool thread, however many callers wait', { timeout: 30_000 }, async () => {
-  const arrived = signal()
-  const release = signal()
-  const stub = await stubServer(async (req, res) => {
-    arrived.resolve()
-    await release.promise
-    res.setHeader('content-type', 'application/json')
-    res.end(tokenBody('shared-hop-token'))
-  })
+  const stub = await heldTokenServer('shared-hop-token')
   try {
     const m = new TokenManager({ clientId: 'c', clientSecret: 's', tokenUrl: `${stub.url}/token`, timeoutMs: 20_000 })
     const pending = [
@@ -172,21 +156,20 @@ test('a cold manager holds one libuv pool thread, however many callers wait', { 
         m.websocketUrl('wss://example.test/s?x=1').then((u) => decodeURIComponent(u.split('token=Bearer%20')[1])),
       ),
     ]
-    await arrived.promise
+    await stub.arrived
     // fs work goes through the same pool (4 threads): it must not queue behind the
     // waiting callers. A timer is the fallback so that the old behaviour fails
     // instead of hanging (the read would wait for the release).
     const read = readFile(fileURLToPath(import.meta.url)).then(() => 'read')
     const timeout = sleep(5_000).then(() => 'timed out')
     assert.equal(await Promise.race([read, timeout]), 'read', 'fs waited for the token request: the pool was full')
-    release.resolve()
+    stub.release()
     const tokens = await Promise.all(pending)
     assert.deepEqual(new Set(tokens), new Set(['shared-hop-token']))
     assert.equal(m.stats().tokenRequests, 1)
     // Settled: the next calls take the fast path.
     assert.equal(await m.getAccessToken(), 'shared-hop-token')
   } finally {
-    release.resolve()
     await stub.close()
   }
 })

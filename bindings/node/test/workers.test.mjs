@@ -6,7 +6,7 @@ import { once } from 'node:events'
 import { Worker } from 'node:worker_threads'
 
 import { TokenManager } from 'cortiauth'
-import { claims, cortiClient, env, signal, stubServer, tokenBody } from './helpers.mjs'
+import { claims, cortiClient, env, heldTokenServer } from './helpers.mjs'
 
 const workerFile = new URL('./worker.mjs', import.meta.url)
 
@@ -42,22 +42,14 @@ test('workers each get their token while the main thread keeps going', { timeout
 })
 
 test('a worker terminated while its fetch is in flight does not crash the process', { timeout: 60_000 }, async () => {
-  const arrived = signal()
-  const release = signal()
-  // Holds the token response until the worker is being torn down (a fault on demand).
-  const stub = await stubServer(async (req, res) => {
-    arrived.resolve()
-    await release.promise
-    res.setHeader('content-type', 'application/json')
-    res.end(tokenBody('late-token'))
-  })
+  const stub = await heldTokenServer('late-token')
   try {
     const options = { clientId: 'c', clientSecret: 's', tokenUrl: `${stub.url}/token`, timeoutMs: 20_000 }
     const worker = new Worker(workerFile, { workerData: { options, mode: 'in-flight' } })
     await once(worker, 'message')
-    await arrived.promise
+    await stub.arrived
     const terminated = worker.terminate()
-    release.resolve()
+    stub.release()
     assert.equal(await terminated, 1)
     // The process and the addon in the main thread are fine.
     const main = new TokenManager(cortiClient())
@@ -68,7 +60,6 @@ test('a worker terminated while its fetch is in flight does not crash the proces
     assert.equal(r.stats.tokenRequests, 1)
     assert.equal((await once(again, 'exit'))[0], 0)
   } finally {
-    release.resolve()
     await stub.close()
   }
 })
