@@ -280,31 +280,16 @@ fn config_error(message: impl Into<String>) -> Error {
     Error::config(message)
 }
 
-/// Reads a secret from a file's first line, or from standard input for `-`.
-fn read_secret_file(path: &Path) -> Result<SecretString, Error> {
-    let mut raw = zeroize::Zeroizing::new(String::new());
-    let result = if path == Path::new("-") {
-        io::Read::read_to_string(&mut io::stdin().lock(), &mut raw)
-    } else {
-        std::fs::File::open(path).and_then(|mut f| io::Read::read_to_string(&mut f, &mut raw))
-    };
-    result.map_err(|e| {
+/// The secret from standard input (`--client-secret-file -`), by the core's
+/// secret-file rule: the first line, without its line ending.
+fn read_secret_stdin() -> Result<SecretString, Error> {
+    let mut raw = zeroize::Zeroizing::new(Vec::new());
+    io::Read::read_to_end(&mut io::stdin().lock(), &mut raw).map_err(|e| {
         config_error(format!(
-            "cannot read the client secret from {}: {e}",
-            if path == Path::new("-") {
-                "standard input".to_string()
-            } else {
-                format!("{path:?}")
-            }
+            "cannot read the client secret from standard input: {e}"
         ))
     })?;
-    let secret = raw.lines().next().unwrap_or("").trim();
-    if secret.is_empty() {
-        return Err(config_error(format!(
-            "the client secret file {path:?} is empty"
-        )));
-    }
-    Ok(SecretString::new(secret))
+    cortiauth::client_secret_from_file_content(&raw, "from standard input")
 }
 
 /// `CORTI_*` variables, overridden by flags: each flag sets one core setting.
@@ -403,11 +388,10 @@ fn explicit_secret(o: &Options) -> Result<Option<SecretString>, Error> {
     if let Some(v) = &o.client_secret {
         return Ok(Some(SecretString::new(v.as_str())));
     }
-    o.client_secret_file
-        .as_deref()
-        .filter(|p| *p == Path::new("-"))
-        .map(read_secret_file)
-        .transpose()
+    match o.client_secret_file.as_deref() {
+        Some(p) if p == Path::new("-") => read_secret_stdin().map(Some),
+        _ => Ok(None),
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

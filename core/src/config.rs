@@ -456,21 +456,28 @@ impl Config {
 /// The first line of a secret file, without its line ending. Errors name the
 /// file and the variable, never the content.
 fn read_secret_file(path: &Path) -> Result<SecretString> {
-    let failed = |what: String| {
+    let source = format!("file {} ({})", path.display(), env::CLIENT_SECRET_FILE);
+    let content = Zeroizing::new(std::fs::read(path).map_err(|e| {
         Error::config(format!(
-            "the client secret file {} ({}) {what}",
-            path.display(),
-            env::CLIENT_SECRET_FILE
+            "the client secret {source} cannot be read: {}",
+            e.kind()
         ))
-    };
-    let content = Zeroizing::new(
-        std::fs::read(path).map_err(|e| failed(format!("cannot be read: {}", e.kind())))?,
-    );
+    })?);
+    client_secret_from_file_content(&content, &source)
+}
+
+/// The client secret in the content of a secret file: its first line without the
+/// line ending, as `client_secret_file` and `CORTI_CLIENT_SECRET_FILE` read it, for
+/// hosts that read the content themselves (the CLI's `--client-secret-file -`,
+/// standard input). `source` names it in errors ("file /run/secret"); the content
+/// never appears in them.
+pub fn client_secret_from_file_content(content: &[u8], source: &str) -> Result<SecretString> {
+    let failed = |what: &str| Error::config(format!("the client secret {source} {what}"));
     let first = content.split(|b| *b == b'\n').next().unwrap_or_default();
     let first = first.strip_suffix(b"\r").unwrap_or(first);
-    let text = std::str::from_utf8(first).map_err(|_| failed("is not UTF-8 text".into()))?;
+    let text = std::str::from_utf8(first).map_err(|_| failed("is not UTF-8 text"))?;
     if text.trim().is_empty() {
-        return Err(failed("is empty".into()));
+        return Err(failed("is empty"));
     }
     Ok(SecretString::new(text))
 }

@@ -27,7 +27,9 @@ mod token;
 mod transport;
 mod urls;
 
-pub use config::{AuthMethod, Config, ConfigBuilder, RefreshPolicy, RetryPolicy};
+pub use config::{
+    client_secret_from_file_content, AuthMethod, Config, ConfigBuilder, RefreshPolicy, RetryPolicy,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use manager::TokenManager;
 pub use secret::SecretString;
