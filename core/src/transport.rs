@@ -38,6 +38,18 @@ fn shared_roots() -> Arc<RootCertStore> {
         .clone()
 }
 
+/// TLS for other connections than the token endpoint's (the Redis store's
+/// `rediss://`): the same roots and provider, no ALPN.
+pub(crate) fn plain_tls_config() -> Arc<rustls::ClientConfig> {
+    static TLS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        let mut tls = tls_config(shared_roots());
+        tls.alpn_protocols.clear();
+        Arc::new(tls)
+    })
+    .clone()
+}
+
 fn default_tls() -> &'static rustls::ClientConfig {
     static TLS: OnceLock<rustls::ClientConfig> = OnceLock::new();
     TLS.get_or_init(|| tls_config(shared_roots()))

@@ -15,8 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cortiauth::store::{
-    self, FlightOptions, Outcome, RedisStore, SharedCache, StoreErrorKind, StoreKey, StoredToken,
-    TokenStore, Waited,
+    self, FlightOptions, Holder, Outcome, RedisStore, SharedCache, StoreErrorKind, StoreKey,
+    StoredToken, TokenStore, Waited,
 };
 use cortiauth::SecretString;
 
@@ -207,8 +207,9 @@ fn a_dead_holders_lock_expires_and_a_waiter_takes_over() {
         // A holder that takes the lock and disappears without releasing it (its
         // connections close with it; the lock lives in Redis with its TTL).
         let holder = RedisStore::open(&url, "holder", Duration::from_secs(5)).unwrap();
+        let ttl = Duration::from_millis(400);
         assert!(holder
-            .try_lock(key.id(), "dead-holder", Duration::from_millis(400))
+            .try_lock(key.id(), &key.lock_owner(ttl), ttl)
             .unwrap());
     }
     let cache = SharedCache::new(open(&url), key);
@@ -273,12 +274,16 @@ fn values_expire_and_waits_see_new_values_and_released_locks() {
     thread::sleep(Duration::from_millis(80)); // the TTL under test
     assert_eq!(store.read(&id).unwrap(), None);
 
-    assert_eq!(store.wait(&id, None, TTL).unwrap(), Waited::Unlocked);
+    let anyone = |_: &Holder| true;
+    assert_eq!(
+        store.wait(&id, None, TTL, &anyone).unwrap(),
+        Waited::Unlocked
+    );
     assert!(store.try_lock(&id, "h", TTL).unwrap());
     store.write(&id, b"old", TTL).unwrap();
     assert_eq!(
         store
-            .wait(&id, Some(b"old"), Duration::from_millis(40))
+            .wait(&id, Some(b"old"), Duration::from_millis(40), &anyone)
             .unwrap(),
         Waited::TimedOut
     );
@@ -289,13 +294,166 @@ fn values_expire_and_waits_see_new_values_and_released_locks() {
             writer.write(&id, b"new", TTL).unwrap();
             writer.unlock(&id, "h").unwrap();
         });
-        assert_eq!(
-            store
-                .wait(&id, Some(b"old"), Duration::from_secs(10))
-                .unwrap(),
-            Waited::Value(b"new".to_vec())
-        );
+        match store
+            .wait(&id, Some(b"old"), Duration::from_secs(10), &anyone)
+            .unwrap()
+        {
+            Waited::Value(e) => {
+                assert_eq!(e.value, b"new");
+                assert!(e.ttl <= TTL && e.ttl > TTL - Duration::from_secs(5));
+            }
+            other => panic!("{other:?}"),
+        }
     });
+}
+
+/// A plain connection for setting keys the way a stranger with access to the
+/// Redis would.
+fn raw(url: &str) -> redis::Connection {
+    redis::Client::open(url).unwrap().get_connection().unwrap()
+}
+
+fn token_key(key: &StoreKey) -> String {
+    format!("cortiauth:v1:{}:token", key.id())
+}
+
+fn lock_key(key: &StoreKey) -> String {
+    format!("cortiauth:v1:{}:lock", key.id())
+}
+
+#[test]
+fn reader_never_outlives_store_ttl() {
+    let url = redis_or_skip!();
+    let key = key("c", "s");
+    // A writer whose wall clock runs 15 s ahead stores a 20 s token with 1.2 s
+    // left (PX from its own clocks, so Redis's TTL is right).
+    let mut skewed = token("skewed", 20_000);
+    skewed.expires_at_ms = store_now_ms() + 1_200 + 15_000;
+    let ttl = Duration::from_millis(1_200);
+    open(&url).write(key.id(), &key.seal(&skewed), ttl).unwrap();
+    let cache = SharedCache::new(open(&url), key);
+    let t = cache.load().unwrap().unwrap();
+    let left = t.remaining_at(store_now_ms()).unwrap();
+    assert!(left <= ttl, "reports {left:?}, Redis says {ttl:?}");
+    assert!(t.to_access_token().unwrap().expires_in() <= ttl);
+    // Once Redis's TTL ran out, nothing is handed out (the writer's clock would say 15 s more).
+    thread::sleep(ttl + Duration::from_millis(100)); // the TTL under test
+    assert!(cache.load().unwrap().is_none());
+}
+
+#[test]
+fn a_huge_value_is_not_read_and_is_replaced_after_the_fetch() {
+    let url = redis_or_skip!();
+    let key = key("c", "s");
+    // Anyone who can write to the Redis parks 16 MB in the slot (no secret needed).
+    let mut raw = raw(&url);
+    let _: () = redis::cmd("SET")
+        .arg(token_key(&key))
+        .arg(vec![b'x'; 16 << 20])
+        .arg("PX")
+        .arg(60_000)
+        .query(&mut raw)
+        .unwrap();
+    let store = open(&url);
+    let entry = store.read_entry(key.id()).unwrap().unwrap();
+    assert!(
+        entry.value.len() <= store::MAX_VALUE_LEN,
+        "{} bytes read",
+        entry.value.len()
+    );
+    let cache = SharedCache::new(store, key.clone());
+    let out = cache
+        .get_or_fetch(
+            &FlightOptions::default(),
+            fresh,
+            || Ok::<_, ()>(token("fresh", 60_000)),
+            |t| Some(t.clone()),
+        )
+        .unwrap();
+    assert!(matches!(out, Outcome::Fetched(_)));
+    assert_eq!(cache.stats().garbage, 1);
+    let len: usize = redis::cmd("STRLEN")
+        .arg(token_key(&key))
+        .query(&mut raw)
+        .unwrap();
+    assert!(
+        len < 4096,
+        "the fetched token was not written back: {len} bytes"
+    );
+    assert_eq!(
+        cache.load().unwrap().unwrap().access_token.expose(),
+        "fresh"
+    );
+}
+
+#[test]
+fn a_lock_key_set_by_a_stranger_is_not_waited_for() {
+    let url = redis_or_skip!();
+    let mut raw = raw(&url);
+    // A stranger's value with a long TTL; a fleet member's value set again
+    // without a TTL; a value that is not a string.
+    let cases: [(&str, fn(&StoreKey, &mut redis::Connection)); 3] = [
+        ("a stranger's value", |k, raw| {
+            let _: () = redis::cmd("SET")
+                .arg(lock_key(k))
+                .arg("stranger")
+                .arg("PX")
+                .arg(600_000)
+                .query(raw)
+                .unwrap();
+        }),
+        ("a member's value without a TTL", |k, raw| {
+            let owner = k.lock_owner(Duration::from_secs(31));
+            let _: () = redis::cmd("SET")
+                .arg(lock_key(k))
+                .arg(owner)
+                .query(raw)
+                .unwrap();
+        }),
+        ("a list", |k, raw| {
+            let _: () = redis::cmd("RPUSH")
+                .arg(lock_key(k))
+                .arg("x")
+                .query(raw)
+                .unwrap();
+        }),
+    ];
+    for (what, squat) in cases {
+        let key = key("c", "s");
+        squat(&key, &mut raw);
+        let cache = SharedCache::new(open(&url), key.clone());
+        let t0 = Instant::now();
+        let out = cache
+            .get_or_fetch(
+                &FlightOptions::default(),
+                fresh,
+                || Ok::<_, ()>(token("direct", 60_000)),
+                |t| Some(t.clone()),
+            )
+            .unwrap();
+        assert!(matches!(out, Outcome::Fetched(_)), "{what}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(2),
+            "{what}: {:?}",
+            t0.elapsed()
+        );
+        let s = cache.stats();
+        assert_eq!(
+            (s.errors, s.direct_fetches, s.waits),
+            (1, 1, 0),
+            "{what}: {s:?}"
+        );
+        // The token went into the slot for the others.
+        assert_eq!(
+            cache.load().unwrap().unwrap().access_token.expose(),
+            "direct",
+            "{what}"
+        );
+        let _: () = redis::cmd("DEL")
+            .arg(lock_key(&key))
+            .query(&mut raw)
+            .unwrap();
+    }
 }
 
 #[test]

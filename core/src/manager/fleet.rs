@@ -25,7 +25,7 @@ use crate::token::AccessToken;
 /// it tries to open it again.
 pub(crate) const REOPEN_AFTER: Duration = Duration::from_secs(1);
 
-/// Slack added to the longest acquisition for the fleet lock's TTL.
+/// Slack added to the retry deadline for the fleet lock's TTL.
 const LOCK_SLACK: Duration = Duration::from_secs(1);
 /// How much longer than the lock's TTL a process waits for the holder's token.
 const WAIT_SLACK: Duration = Duration::from_secs(2);
@@ -72,8 +72,16 @@ impl Fleet {
         }))
     }
 
-    pub fn options(&self) -> &FlightOptions {
-        &self.options
+    /// The flight options for one acquisition that has `budget` left of its
+    /// retry deadline: the wait for another process's token leaves time for a
+    /// direct fetch (one request timeout, at most half the budget), so the
+    /// caller's whole slow path stays inside the deadline.
+    pub fn options_within(&self, budget: Duration, request_timeout: Duration) -> FlightOptions {
+        let reserve = request_timeout.min(budget / 2);
+        FlightOptions {
+            lock_ttl: self.options.lock_ttl,
+            wait: self.options.wait.min(budget.saturating_sub(reserve)),
+        }
     }
 
     /// This process's shared cache, opened on first use; `None` while the
@@ -179,16 +187,12 @@ fn store_key(config: &Config) -> StoreKey {
     )
 }
 
-/// The lock outlives one whole acquisition (every attempt and backoff, within
-/// the retry deadline); others wait a little longer than that.
+/// The lock outlives one whole acquisition: every attempt, backoff and
+/// `Retry-After` sleep happens inside the retry deadline, so the lock lives
+/// that long and a little more. Others wait a little longer than that (but
+/// never past their own deadline: [`Fleet::options_within`]).
 pub(crate) fn flight_options(config: &Config) -> FlightOptions {
-    let retry = config.retry_policy();
-    let attempts = retry.max_attempts.max(1);
-    let worst = config
-        .timeout()
-        .saturating_mul(attempts)
-        .saturating_add(retry.max_backoff.saturating_mul(attempts - 1));
-    let lock_ttl = worst.min(retry.deadline).saturating_add(LOCK_SLACK);
+    let lock_ttl = config.retry_policy().deadline.saturating_add(LOCK_SLACK);
     FlightOptions {
         lock_ttl,
         wait: lock_ttl.saturating_add(WAIT_SLACK),

@@ -730,23 +730,28 @@ impl Shared {
 
     /// One flight: through the shared store when one is configured (another
     /// process's token, or a fetch under the fleet lock, or a direct fetch
-    /// when the store fails), else straight from the token endpoint.
+    /// when the store fails), else straight from the token endpoint. One
+    /// deadline (`retry_deadline`) covers all of it: the wait for another
+    /// process's fetch, the store's operations and our own attempts.
     fn acquire(
         &self,
         process: &ProcessState,
         transport: &mut Option<Transport>,
         urgency: Urgency,
     ) -> std::result::Result<Acquired, Failed> {
+        let start = self.clock.now();
+        let deadline = after(start, self.config.retry.deadline);
         let cache = self.fleet.as_ref().and_then(|f| Some((f, f.cache()?)));
         let Some((fleet, cache)) = cache else {
             return self
-                .fetch(process, transport, urgency)
+                .fetch(process, transport, urgency, deadline)
                 .map(Acquired::Fetched);
         };
+        let options = fleet.options_within(self.config.retry.deadline, self.config.timeout);
         let outcome = cache.get_or_fetch(
-            fleet.options(),
+            &options,
             |t| fleet.usable(t, &self.config),
-            || self.fetch(process, transport, urgency),
+            || self.fetch(process, transport, urgency, deadline),
             stored_token,
         )?;
         match outcome {
@@ -755,17 +760,20 @@ impl Shared {
                 Some((token, at)) => Ok(Acquired::Shared(token, at)),
                 // Expired between the check and now: fetch it ourselves.
                 None => self
-                    .fetch(process, transport, urgency)
+                    .fetch(process, transport, urgency, deadline)
                     .map(Acquired::Fetched),
             },
         }
     }
 
+    /// A token from the endpoint (the refresh-token grant first when we hold
+    /// one, then client credentials), every attempt before `deadline`.
     fn fetch(
         &self,
         process: &ProcessState,
         transport: &mut Option<Transport>,
         urgency: Urgency,
+        deadline: Nanos,
     ) -> std::result::Result<Fetched, Failed> {
         if transport.is_none() {
             *transport = Some(Transport::new(&self.config).map_err(|error| Failed {
@@ -774,9 +782,7 @@ impl Shared {
             })?);
         }
         let transport = transport.as_ref().expect("just built");
-        // One deadline for the whole acquisition, fallback grant included.
         let start = self.clock.now();
-        let deadline = after(start, self.config.retry.deadline);
         let refresh_token = {
             let flight = lock(&process.flight);
             flight

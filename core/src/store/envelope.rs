@@ -5,6 +5,11 @@
 //! - PRK = HKDF-SHA256-Extract(salt = `"cortiauth token store v1"`, ikm = client secret);
 //! - slot id = hex(HKDF-Expand(PRK, `"slot id\0"` ‖ binding, 32));
 //! - value key = HKDF-Expand(PRK, `"value key\0"` ‖ binding, 32);
+//! - lock key = HKDF-Expand(PRK, `"lock key\0"` ‖ binding, 32); a lock value is
+//!   `{random}.{pid}.{ttl_ms}.{mac}` with mac = the first 16 bytes of
+//!   HMAC-SHA256(lock key, `{random}.{pid}.{ttl_ms}`) in hex, so a lock set by
+//!   anyone without the secret (or a copied value with a longer life) is told
+//!   apart from a fleet member's and never waited for;
 //! - value = `"CTSTORE1"` ‖ 12-byte random nonce ‖ ChaCha20-Poly1305(value key,
 //!   nonce, JSON, associated data = `"CTSTORE1"` ‖ binding), where JSON is
 //!   `{"access_token", "token_type", "scope", "expires_at_ms", "lifetime_ms"}`.
@@ -19,6 +24,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use chacha20poly1305::aead::{Aead, AeadCore, KeyInit, OsRng, Payload};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
 use serde_json::{Map, Value};
 use sha2::Sha256;
 use zeroize::{Zeroize, Zeroizing};
@@ -30,7 +36,7 @@ const MAGIC: &[u8; 8] = b"CTSTORE1";
 const NONCE_LEN: usize = 12;
 const SALT: &[u8] = b"cortiauth token store v1";
 /// Values larger than this are not ours (a token response is a few KiB at most).
-pub(crate) const MAX_VALUE_LEN: usize = 64 * 1024;
+pub const MAX_VALUE_LEN: usize = 64 * 1024;
 
 /// The slot and the keys of one (token URL, client id, scope set, client secret).
 ///
@@ -39,8 +45,12 @@ pub(crate) const MAX_VALUE_LEN: usize = 64 * 1024;
 pub struct StoreKey {
     id: String,
     aead_key: Zeroizing<[u8; 32]>,
+    lock_key: Zeroizing<[u8; 32]>,
     aad: Vec<u8>,
 }
+
+/// Hex digits of a lock value's MAC (16 bytes).
+const LOCK_MAC_HEX: usize = 32;
 
 impl StoreKey {
     /// Scopes are a set: order, duplicates and grouping (`["a b"]` vs `["a", "b"]`)
@@ -74,9 +84,72 @@ impl StoreKey {
             .map(|b| format!("{b:02x}"))
             .collect();
         let aead_key = expand(b"value key\0");
+        let lock_key = expand(b"lock key\0");
         let mut aad = MAGIC.to_vec();
         aad.extend_from_slice(&binding);
-        StoreKey { id, aead_key, aad }
+        StoreKey {
+            id,
+            aead_key,
+            lock_key,
+            aad,
+        }
+    }
+
+    fn lock_mac(&self, claim: &str) -> Hmac<Sha256> {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.lock_key.as_ref())
+            .expect("HMAC takes keys of any length");
+        mac.update(claim.as_bytes());
+        mac
+    }
+
+    /// A fresh lock value for a lock that lives `ttl`: 128 random bits, the
+    /// process id and the TTL, authenticated with the slot's lock key.
+    pub fn lock_owner(&self, ttl: Duration) -> String {
+        let claim = format!(
+            "{:016x}{:016x}.{}.{}",
+            fastrand::u64(..),
+            fastrand::u64(..),
+            std::process::id(),
+            ttl.as_millis()
+        );
+        let mac = self.lock_mac(&claim).finalize().into_bytes();
+        let hex: String = mac[..LOCK_MAC_HEX / 2]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{claim}.{hex}")
+    }
+
+    /// Whether a lock found in the store was set by a holder of this slot's
+    /// secret, and lives no longer than its holder said: its MAC verifies and
+    /// its remaining TTL (`None`: it never expires) is at most the TTL the
+    /// value claims. Anything else (a stranger's lock, a copied value set
+    /// without a TTL or with a longer one) is foreign.
+    pub fn lock_is_ours(&self, owner: &[u8], ttl: Option<Duration>) -> bool {
+        let Ok(owner) = std::str::from_utf8(owner) else {
+            return false;
+        };
+        let Some((claim, hex)) = owner.rsplit_once('.') else {
+            return false;
+        };
+        let Some(claimed_ms) = claim
+            .rsplit_once('.')
+            .and_then(|(_, ms)| ms.parse::<u64>().ok())
+        else {
+            return false;
+        };
+        if hex.len() != LOCK_MAC_HEX {
+            return false;
+        }
+        let Some(mac) = (0..LOCK_MAC_HEX)
+            .step_by(2)
+            .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+            .collect::<Option<Vec<u8>>>()
+        else {
+            return false;
+        };
+        let lives_as_claimed = ttl.is_some_and(|t| t <= Duration::from_millis(claimed_ms));
+        lives_as_claimed && self.lock_mac(claim).verify_truncated_left(&mac).is_ok()
     }
 
     /// The slot id: 64 lower-case hex digits.
@@ -175,6 +248,17 @@ impl StoredToken {
 
     pub fn lifetime(&self) -> Duration {
         Duration::from_millis(self.lifetime_ms)
+    }
+
+    /// The token as read from a store whose own clock gives it `store_ttl`
+    /// left: its expiry on this process's wall clock is the earlier of the
+    /// writer's (`expires_at_ms`, from the writer's clock) and now + the
+    /// store's TTL (a clock writer and reader share). So a writer whose clock
+    /// is ahead never makes a reader keep a token past its real expiry.
+    pub fn clamped_to(mut self, store_ttl: Duration, now_ms: i64) -> StoredToken {
+        let ttl_ms = i64::try_from(store_ttl.as_millis()).unwrap_or(i64::MAX);
+        self.expires_at_ms = self.expires_at_ms.min(now_ms.saturating_add(ttl_ms));
+        self
     }
 
     /// Time left at `now_ms`, or `None` when the token has expired or claims
@@ -415,6 +499,47 @@ mod tests {
         assert_eq!(t.remaining_at(now), None);
         t.expires_at_ms = now + 300_500;
         assert!(t.remaining_at(now).is_some());
+    }
+
+    #[test]
+    fn a_store_ttl_caps_a_writer_clock_that_runs_ahead() {
+        let now = 1_700_000_000_000;
+        let mut t = token();
+        t.lifetime_ms = 20_000;
+        // The writer's clock is 15 s ahead: its expiry is 15 s too late here.
+        t.expires_at_ms = now + 5_000 + 15_000;
+        let read = t.clone().clamped_to(Duration::from_secs(5), now);
+        assert_eq!(read.remaining_at(now), Some(Duration::from_secs(5)));
+        assert_eq!(read.remaining_at(now + 5_000), None);
+        // A writer clock behind ours: its earlier expiry stands.
+        t.expires_at_ms = now + 3_000;
+        let read = t.clamped_to(Duration::from_secs(5), now);
+        assert_eq!(read.remaining_at(now), Some(Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn lock_values_are_authenticated_and_bound_to_their_ttl() {
+        let k = key(URL, "c", &["openid"], "s");
+        let ttl = Duration::from_secs(31);
+        let owner = k.lock_owner(ttl);
+        assert_ne!(owner, k.lock_owner(ttl));
+        assert!(owner.contains(&format!(".{}.", std::process::id())));
+        let ours = |o: &str, t| k.lock_is_ours(o.as_bytes(), t);
+        assert!(ours(&owner, Some(ttl)));
+        assert!(ours(&owner, Some(Duration::from_secs(2))));
+        // Set again without a TTL, or with a longer one than it claims: foreign.
+        assert!(!ours(&owner, None));
+        assert!(!ours(&owner, Some(ttl + Duration::from_millis(1))));
+        // Another secret's lock, a changed TTL claim, garbage: foreign.
+        let other = key(URL, "c", &["openid"], "other").lock_owner(ttl);
+        assert!(!ours(&other, Some(ttl)));
+        let stretched = owner.replacen(".31000.", ".99000.", 1);
+        assert_ne!(stretched, owner);
+        assert!(!ours(&stretched, Some(ttl)));
+        for junk in ["", "x", "a.b.c.d", "stranger", "1.2.3.zz"] {
+            assert!(!ours(junk, Some(ttl)), "{junk}");
+        }
+        assert!(!k.lock_is_ours(&[0xff, 0xfe], Some(ttl)));
     }
 
     #[test]

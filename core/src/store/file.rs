@@ -12,6 +12,11 @@
 //!   over, so readers see the old or the new file, never half of one;
 //! - `{id}.lock` is `flock`ed (`LOCK_EX | LOCK_NB`, never blocking): the kernel
 //!   drops the lock when the holder's process dies; the file is never deleted.
+//!   A `flock` belongs to the open file description, which a `fork()`ed child
+//!   inherits: a child living on would hold the lock for its whole life. So every
+//!   held lock descriptor is also registered in [`HELD_LOCK_FDS`], and a
+//!   `pthread_atfork` child handler closes them all in the child (the parent's
+//!   descriptor keeps the lock).
 
 use std::collections::HashMap;
 use std::ffi::CString;
@@ -19,11 +24,12 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Mutex, MutexGuard, Once};
 use std::time::Duration;
 
 use super::envelope::{now_unix_ms, MAX_VALUE_LEN};
-use super::{StoreError, StoreErrorKind, TokenStore};
+use super::{Entry, Holder, StoreError, StoreErrorKind, TokenStore};
 
 const FILE_MAGIC: &[u8; 8] = b"CTFILE1\n";
 const HEADER_LEN: usize = 16;
@@ -35,7 +41,90 @@ pub struct FileStore {
     dir: PathBuf,
     dir_fd: OwnedFd,
     /// Locks this process holds: (slot id, owner) → the locked descriptor.
-    held: Mutex<HashMap<(String, String), OwnedFd>>,
+    held: Mutex<HashMap<(String, String), HeldLock>>,
+}
+
+/// How many file locks a process can hold at once (one per manager whose
+/// fetch is under way); past that a lock attempt is a store error (a direct fetch).
+const MAX_HELD_LOCKS: usize = 64;
+
+/// The descriptors of every file lock this process holds (-1: a free entry),
+/// for the fork handler. Atomics only: the handler runs in the child of a
+/// `fork()`, where only async-signal-safe work is allowed.
+static HELD_LOCK_FDS: [AtomicI32; MAX_HELD_LOCKS] = [const { AtomicI32::new(-1) }; MAX_HELD_LOCKS];
+
+/// Runs in the child of every `fork()`: closes the child's copies of the held
+/// lock descriptors, so the lock stays the parent's alone. `close` is
+/// async-signal-safe.
+extern "C" fn close_held_locks_in_child() {
+    for entry in &HELD_LOCK_FDS {
+        let fd = entry.swap(-1, Ordering::SeqCst);
+        if fd >= 0 {
+            // SAFETY: fd was a descriptor of the parent's held lock, inherited here.
+            unsafe { libc::close(fd) };
+        }
+    }
+}
+
+/// A held lock: its descriptor, its entry in [`HELD_LOCK_FDS`] and the process
+/// that took it. Dropping it releases the lock, in that process only: in a
+/// forked child the handler has closed the descriptor already (and its number
+/// may have been reused since).
+#[derive(Debug)]
+struct HeldLock {
+    fd: RawFd,
+    entry: usize,
+    pid: u32,
+}
+
+impl HeldLock {
+    fn register(fd: OwnedFd) -> Result<HeldLock, StoreError> {
+        static AT_FORK: Once = Once::new();
+        AT_FORK.call_once(|| {
+            // SAFETY: registers a plain extern "C" function with no preconditions.
+            let rc = unsafe { libc::pthread_atfork(None, None, Some(close_held_locks_in_child)) };
+            if rc != 0 {
+                log::warn!(
+                    "cortiauth: pthread_atfork failed ({rc}): a forked child would keep file locks"
+                );
+            }
+        });
+        let raw = fd.as_raw_fd();
+        let entry = HELD_LOCK_FDS
+            .iter()
+            .position(|e| {
+                e.compare_exchange(-1, raw, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            })
+            .ok_or_else(|| {
+                StoreError::new(
+                    StoreErrorKind::Io,
+                    format!("this process already holds {MAX_HELD_LOCKS} token file locks"),
+                )
+            })?;
+        // The descriptor now belongs to the entry (closed by Drop or the fork handler).
+        std::mem::forget(fd);
+        Ok(HeldLock {
+            fd: raw,
+            entry,
+            pid: std::process::id(),
+        })
+    }
+}
+
+impl Drop for HeldLock {
+    fn drop(&mut self) {
+        if self.pid != std::process::id() {
+            return;
+        }
+        let freed = HELD_LOCK_FDS[self.entry]
+            .compare_exchange(self.fd, -1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok();
+        if freed {
+            // SAFETY: the descriptor is ours and closed exactly once (the entry was ours).
+            unsafe { libc::close(self.fd) };
+        }
+    }
 }
 
 fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
@@ -135,7 +224,7 @@ impl FileStore {
         &self.dir
     }
 
-    fn held(&self) -> MutexGuard<'_, HashMap<(String, String), OwnedFd>> {
+    fn held(&self) -> MutexGuard<'_, HashMap<(String, String), HeldLock>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -201,7 +290,7 @@ impl FileStore {
 }
 
 impl TokenStore for FileStore {
-    fn read(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    fn read_entry(&self, id: &str) -> Result<Option<Entry>, StoreError> {
         let Some(fd) = self.open_checked(&Self::name(id, ".token")?, libc::O_RDONLY)? else {
             return Ok(None);
         };
@@ -210,17 +299,26 @@ impl TokenStore for FileStore {
             .take((HEADER_LEN + MAX_VALUE_LEN + 1) as u64)
             .read_to_end(&mut data)
             .map_err(|e| StoreError::from_io("reading a token file", &e))?;
+        // Not our format: hand it up as is, it will count as garbage.
+        let garbage = |data| Entry {
+            value: data,
+            ttl: Duration::ZERO,
+        };
         let Some(rest) = data.strip_prefix(FILE_MAGIC.as_slice()) else {
-            // Not our format: hand it up as is, it will count as garbage.
-            return Ok(Some(data));
+            return Ok(Some(garbage(data)));
         };
         let Some((expiry, value)) = rest.split_first_chunk::<8>() else {
-            return Ok(Some(data));
+            return Ok(Some(garbage(data)));
         };
-        if i64::from_be_bytes(*expiry) <= now_unix_ms() {
+        // One host, one clock: the header's expiry is on the reader's clock too.
+        let left = i64::from_be_bytes(*expiry).saturating_sub(now_unix_ms());
+        if left <= 0 {
             return Ok(None);
         }
-        Ok(Some(value.to_vec()))
+        Ok(Some(Entry {
+            value: value.to_vec(),
+            ttl: Duration::from_millis(left as u64),
+        }))
     }
 
     fn write(&self, id: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
@@ -254,15 +352,17 @@ impl TokenStore for FileStore {
         Ok(())
     }
 
-    fn try_lock(&self, id: &str, owner: &str, _ttl: Duration) -> Result<bool, StoreError> {
+    fn lock(&self, id: &str, owner: &str, _ttl: Duration) -> Result<Option<Holder>, StoreError> {
         let fd = self
             .open_lock_file(id, true)?
             .ok_or_else(|| StoreError::new(StoreErrorKind::Io, "lock file vanished"))?;
         if !Self::flock(&fd, libc::LOCK_EX).map_err(|e| StoreError::from_io("flock", &e))? {
-            return Ok(false);
+            return Ok(Some(Holder::Process));
         }
-        self.held().insert((id.to_string(), owner.to_string()), fd);
-        Ok(true)
+        let held = HeldLock::register(fd)?;
+        self.held()
+            .insert((id.to_string(), owner.to_string()), held);
+        Ok(None)
     }
 
     fn unlock(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
@@ -273,13 +373,13 @@ impl TokenStore for FileStore {
             .is_some())
     }
 
-    fn is_locked(&self, id: &str) -> Result<bool, StoreError> {
+    fn holder(&self, id: &str) -> Result<Option<Holder>, StoreError> {
         let Some(fd) = self.open_lock_file(id, false)? else {
-            return Ok(false);
+            return Ok(None);
         };
         // A shared lock is refused while anyone holds the exclusive one.
         let free = Self::flock(&fd, libc::LOCK_SH).map_err(|e| StoreError::from_io("flock", &e))?;
-        Ok(!free)
+        Ok((!free).then_some(Holder::Process))
     }
 
     fn describe(&self) -> String {
@@ -472,8 +572,10 @@ mod tests {
         assert!(b.try_lock(ID, "b", TTL).unwrap());
         // The default wait: the holder writes, the waiter gets the value.
         b.write(ID, b"old", TTL).unwrap();
+        let anyone = |_: &Holder| true;
         assert_eq!(
-            a.wait(ID, Some(b"old"), Duration::from_millis(30)).unwrap(),
+            a.wait(ID, Some(b"old"), Duration::from_millis(30), &anyone)
+                .unwrap(),
             super::super::Waited::TimedOut
         );
         std::thread::scope(|scope| {
@@ -482,50 +584,99 @@ mod tests {
                 b.write(ID, b"new", TTL).unwrap();
                 b.unlock(ID, "b").unwrap();
             });
-            assert_eq!(
-                a.wait(ID, Some(b"old"), Duration::from_secs(10)).unwrap(),
-                super::super::Waited::Value(b"new".to_vec())
-            );
+            match a
+                .wait(ID, Some(b"old"), Duration::from_secs(10), &anyone)
+                .unwrap()
+            {
+                super::super::Waited::Value(e) => assert_eq!(e.value, b"new"),
+                other => panic!("{other:?}"),
+            }
         });
+    }
+
+    /// Forks a child that runs `in_child` (async-signal-safe calls only, as
+    /// required after fork in a threaded test), says so through a pipe, then
+    /// only waits for its other pipe to close. Returns once the child is ready
+    /// (its fork handlers have run too), with its pid and that pipe's write end.
+    fn fork_idle_child(in_child: impl FnOnce()) -> (libc::pid_t, RawFd) {
+        let (mut idle, mut ready) = ([0; 2], [0; 2]);
+        // SAFETY: each array has room for two descriptors.
+        unsafe {
+            assert_eq!(libc::pipe(idle.as_mut_ptr()), 0);
+            assert_eq!(libc::pipe(ready.as_mut_ptr()), 0);
+        }
+        // SAFETY: the child runs async-signal-safe code only and never returns.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            in_child();
+            let mut b = [0u8; 1];
+            // SAFETY: plain syscalls on the pipes' descriptors.
+            unsafe {
+                libc::write(ready[1], b"x".as_ptr().cast(), 1);
+                libc::close(idle[1]);
+                libc::read(idle[0], b.as_mut_ptr().cast(), 1);
+                libc::_exit(0);
+            }
+        }
+        let mut b = [0u8; 1];
+        // SAFETY: the parent's ends; blocks until the child is ready.
+        unsafe {
+            libc::close(idle[0]);
+            libc::close(ready[1]);
+            assert_eq!(libc::read(ready[0], b.as_mut_ptr().cast(), 1), 1);
+            libc::close(ready[0]);
+        }
+        (pid, idle[1])
+    }
+
+    fn kill_child(pid: libc::pid_t, pipe: RawFd) {
+        // SAFETY: our own child and pipe.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+            let mut status = 0;
+            assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
+            libc::close(pipe);
+        }
     }
 
     #[test]
     fn the_lock_dies_with_its_process() {
         let (_tmp, dir) = private_dir();
         let s = FileStore::open(&dir).unwrap();
-        assert!(s.try_lock(ID, "parent", TTL).unwrap());
-        let locked_fd = s
-            .held()
-            .remove(&(ID.to_string(), "parent".to_string()))
-            .unwrap();
-        // Fork a child that inherits the locked descriptor, then close ours: now
-        // only the child holds the lock. The child only waits on a pipe and exits
-        // (async-signal-safe calls only, as required after fork in a threaded test).
-        let mut fds = [0; 2];
-        // SAFETY: fds has room for two descriptors.
-        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
-        // SAFETY: see above; the child never returns into the test harness.
-        let pid = unsafe { libc::fork() };
-        assert!(pid >= 0);
-        if pid == 0 {
-            let mut b = [0u8; 1];
-            unsafe {
-                libc::close(fds[1]);
-                libc::read(fds[0], b.as_mut_ptr().cast(), 1);
-                libc::_exit(0);
-            }
-        }
-        unsafe { libc::close(fds[0]) };
-        drop(locked_fd);
-        assert!(s.is_locked(ID).unwrap(), "the child still holds the lock");
+        // The child takes the lock itself (raw syscalls on a path prepared before fork).
+        let path = CString::new(
+            dir.join(format!("{ID}.lock"))
+                .as_os_str()
+                .as_encoded_bytes(),
+        )
+        .unwrap();
+        let (pid, pipe) = fork_idle_child(|| unsafe {
+            // SAFETY: async-signal-safe syscalls on a prepared path.
+            let fd = libc::open(path.as_ptr(), libc::O_RDWR | libc::O_CREAT, 0o600);
+            libc::flock(fd, libc::LOCK_EX);
+        });
+        assert_eq!(s.holder(ID).unwrap(), Some(Holder::Process));
+        assert!(!s.try_lock(ID, "me", TTL).unwrap());
         // Kill the child: the kernel releases the flock.
-        unsafe {
-            libc::kill(pid, libc::SIGKILL);
-            let mut status = 0;
-            assert_eq!(libc::waitpid(pid, &mut status, 0), pid);
-            libc::close(fds[1]);
-        }
+        kill_child(pid, pipe);
         assert!(!s.is_locked(ID).unwrap());
         assert!(s.try_lock(ID, "next", TTL).unwrap());
+    }
+
+    #[test]
+    fn a_forked_child_does_not_keep_the_lock() {
+        let (_tmp, dir) = private_dir();
+        let s = FileStore::open(&dir).unwrap();
+        let other = FileStore::open(&dir).unwrap(); // as another process would
+        assert!(s.try_lock(ID, "parent", TTL).unwrap());
+        // A fork while the lock is held (a fetch under way): the child lives on.
+        let (pid, pipe) = fork_idle_child(|| {});
+        assert!(other.is_locked(ID).unwrap(), "the parent still holds it");
+        assert!(s.unlock(ID, "parent").unwrap());
+        // Released by the parent: free at once, though the child is alive.
+        assert!(!other.is_locked(ID).unwrap(), "the child kept the lock");
+        assert!(other.try_lock(ID, "other", TTL).unwrap());
+        kill_child(pid, pipe);
     }
 }

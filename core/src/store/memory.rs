@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
-use super::{StoreError, TokenStore, Waited};
+use super::{Entry, Holder, StoreError, TokenStore, Waited};
 
 /// An in-process [`TokenStore`]: for tests, and for several managers of one
 /// process that share `memory:NAME`. Operations never block on I/O.
@@ -22,18 +22,30 @@ struct State {
 }
 
 impl State {
-    fn value(&mut self, id: &str, now: Instant) -> Option<&Vec<u8>> {
+    fn value(&mut self, id: &str, now: Instant) -> Option<Entry> {
         if self.values.get(id).is_some_and(|(_, until)| *until <= now) {
             self.values.remove(id);
         }
-        self.values.get(id).map(|(v, _)| v)
+        self.values.get(id).map(|(v, until)| Entry {
+            value: v.clone(),
+            ttl: until.saturating_duration_since(now),
+        })
     }
 
-    fn holder(&mut self, id: &str, now: Instant) -> Option<&str> {
+    fn owner(&mut self, id: &str, now: Instant) -> Option<&str> {
         if self.locks.get(id).is_some_and(|(_, until)| *until <= now) {
             self.locks.remove(id);
         }
         self.locks.get(id).map(|(o, _)| o.as_str())
+    }
+
+    fn holder(&mut self, id: &str, now: Instant) -> Option<Holder> {
+        self.owner(id, now)?;
+        let (owner, until) = &self.locks[id];
+        Some(Holder::Value {
+            owner: owner.as_bytes().to_vec(),
+            ttl: Some(until.saturating_duration_since(now)),
+        })
     }
 }
 
@@ -77,8 +89,8 @@ fn deadline(ttl: Duration) -> Instant {
 }
 
 impl TokenStore for MemoryStore {
-    fn read(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(self.state().value(id, Instant::now()).cloned())
+    fn read_entry(&self, id: &str) -> Result<Option<Entry>, StoreError> {
+        Ok(self.state().value(id, Instant::now()))
     }
 
     fn write(&self, id: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError> {
@@ -89,20 +101,20 @@ impl TokenStore for MemoryStore {
         Ok(())
     }
 
-    fn try_lock(&self, id: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+    fn lock(&self, id: &str, owner: &str, ttl: Duration) -> Result<Option<Holder>, StoreError> {
         let mut state = self.state();
-        if state.holder(id, Instant::now()).is_some() {
-            return Ok(false);
+        if let Some(h) = state.holder(id, Instant::now()) {
+            return Ok(Some(h));
         }
         state
             .locks
             .insert(id.to_string(), (owner.to_string(), deadline(ttl)));
-        Ok(true)
+        Ok(None)
     }
 
     fn unlock(&self, id: &str, owner: &str) -> Result<bool, StoreError> {
         let mut state = self.state();
-        if state.holder(id, Instant::now()) != Some(owner) {
+        if state.owner(id, Instant::now()) != Some(owner) {
             return Ok(false);
         }
         state.locks.remove(id);
@@ -110,8 +122,8 @@ impl TokenStore for MemoryStore {
         Ok(true)
     }
 
-    fn is_locked(&self, id: &str) -> Result<bool, StoreError> {
-        Ok(self.state().holder(id, Instant::now()).is_some())
+    fn holder(&self, id: &str) -> Result<Option<Holder>, StoreError> {
+        Ok(self.state().holder(id, Instant::now()))
     }
 
     fn wait(
@@ -119,19 +131,21 @@ impl TokenStore for MemoryStore {
         id: &str,
         previous: Option<&[u8]>,
         timeout: Duration,
+        trusted: &dyn Fn(&Holder) -> bool,
     ) -> Result<Waited, StoreError> {
         let end = deadline(timeout);
         let mut state = self.state();
         loop {
             let now = Instant::now();
-            if let Some(v) = state.value(id, now) {
-                if Some(v.as_slice()) != previous {
-                    return Ok(Waited::Value(v.clone()));
+            if let Some(e) = state.value(id, now) {
+                if Some(e.value.as_slice()) != previous {
+                    return Ok(Waited::Value(e));
                 }
             }
             // The wake-up for an expiring lock is the lock's own deadline.
             let lock_until = match state.holder(id, now) {
                 None => return Ok(Waited::Unlocked),
+                Some(h) if !trusted(&h) => return Ok(Waited::Foreign),
                 Some(_) => state.locks[id].1,
             };
             if now >= end {
@@ -190,8 +204,13 @@ mod tests {
     #[test]
     fn wait_wakes_on_a_new_value_on_unlock_and_on_lock_expiry() {
         let s = Arc::new(MemoryStore::new());
+        let anyone = |_: &Holder| true;
+        let value = |w: Waited| match w {
+            Waited::Value(e) => Some(e.value),
+            _ => None,
+        };
         // Unlocked and nothing new: at once.
-        assert_eq!(s.wait("a", None, TTL).unwrap(), Waited::Unlocked);
+        assert_eq!(s.wait("a", None, TTL, &anyone).unwrap(), Waited::Unlocked);
         // Locked, a writer publishes: woken with the value, long before the timeout.
         assert!(s.try_lock("a", "holder", TTL).unwrap());
         s.write("a", b"old", TTL).unwrap();
@@ -204,8 +223,12 @@ mod tests {
             })
         };
         assert_eq!(
-            s.wait("a", Some(b"old"), Duration::from_secs(10)).unwrap(),
-            Waited::Value(b"new".to_vec())
+            value(
+                s.wait("a", Some(b"old"), Duration::from_secs(10), &anyone)
+                    .unwrap()
+            )
+            .as_deref(),
+            Some(&b"new"[..])
         );
         assert!(t0.elapsed() < Duration::from_secs(5));
         writer.join().unwrap();
@@ -218,7 +241,8 @@ mod tests {
             })
         };
         assert_eq!(
-            s.wait("a", Some(b"new"), Duration::from_secs(10)).unwrap(),
+            s.wait("a", Some(b"new"), Duration::from_secs(10), &anyone)
+                .unwrap(),
             Waited::Unlocked
         );
         releaser.join().unwrap();
@@ -226,7 +250,8 @@ mod tests {
         assert!(s.try_lock("a", "dead", Duration::from_millis(50)).unwrap());
         let t0 = Instant::now();
         assert_eq!(
-            s.wait("a", Some(b"new"), Duration::from_secs(10)).unwrap(),
+            s.wait("a", Some(b"new"), Duration::from_secs(10), &anyone)
+                .unwrap(),
             Waited::Unlocked
         );
         let waited = t0.elapsed();
@@ -238,10 +263,34 @@ mod tests {
         assert!(s.try_lock("a", "slow", TTL).unwrap());
         let t0 = Instant::now();
         assert_eq!(
-            s.wait("a", Some(b"new"), Duration::from_millis(30))
+            s.wait("a", Some(b"new"), Duration::from_millis(30), &anyone)
                 .unwrap(),
             Waited::TimedOut
         );
         assert!(t0.elapsed() >= Duration::from_millis(30));
+        // Locked by a holder the caller does not trust: at once, not after the timeout.
+        let t0 = Instant::now();
+        assert_eq!(
+            s.wait("a", Some(b"new"), Duration::from_secs(10), &|_| false)
+                .unwrap(),
+            Waited::Foreign
+        );
+        assert!(t0.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn entries_carry_their_remaining_ttl_and_holders_their_lock() {
+        let s = MemoryStore::new();
+        s.write("a", b"v", Duration::from_secs(5)).unwrap();
+        let e = s.read_entry("a").unwrap().unwrap();
+        assert!(e.ttl <= Duration::from_secs(5) && e.ttl > Duration::from_secs(4));
+        assert_eq!(s.lock("a", "me", TTL).unwrap(), None);
+        match s.lock("a", "you", TTL).unwrap() {
+            Some(Holder::Value { owner, ttl }) => {
+                assert_eq!(owner, b"me");
+                assert!(ttl.unwrap() <= TTL);
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }

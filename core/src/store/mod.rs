@@ -36,7 +36,7 @@ mod shared;
 #[cfg(feature = "redis")]
 pub use self::redis::RedisStore;
 pub(crate) use envelope::now_unix_ms;
-pub use envelope::{StoreKey, StoredToken};
+pub use envelope::{StoreKey, StoredToken, MAX_VALUE_LEN};
 #[cfg(unix)]
 pub use file::FileStore;
 pub use memory::MemoryStore;
@@ -141,14 +141,47 @@ impl From<StoreError> for crate::Error {
     }
 }
 
+/// A value read from a store, with the time it has left by the store's own clock.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Entry {
+    /// The opaque bytes (still to be opened by [`StoreKey::open`]).
+    pub value: Vec<u8>,
+    /// The time the value has left by the store's clock (Redis `PTTL`, the
+    /// file header on this host's clock): a clock writer and reader share,
+    /// unlike the writer's wall clock inside the value.
+    pub ttl: Duration,
+}
+
+/// Who holds a slot's fetch lock, as far as the store can tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Holder {
+    /// The store vouches for the holder: a file lock is held by a live process
+    /// of this user and goes away with it.
+    Process,
+    /// A lock value (Redis, memory) and the time it has left (`None`: it never
+    /// expires). The cache checks it with [`StoreKey::lock_is_ours`].
+    Value {
+        /// The lock's value (at most [`MAX_LOCK_LEN`] bytes are read).
+        owner: Vec<u8>,
+        /// Time left on the lock, by the store's clock.
+        ttl: Option<Duration>,
+    },
+}
+
+/// Lock values longer than this are not read (ours are about 60 bytes).
+pub const MAX_LOCK_LEN: usize = 256;
+
 /// What [`TokenStore::wait`] saw.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Waited {
     /// A value other than `previous` is in the slot (opaque bytes, still to be opened).
-    Value(Vec<u8>),
+    Value(Entry),
     /// Nobody holds the slot's lock any more and no new value appeared: the
     /// holder gave up (its fetch failed) or died (its lock expired). Try to lock.
     Unlocked,
+    /// The lock is held by someone `trusted` does not accept (a stranger's
+    /// value, a lock without a TTL): do not wait for it.
+    Foreign,
     /// Neither happened within the timeout.
     TimedOut,
 }
@@ -158,35 +191,55 @@ pub enum Waited {
 /// `id` names a slot: the hex id of a [`StoreKey`] (64 lower-case hex digits).
 /// Each implementation derives its own names from it (Redis keys, file names).
 /// Values are opaque (sealed by [`StoreKey::seal`]); stores never look inside.
+/// Every operation is bounded by a wall-clock deadline (the store's timeout).
 pub trait TokenStore: Send + Sync + fmt::Debug {
-    /// The slot's value, if one is there and its TTL has not run out.
-    fn read(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The slot's value and its remaining TTL, if one is there and its TTL has
+    /// not run out. A value longer than the largest valid envelope is not read:
+    /// it comes back as an [`Entry`] that does not open (counted as garbage).
+    fn read_entry(&self, id: &str) -> Result<Option<Entry>, StoreError>;
+
+    /// The slot's value, if any ([`read_entry`](Self::read_entry) without the TTL).
+    fn read(&self, id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.read_entry(id)?.map(|e| e.value))
+    }
 
     /// Replaces the slot's value; it disappears by itself after `ttl`.
     fn write(&self, id: &str, value: &[u8], ttl: Duration) -> Result<(), StoreError>;
 
-    /// Takes the slot's fetch lock for `owner` (a random string) unless someone
-    /// holds it. The lock goes away by itself after `ttl` (Redis, memory) or when
-    /// the holding process dies (file: `flock`). `Ok(false)`: someone holds it.
-    fn try_lock(&self, id: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError>;
+    /// Takes the slot's fetch lock for `owner` unless someone holds it:
+    /// `Ok(None)` when taken, else who holds it. The lock goes away by itself
+    /// after `ttl` (Redis, memory) or when the holding process dies (file).
+    fn lock(&self, id: &str, owner: &str, ttl: Duration) -> Result<Option<Holder>, StoreError>;
+
+    /// [`lock`](Self::lock) as a yes/no: `Ok(false)` when someone holds it.
+    fn try_lock(&self, id: &str, owner: &str, ttl: Duration) -> Result<bool, StoreError> {
+        Ok(self.lock(id, owner, ttl)?.is_none())
+    }
 
     /// Releases the lock if `owner` still holds it (compare and delete).
     /// `Ok(false)`: it had expired, or someone else holds it now.
     fn unlock(&self, id: &str, owner: &str) -> Result<bool, StoreError>;
 
+    /// Who holds the slot's lock, if anybody.
+    fn holder(&self, id: &str) -> Result<Option<Holder>, StoreError>;
+
     /// Whether anybody holds the slot's lock.
-    fn is_locked(&self, id: &str) -> Result<bool, StoreError>;
+    fn is_locked(&self, id: &str) -> Result<bool, StoreError> {
+        Ok(self.holder(id)?.is_some())
+    }
 
     /// Waits at most `timeout` for a value other than `previous` to appear in
-    /// the slot, or for the lock to be free. The default polls [`read`](Self::read)
-    /// and [`is_locked`](Self::is_locked) every 5–25 ms.
+    /// the slot, or for the lock to be free, or for a holder that `trusted`
+    /// refuses. The default polls [`read_entry`](Self::read_entry) and
+    /// [`holder`](Self::holder) every 5–25 ms.
     fn wait(
         &self,
         id: &str,
         previous: Option<&[u8]>,
         timeout: Duration,
+        trusted: &dyn Fn(&Holder) -> bool,
     ) -> Result<Waited, StoreError> {
-        poll_wait(self, id, previous, timeout)
+        poll_wait(self, id, previous, timeout, trusted)
     }
 
     /// The store's URL with any password redacted, for `describe()` and logs.
@@ -199,22 +252,30 @@ pub(crate) fn poll_wait<S: TokenStore + ?Sized>(
     id: &str,
     previous: Option<&[u8]>,
     timeout: Duration,
+    trusted: &dyn Fn(&Holder) -> bool,
 ) -> Result<Waited, StoreError> {
     let deadline = Instant::now() + timeout;
     let mut pause = Duration::from_millis(5);
+    let changed = |e: &Option<Entry>| {
+        e.as_ref()
+            .is_some_and(|e| Some(e.value.as_slice()) != previous)
+    };
     loop {
-        let changed = |v: &Option<Vec<u8>>| v.as_deref().is_some_and(|v| Some(v) != previous);
-        let value = store.read(id)?;
-        if changed(&value) {
-            return Ok(Waited::Value(value.unwrap_or_default()));
+        let entry = store.read_entry(id)?;
+        if changed(&entry) {
+            return Ok(Waited::Value(entry.expect("changed")));
         }
-        if !store.is_locked(id)? {
-            // The holder may have written and unlocked between the two reads.
-            let value = store.read(id)?;
-            if changed(&value) {
-                return Ok(Waited::Value(value.unwrap_or_default()));
+        match store.holder(id)? {
+            None => {
+                // The holder may have written and unlocked between the two reads.
+                let entry = store.read_entry(id)?;
+                if changed(&entry) {
+                    return Ok(Waited::Value(entry.expect("changed")));
+                }
+                return Ok(Waited::Unlocked);
             }
-            return Ok(Waited::Unlocked);
+            Some(h) if !trusted(&h) => return Ok(Waited::Foreign),
+            Some(_) => {}
         }
         let now = Instant::now();
         if now >= deadline {

@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use super::envelope::now_unix_ms;
-use super::{StoreError, StoreErrorKind, StoreKey, StoredToken, TokenStore, Waited};
+use super::{Entry, Holder, StoreError, StoreErrorKind, StoreKey, StoredToken, TokenStore, Waited};
 
 /// How long a fetch may hold the lock, and how long others wait for its token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +56,8 @@ pub struct StoreStats {
     pub wait_timeouts: u64,
     /// Values that did not open (garbage, tampered, another format).
     pub garbage: u64,
-    /// Store operations that failed (timeouts, connection errors, unsafe files).
+    /// Store operations that failed (timeouts, connection errors, unsafe files),
+    /// and fetch locks held by a value this fleet did not write.
     pub errors: u64,
     /// The kind of the last store error.
     pub last_error: Option<StoreErrorKind>,
@@ -113,16 +114,6 @@ impl Drop for LockGuard<'_> {
     }
 }
 
-/// A random lock owner: 128 random bits and the process id.
-fn new_owner() -> String {
-    format!(
-        "{:016x}{:016x}.{}",
-        fastrand::u64(..),
-        fastrand::u64(..),
-        std::process::id()
-    )
-}
-
 impl SharedCache {
     pub fn new(store: Arc<dyn TokenStore>, key: StoreKey) -> SharedCache {
         SharedCache {
@@ -166,20 +157,40 @@ impl SharedCache {
         log::debug!("cortiauth: shared cache {}: {e}", self.store.describe());
     }
 
-    /// Opens raw bytes from the store; garbage is counted and is `None`.
-    fn open(&self, raw: &[u8]) -> Option<StoredToken> {
-        let t = self.key.open(raw);
+    /// Opens an entry from the store; garbage is counted and is `None`. The
+    /// token's expiry is capped by the store's TTL (see [`StoredToken::clamped_to`]).
+    fn open(&self, entry: &Entry) -> Option<StoredToken> {
+        let t = self.key.open(&entry.value);
         if t.is_none() {
             bump(&self.counters.garbage);
         }
-        t
+        t.map(|t| t.clamped_to(entry.ttl, now_unix_ms()))
+    }
+
+    /// Whether to wait for this holder of the slot's lock: a file lock (held by
+    /// a live process of this user), or a lock value with this slot's MAC that
+    /// lives no longer than it claims.
+    fn trusted(&self, holder: &Holder) -> bool {
+        match holder {
+            Holder::Process => true,
+            Holder::Value { owner, ttl } => self.key.lock_is_ours(owner, *ttl),
+        }
+    }
+
+    /// A lock nobody of this fleet set: counted as a store error, never waited for.
+    fn foreign_lock(&self) {
+        self.error(&StoreError::new(
+            StoreErrorKind::Protocol,
+            "the fetch lock holds a value this fleet did not write (or one set again without \
+             its TTL): fetching directly",
+        ));
     }
 
     /// The slot's token, if there is one that opens (usable or not).
     /// Errors are counted and returned.
     pub fn load(&self) -> Result<Option<StoredToken>, StoreError> {
-        match self.store.read(self.key.id()) {
-            Ok(raw) => Ok(raw.and_then(|r| self.open(&r))),
+        match self.store.read_entry(self.key.id()) {
+            Ok(entry) => Ok(entry.and_then(|e| self.open(&e))),
             Err(e) => {
                 self.error(&e);
                 Err(e)
@@ -210,7 +221,9 @@ impl SharedCache {
     ///    died) → back to 2; the wait ran out → `fetch` directly.
     ///
     /// Any store error makes it `fetch` directly (and count the error): with the
-    /// store down it costs one bounded store operation more than no store.
+    /// store down it costs one bounded store operation more than no store. So
+    /// does a lock this fleet did not set (see [`StoreKey::lock_is_ours`]).
+    /// A token read from the store never outlives the store's own TTL for it.
     /// `fetch`'s error is returned as is.
     pub fn get_or_fetch<T, E>(
         &self,
@@ -263,12 +276,12 @@ impl SharedCache {
         // The raw value last seen in the slot: waits look for another one.
         let mut seen: Option<Vec<u8>> = None;
 
-        match self.store.read(id) {
-            Ok(Some(raw)) => {
-                if let Some(t) = self.open(&raw).filter(usable) {
+        match self.store.read_entry(id) {
+            Ok(Some(entry)) => {
+                if let Some(t) = self.open(&entry).filter(usable) {
                     return Err(shared(t));
                 }
-                seen = Some(raw);
+                seen = Some(entry.value);
             }
             Ok(None) => {}
             Err(e) => {
@@ -282,18 +295,18 @@ impl SharedCache {
         // Bounded: each round either decides or waited; `Unlocked` can repeat
         // only as often as the lock changes hands.
         for _ in 0..8 {
-            let owner = new_owner();
-            match self.store.try_lock(id, &owner, options.lock_ttl) {
+            let owner = self.key.lock_owner(options.lock_ttl);
+            match self.store.lock(id, &owner, options.lock_ttl) {
                 Err(e) => {
                     self.error(&e);
                     return direct(false);
                 }
-                Ok(true) => {
+                Ok(None) => {
                     let guard = LockGuard { cache: self, owner };
                     // Another process may have written between our read and the lock.
-                    match self.store.read(id) {
-                        Ok(Some(raw)) if Some(&raw) != seen.as_ref() => {
-                            if let Some(t) = self.open(&raw).filter(usable) {
+                    match self.store.read_entry(id) {
+                        Ok(Some(entry)) if Some(&entry.value) != seen.as_ref() => {
+                            if let Some(t) = self.open(&entry).filter(usable) {
                                 return Err(shared(t));
                             }
                         }
@@ -303,25 +316,34 @@ impl SharedCache {
                     bump(&c.locked_fetches);
                     return Ok(Plan::Locked(guard));
                 }
-                Ok(false) => {
+                Ok(Some(holder)) if !self.trusted(&holder) => {
+                    self.foreign_lock();
+                    return direct(true);
+                }
+                Ok(Some(_)) => {
                     bump(&c.waits);
                     let left = deadline.saturating_duration_since(Instant::now());
                     if left.is_zero() {
                         bump(&c.wait_timeouts);
                         return direct(true);
                     }
-                    match self.store.wait(id, seen.as_deref(), left) {
+                    let trusted = |h: &Holder| self.trusted(h);
+                    match self.store.wait(id, seen.as_deref(), left, &trusted) {
                         Err(e) => {
                             self.error(&e);
                             return direct(false);
                         }
-                        Ok(Waited::Value(raw)) => {
-                            if let Some(t) = self.open(&raw).filter(usable) {
+                        Ok(Waited::Value(entry)) => {
+                            if let Some(t) = self.open(&entry).filter(usable) {
                                 return Err(shared(t));
                             }
-                            seen = Some(raw);
+                            seen = Some(entry.value);
                         }
                         Ok(Waited::Unlocked) => {}
+                        Ok(Waited::Foreign) => {
+                            self.foreign_lock();
+                            return direct(true);
+                        }
                         Ok(Waited::TimedOut) => {
                             bump(&c.wait_timeouts);
                             return direct(true);
@@ -537,9 +559,9 @@ mod tests {
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
         let cache = SharedCache::new(store.clone(), key("secret"));
         // A holder that died: its lock is there and nobody will release it.
-        assert!(store
-            .try_lock(cache.key().id(), "dead", Duration::from_millis(100))
-            .unwrap());
+        let ttl = Duration::from_millis(100);
+        let dead = cache.key().lock_owner(ttl);
+        assert!(store.try_lock(cache.key().id(), &dead, ttl).unwrap());
         let t0 = Instant::now();
         let fetches = AtomicUsize::new(0);
         run(&cache, &fetches, "t").unwrap();
@@ -553,9 +575,9 @@ mod tests {
     fn a_wait_that_runs_out_fetches_directly() {
         let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
         let cache = SharedCache::new(store.clone(), key("secret"));
-        assert!(store
-            .try_lock(cache.key().id(), "slow", Duration::from_secs(60))
-            .unwrap());
+        let ttl = Duration::from_secs(60);
+        let slow = cache.key().lock_owner(ttl);
+        assert!(store.try_lock(cache.key().id(), &slow, ttl).unwrap());
         let options = FlightOptions {
             lock_ttl: Duration::from_secs(10),
             wait: Duration::from_millis(50),
@@ -575,23 +597,148 @@ mod tests {
         assert_eq!((s.wait_timeouts, s.direct_fetches), (1, 1));
     }
 
+    #[test]
+    fn reader_never_outlives_store_ttl() {
+        let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+        let cache = SharedCache::new(store.clone(), key("secret"));
+        // A writer whose clock runs 15 s ahead wrote a 20 s token with 1.5 s left
+        // (by its own clocks, so the store's TTL is right).
+        let mut skewed = token("skewed", 20_000);
+        skewed.expires_at_ms = now_unix_ms() + 1_500 + 15_000;
+        let ttl = Duration::from_millis(1_500);
+        store
+            .write(cache.key().id(), &cache.key().seal(&skewed), ttl)
+            .unwrap();
+        let t = cache.load().unwrap().unwrap();
+        let left = t.remaining_at(now_unix_ms()).unwrap();
+        assert!(left <= ttl, "reports {left:?} left, the store says {ttl:?}");
+        let at = t.to_access_token().unwrap();
+        assert!(at.expires_in() <= ttl, "{:?}", at.expires_in());
+        // Through get_or_fetch: taken while it lasts, with the same cap.
+        let out = cache
+            .get_or_fetch(
+                &FlightOptions::default(),
+                |t| t.remaining_at(now_unix_ms()).is_some(),
+                || Err::<StoredToken, _>("no fetch expected"),
+                |t| Some(t.clone()),
+            )
+            .unwrap();
+        match out {
+            Outcome::Shared(t) => assert!(t.remaining_at(now_unix_ms()).unwrap() <= ttl),
+            Outcome::Fetched(_) => panic!("fetched"),
+        }
+    }
+
+    #[test]
+    fn a_strangers_lock_is_not_waited_for() {
+        let lock_ttl = FlightOptions::default().lock_ttl;
+        let member = key("secret");
+        // Locks nobody of this fleet could have set, each held for a minute.
+        for (what, owner) in [
+            ("a stranger's value", "stranger".to_string()),
+            (
+                "another secret's lock",
+                key("another-secret").lock_owner(lock_ttl),
+            ),
+            (
+                "a copied lock set with a longer TTL",
+                member.lock_owner(Duration::from_secs(5)),
+            ),
+        ] {
+            let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
+            let cache = SharedCache::new(store.clone(), key("secret"));
+            let id = cache.key().id();
+            assert!(store.try_lock(id, &owner, Duration::from_secs(60)).unwrap());
+            let fetches = AtomicUsize::new(0);
+            let t0 = Instant::now();
+            run(&cache, &fetches, "direct").unwrap();
+            assert!(
+                t0.elapsed() < Duration::from_secs(2),
+                "{what}: {:?}",
+                t0.elapsed()
+            );
+            assert_eq!(fetches.load(Ordering::SeqCst), 1, "{what}");
+            // The token was written back for the others.
+            assert_eq!(
+                cache.load().unwrap().unwrap().access_token.expose(),
+                "direct",
+                "{what}"
+            );
+            let s = cache.stats();
+            assert_eq!((s.errors, s.direct_fetches, s.waits), (1, 1, 0), "{what}");
+            assert_eq!(s.last_error, Some(StoreErrorKind::Protocol), "{what}");
+        }
+    }
+
+    /// Nothing in the slot; the lock is a fleet member's at first, a stranger's
+    /// from the second look on (as if the member's lock expired and a stranger
+    /// took the key).
+    #[derive(Debug)]
+    struct Squatted {
+        member: String,
+        looks: AtomicUsize,
+    }
+    impl TokenStore for Squatted {
+        fn read_entry(&self, _: &str) -> Result<Option<Entry>, StoreError> {
+            Ok(None)
+        }
+        fn write(&self, _: &str, _: &[u8], _: Duration) -> Result<(), StoreError> {
+            Ok(())
+        }
+        fn lock(&self, id: &str, _: &str, _: Duration) -> Result<Option<Holder>, StoreError> {
+            self.holder(id)
+        }
+        fn unlock(&self, _: &str, _: &str) -> Result<bool, StoreError> {
+            Ok(false)
+        }
+        fn holder(&self, _: &str) -> Result<Option<Holder>, StoreError> {
+            let owner = match self.looks.fetch_add(1, Ordering::SeqCst) {
+                0 => self.member.clone(),
+                _ => "stranger".to_string(),
+            };
+            Ok(Some(Holder::Value {
+                owner: owner.into_bytes(),
+                ttl: Some(Duration::from_secs(10)),
+            }))
+        }
+        fn describe(&self) -> String {
+            "squatted:".into()
+        }
+    }
+
+    #[test]
+    fn a_stranger_taking_the_lock_during_a_wait_ends_the_wait() {
+        let store = Squatted {
+            member: key("secret").lock_owner(Duration::from_secs(10)),
+            looks: AtomicUsize::new(0),
+        };
+        let cache = SharedCache::new(Arc::new(store), key("secret"));
+        let fetches = AtomicUsize::new(0);
+        let t0 = Instant::now();
+        run(&cache, &fetches, "t").unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        let s = cache.stats();
+        assert_eq!((s.waits, s.errors, s.direct_fetches), (1, 1, 1));
+    }
+
     /// A store where every operation fails, as a stopped Redis does.
     #[derive(Debug)]
     struct Down;
     impl TokenStore for Down {
-        fn read(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        fn read_entry(&self, _: &str) -> Result<Option<Entry>, StoreError> {
             Err(StoreError::new(StoreErrorKind::Unavailable, "down"))
         }
         fn write(&self, _: &str, _: &[u8], _: Duration) -> Result<(), StoreError> {
             Err(StoreError::new(StoreErrorKind::Unavailable, "down"))
         }
-        fn try_lock(&self, _: &str, _: &str, _: Duration) -> Result<bool, StoreError> {
+        fn lock(&self, _: &str, _: &str, _: Duration) -> Result<Option<Holder>, StoreError> {
             Err(StoreError::new(StoreErrorKind::Unavailable, "down"))
         }
         fn unlock(&self, _: &str, _: &str) -> Result<bool, StoreError> {
             Err(StoreError::new(StoreErrorKind::Unavailable, "down"))
         }
-        fn is_locked(&self, _: &str) -> Result<bool, StoreError> {
+        fn holder(&self, _: &str) -> Result<Option<Holder>, StoreError> {
             Err(StoreError::new(StoreErrorKind::Unavailable, "down"))
         }
         fn describe(&self) -> String {
