@@ -281,15 +281,9 @@ fn config_error(message: impl Into<String>) -> Error {
 }
 
 /// The secret from standard input (`--client-secret-file -`), by the core's
-/// secret-file rule: the first line, without its line ending.
+/// secret-file rule: the first line, without its line ending, read bounded.
 fn read_secret_stdin() -> Result<SecretString, Error> {
-    let mut raw = zeroize::Zeroizing::new(Vec::new());
-    io::Read::read_to_end(&mut io::stdin().lock(), &mut raw).map_err(|e| {
-        config_error(format!(
-            "cannot read the client secret from standard input: {e}"
-        ))
-    })?;
-    cortiauth::client_secret_from_file_content(&raw, "from standard input")
+    cortiauth::client_secret_from_reader(io::stdin().lock(), "from standard input")
 }
 
 /// `CORTI_*` variables, overridden by flags: each flag sets one core setting.

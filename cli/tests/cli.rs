@@ -717,6 +717,38 @@ fn an_unsafe_cache_dir_is_refused_with_a_warning_and_the_token_still_comes() {
 }
 
 #[test]
+fn config_never_shows_a_shared_cache_password_with_url_delimiters() {
+    let home = tempfile::tempdir().unwrap();
+    for password in ["pa/ss-x1", "pa?ss-x1", "pa#ss-x1", "p@ss-x1", "p:ss-x1", "12/ss-x1"] {
+        let url = format!("redis://app:{password}@cache.internal:6379/0");
+        for json in [false, true] {
+            let mut c = cortiauth(home.path());
+            c.env("CORTI_CLIENT_ID", "cli-client")
+                .env("CORTI_CLIENT_SECRET", "cli-secret-value")
+                .env("CORTI_TOKEN_URL", "http://127.0.0.1:9/token")
+                .args(["config", "--shared-cache", &url]);
+            if json {
+                c.arg("--json");
+            }
+            let r = run(&mut c);
+            let needle = password.trim_end_matches("-x1");
+            for text in [&r.stdout, &r.stderr] {
+                assert!(
+                    !text.contains(needle) && !text.contains("ss-x1"),
+                    "{url} (json: {json}) shown: {text}"
+                );
+            }
+            assert!(
+                r.stdout.contains("[REDACTED]") || r.stderr.contains("[REDACTED]"),
+                "{url}: {} {}",
+                r.stdout,
+                r.stderr
+            );
+        }
+    }
+}
+
+#[test]
 #[ignore = "needs the loopback servers: scripts/test.sh runs it"]
 fn shared_cache_flag_and_config_show_the_store() {
     let home = tempfile::tempdir().unwrap();

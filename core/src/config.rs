@@ -418,7 +418,7 @@ impl Config {
             Value::Array(
                 self.extra_params
                     .iter()
-                    .map(|(k, v)| Value::from(vec![k.as_str(), v.as_str()]))
+                    .map(|(k, v)| Value::from(vec![k.as_str(), shown_param_value(k, v)]))
                     .collect(),
             ),
         );
@@ -453,17 +453,65 @@ impl Config {
     }
 }
 
-/// The first line of a secret file, without its line ending. Errors name the
-/// file and the variable, never the content.
+/// The most a secret file (or standard input given as one) may hold: a
+/// client secret is a few dozen bytes; a bound keeps `/dev/zero` or a huge
+/// file from filling memory.
+pub(crate) const MAX_SECRET_FILE_LEN: usize = 64 * 1024;
+
+/// The first line of a secret file, without its line ending. The file must be a
+/// regular file once symlinks are followed (Kubernetes mounts secrets as
+/// symlinks); it is opened non-blocking, so a FIFO or device is refused at once
+/// instead of blocking, and at most [`MAX_SECRET_FILE_LEN`] bytes are read.
+/// Errors name the file and the variable, never the content.
 fn read_secret_file(path: &Path) -> Result<SecretString> {
     let source = format!("file {} ({})", path.display(), env::CLIENT_SECRET_FILE);
-    let content = Zeroizing::new(std::fs::read(path).map_err(|e| {
-        Error::config(format!(
-            "the client secret {source} cannot be read: {}",
-            e.kind()
-        ))
-    })?);
-    client_secret_from_file_content(&content, &source)
+    let failed = |what: String| Error::config(format!("the client secret {source} {what}"));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options
+        .open(path)
+        .map_err(|e| failed(format!("cannot be read: {}", e.kind())))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| failed(format!("cannot be read: {}", e.kind())))?;
+    if !meta.is_file() {
+        return Err(failed(
+            "is not a regular file (a directory, FIFO or device): point it at the file that \
+             holds the secret"
+                .into(),
+        ));
+    }
+    client_secret_from_reader(file, &source)
+}
+
+/// The client secret read from `reader` (a secret file, or standard input for
+/// the CLI's `--client-secret-file -`): at most [`MAX_SECRET_FILE_LEN`] bytes,
+/// then the rule of [`client_secret_from_file_content`]. Errors name `source`,
+/// never the content.
+pub fn client_secret_from_reader(reader: impl std::io::Read, source: &str) -> Result<SecretString> {
+    use std::io::Read;
+    let mut content = Zeroizing::new(Vec::new());
+    reader
+        .take(MAX_SECRET_FILE_LEN as u64 + 1)
+        .read_to_end(&mut content)
+        .map_err(|e| {
+            Error::config(format!(
+                "the client secret {source} cannot be read: {}",
+                e.kind()
+            ))
+        })?;
+    if content.len() > MAX_SECRET_FILE_LEN {
+        return Err(Error::config(format!(
+            "the client secret {source} is larger than {} KiB: is it the right file?",
+            MAX_SECRET_FILE_LEN / 1024
+        )));
+    }
+    client_secret_from_file_content(&content, source)
 }
 
 /// The client secret in the content of a secret file: its first line without the
@@ -480,6 +528,18 @@ pub fn client_secret_from_file_content(content: &[u8], source: &str) -> Result<S
         return Err(failed("is empty"));
     }
     Ok(SecretString::new(text))
+}
+
+/// Extra form parameters whose values `describe()` shows: they name what the
+/// token is for. Any other value may be a credential (a `client_assertion`).
+const SHOWN_PARAM_VALUES: [&str; 2] = ["audience", "resource"];
+
+fn shown_param_value<'a>(name: &str, value: &'a str) -> &'a str {
+    if SHOWN_PARAM_VALUES.contains(&name) {
+        value
+    } else {
+        "[REDACTED]"
+    }
 }
 
 fn count_certificates(pem: &[u8]) -> usize {
@@ -1002,6 +1062,104 @@ mod settings_tests {
             assert!(msg.contains("CORTI_CLIENT_SECRET_FILE"), "{msg}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn secret_files_that_are_not_small_regular_files_are_refused_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let build = |path: &Path| {
+            let t0 = std::time::Instant::now();
+            let r = Settings {
+                client_secret: None,
+                client_secret_file: Some(path.to_path_buf()),
+                ..base()
+            }
+            .build();
+            assert!(
+                t0.elapsed() < Duration::from_secs(2),
+                "{path:?} took {:?}",
+                t0.elapsed()
+            );
+            r
+        };
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let big = dir.path().join("big");
+        std::fs::write(&big, vec![b'x'; MAX_SECRET_FILE_LEN + 1]).unwrap();
+        for (path, says) in [
+            (Path::new("/dev/zero"), "not a regular file"),
+            (fifo.as_path(), "not a regular file"),
+            (dir.path(), "not a regular file"),
+            (big.as_path(), "larger than 64 KiB"),
+        ] {
+            let e = build(path).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::Config);
+            let msg = e.to_string();
+            assert!(msg.contains(says), "{path:?}: {msg}");
+            assert!(msg.contains(&*path.to_string_lossy()), "{msg}");
+            assert!(!msg.contains("xxxx"), "{msg}");
+        }
+        // A symlink to a regular file (how Kubernetes mounts secrets) is followed.
+        let real = dir.path().join("..data-secret");
+        std::fs::write(&real, "linked-secret\n").unwrap();
+        let link = dir.path().join("secret");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(
+            build(&link).unwrap().client_secret.expose(),
+            "linked-secret"
+        );
+        // Exactly the limit is fine.
+        let mut limit = b"s".to_vec();
+        limit.resize(MAX_SECRET_FILE_LEN, b'\n');
+        std::fs::write(&big, limit).unwrap();
+        assert_eq!(build(&big).unwrap().client_secret.expose(), "s");
+    }
+
+    #[test]
+    fn extra_param_values_are_shown_only_for_audience_and_resource() {
+        let v = describe(Settings {
+            extra_params: vec![
+                ("audience".into(), "https://api.example".into()),
+                ("client_assertion".into(), "eyJ-secret-assertion".into()),
+                ("resource".into(), "urn:r".into()),
+            ],
+            ..base()
+        });
+        assert_eq!(
+            v["extra_params"],
+            serde_json::json!([
+                ["audience", "https://api.example"],
+                ["client_assertion", "[REDACTED]"],
+                ["resource", "urn:r"]
+            ])
+        );
+        assert!(!v.to_string().contains("eyJ-secret-assertion"));
+    }
+
+    #[test]
+    fn shared_cache_passwords_with_url_delimiters_never_show() {
+        for password in [
+            "pa/ss-x1", "pa?ss-x1", "pa#ss-x1", "p@ss-x1", "p:ss-x1", "12/ss-x1",
+        ] {
+            let url = format!("redis://app:{password}@cache.internal:6379/0");
+            let settings = Settings {
+                shared_cache: Some(url.clone()),
+                ..base()
+            };
+            let mut text = format!("{settings:?}");
+            match settings.build() {
+                Ok(c) => text += &format!("{} {c:?}", c.describe()),
+                Err(e) => text += &format!("{e} {e:?} {e:#}"),
+            }
+            let needle = password.trim_end_matches("-x1");
+            assert!(
+                !text.contains(needle) && !text.contains("ss-x1"),
+                "{url}: {text}"
+            );
+        }
     }
 
     #[test]

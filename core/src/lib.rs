@@ -28,7 +28,8 @@ mod transport;
 mod urls;
 
 pub use config::{
-    client_secret_from_file_content, AuthMethod, Config, ConfigBuilder, RefreshPolicy, RetryPolicy,
+    client_secret_from_file_content, client_secret_from_reader, AuthMethod, Config, ConfigBuilder,
+    RefreshPolicy, RetryPolicy,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use manager::TokenManager;
