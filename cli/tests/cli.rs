@@ -719,7 +719,9 @@ fn an_unsafe_cache_dir_is_refused_with_a_warning_and_the_token_still_comes() {
 #[test]
 fn config_never_shows_a_shared_cache_password_with_url_delimiters() {
     let home = tempfile::tempdir().unwrap();
-    for password in ["pa/ss-x1", "pa?ss-x1", "pa#ss-x1", "p@ss-x1", "p:ss-x1", "12/ss-x1"] {
+    for password in [
+        "pa/ss-x1", "pa?ss-x1", "pa#ss-x1", "p@ss-x1", "p:ss-x1", "12/ss-x1",
+    ] {
         let url = format!("redis://app:{password}@cache.internal:6379/0");
         for json in [false, true] {
             let mut c = cortiauth(home.path());

@@ -386,10 +386,11 @@ fn holder_child() {
     let _ = m.token();
 }
 
-/// Short timeouts: the fleet lock's TTL is the request timeout (2 s) + 1 s.
+/// Short timeouts: with one attempt, the fleet lock's TTL is the longest
+/// acquisition (two grants of 1 s each) + 1 s = 3 s.
 fn holder_config(token_url: &str, store: &str) -> Config {
     config(token_url, store)
-        .timeout(Duration::from_secs(2))
+        .timeout(Duration::from_secs(1))
         .build()
         .unwrap()
 }
@@ -429,6 +430,70 @@ fn holder_is_killed_file_store() {
 fn holder_is_killed_redis() {
     let Some(url) = redis_url() else { return };
     holder_is_killed(&patient(&url));
+}
+
+#[test]
+fn a_forked_child_does_not_hold_the_fleet_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = file_url(dir.path());
+    // Every answer takes 1 s: long enough to fork while the fetch holds the lock.
+    let server = Loopback::start(300.0, Duration::from_secs(1));
+    let a = TokenManager::new(config(&server.url, &store).build().unwrap()).unwrap();
+    let (pid, pipe) = thread::scope(|s| {
+        let fetching = s.spawn(|| a.token().unwrap().secret().to_string());
+        assert!(
+            support_eventually(Duration::from_secs(10), || server.requests() == 1),
+            "the fetch started"
+        );
+        let (mut idle, mut ready) = ([0; 2], [0; 2]);
+        // SAFETY: pipe(2) into two-element arrays; fork(2), after which the child
+        // only makes async-signal-safe calls and leaves with _exit.
+        let pid = unsafe {
+            assert_eq!(libc::pipe(idle.as_mut_ptr()), 0);
+            assert_eq!(libc::pipe(ready.as_mut_ptr()), 0);
+            libc::fork()
+        };
+        assert!(pid >= 0);
+        if pid == 0 {
+            // A child that lives on (a pre-forked worker, a multiprocessing pool).
+            let mut b = [0u8; 1];
+            unsafe {
+                libc::write(ready[1], b"x".as_ptr().cast(), 1);
+                libc::read(idle[0], b.as_mut_ptr().cast(), 1);
+                libc::_exit(0);
+            }
+        }
+        let mut b = [0u8; 1];
+        // SAFETY: our pipe ends; waits until the child runs (its fork handlers ran).
+        unsafe {
+            libc::close(idle[0]);
+            libc::close(ready[1]);
+            assert_eq!(libc::read(ready[0], b.as_mut_ptr().cast(), 1), 1);
+            libc::close(ready[0]);
+        }
+        fetching.join().unwrap();
+        (pid, idle[1])
+    });
+    // Another manager (as another process) needs a new token: the lock must be free.
+    let b = TokenManager::new(config(&server.url, &store).build().unwrap()).unwrap();
+    let t1 = b.token().unwrap().secret().to_string();
+    assert!(b.invalidate(&t1));
+    let t0 = Instant::now();
+    let t2 = b.token().unwrap().secret().to_string();
+    let took = t0.elapsed();
+    // SAFETY: our own child and pipe.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, std::ptr::null_mut(), 0);
+        libc::close(pipe);
+    }
+    assert_ne!(t1, t2);
+    // One request (1 s) and scheduling slack; not the fleet wait (13 s here).
+    assert!(
+        took < Duration::from_secs(4),
+        "waited {took:?} for the forked child's lock"
+    );
+    assert_eq!(b.stats().store_waits, 0);
 }
 
 #[test]

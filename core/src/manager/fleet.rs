@@ -187,15 +187,57 @@ fn store_key(config: &Config) -> StoreKey {
     )
 }
 
-/// The lock outlives one whole acquisition: every attempt, backoff and
-/// `Retry-After` sleep happens inside the retry deadline, so the lock lives
-/// that long and a little more. Others wait a little longer than that (but
-/// never past their own deadline: [`Fleet::options_within`]).
+/// The lock outlives one whole acquisition. With retries, every attempt,
+/// backoff and `Retry-After` sleep happens inside the retry deadline, so the
+/// lock lives that long; with one attempt per grant there is no sleep, and an
+/// acquisition is at most two requests (the refresh-token grant, then client
+/// credentials). A little slack on top. Others wait a little longer than the
+/// lock lives (but never past their own deadline: [`Fleet::options_within`]).
 pub(crate) fn flight_options(config: &Config) -> FlightOptions {
-    let lock_ttl = config.retry_policy().deadline.saturating_add(LOCK_SLACK);
+    let retry = config.retry_policy();
+    let longest = if retry.max_attempts <= 1 {
+        config.timeout().saturating_mul(2).min(retry.deadline)
+    } else {
+        retry.deadline
+    };
+    let lock_ttl = longest.saturating_add(LOCK_SLACK);
     FlightOptions {
         lock_ttl,
         wait: lock_ttl.saturating_add(WAIT_SLACK),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Settings;
+
+    fn options(max_attempts: u32, timeout: u64, deadline: u64) -> FlightOptions {
+        let config = Settings {
+            client_id: Some("c".into()),
+            client_secret: Some("s".into()),
+            environment: Some("eu".into()),
+            max_attempts: Some(max_attempts),
+            timeout: Some(Duration::from_secs(timeout)),
+            retry_deadline: Some(Duration::from_secs(deadline)),
+            ..Settings::default()
+        }
+        .build()
+        .unwrap();
+        flight_options(&config)
+    }
+
+    #[test]
+    fn the_fleet_lock_outlives_retry_after_sleeps() {
+        // 4 attempts of ≤ 10 s and Retry-After sleeps: all within the 30 s deadline.
+        let o = options(4, 10, 30);
+        assert_eq!(o.lock_ttl, Duration::from_secs(31));
+        assert_eq!(o.wait, Duration::from_secs(33));
+        // Two attempts of 1 s, but a 120 s Retry-After fits in a 200 s deadline.
+        assert_eq!(options(2, 1, 200).lock_ttl, Duration::from_secs(201));
+        // One attempt: no sleeps, at most two requests.
+        assert_eq!(options(1, 2, 30).lock_ttl, Duration::from_secs(5));
+        assert_eq!(options(1, 20, 30).lock_ttl, Duration::from_secs(31));
     }
 }
 
