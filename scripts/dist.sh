@@ -73,12 +73,13 @@ tools() {
     log "installing the release tools into $venv"
     rm -rf "$venv"
     "$py" -m venv "$venv"
-    local reqs=(maturin== cargo-zigbuild== ziglang== auditwheel==)
+    local reqs=(maturin== cargo-zigbuild== ziglang== auditwheel== packaging== pyelftools==)
     if [ "$host_os" != linux ]; then reqs=(maturin==); fi
-    # Only what this host uses: zig and auditwheel are for the Linux targets.
-    local pins=()
-    for r in "${reqs[@]}"; do pins+=("$(grep "^$r" scripts/requirements-dist.txt)"); done
-    "$venv_bin/python$exe" -m pip install -q "${pins[@]}"
+    # Only what this host uses: zig and auditwheel are for the Linux targets. Each
+    # file is checked against its pinned SHA-256; dependencies are listed, not resolved.
+    local r
+    for r in "${reqs[@]}"; do grep "^$r" scripts/requirements-dist.txt; done >"$venv/requirements.txt"
+    "$venv_bin/python$exe" -m pip install -q --require-hashes --no-deps -r "$venv/requirements.txt"
     echo "$want" >"$stamp"
   fi
   export PATH="$venv_bin:$PATH"

@@ -198,6 +198,8 @@ pub fn report_figures(r: &Report) -> serde_json::Value {
         "errors_while_valid": r.errors_while_valid.len(),
         "waits_over_500ms_while_valid": r.waits_while_valid,
         "max_wait_while_valid_s": secs(r.max_wait_while_valid),
+        "max_call_s": secs(r.max_call),
+        "expired_handed_out": r.expired_handed_out,
         "error_kinds": r.error_kinds,
         "distinct_tokens": r.tokens.len(),
     })
@@ -224,4 +226,11 @@ pub fn check_callers(c: &mut Checks, r: &Report) {
         ),
     );
     c.that(r.calls > 1000, format!("only {} calls were made", r.calls));
+    c.that(
+        r.expired_handed_out == 0,
+        format!(
+            "{} calls were handed a token past its JWT exp",
+            r.expired_handed_out
+        ),
+    );
 }

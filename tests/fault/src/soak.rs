@@ -31,6 +31,10 @@ pub struct Report {
     /// Calls that started while a valid token existed and took longer than MAX_WAIT.
     pub waits_while_valid: u64,
     pub max_wait_while_valid: Duration,
+    /// The longest call of all, valid token or not.
+    pub max_call: Duration,
+    /// Calls handed a token whose JWT `exp` had passed (1 s of rounding allowed).
+    pub expired_handed_out: u64,
     pub error_kinds: BTreeMap<&'static str, u64>,
     pub http_statuses: BTreeSet<u16>,
     /// Display and Debug of errors (distinct, capped), for the secret check.
@@ -92,6 +96,8 @@ struct ThreadReport {
     errors_while_valid: Vec<String>,
     waits_while_valid: u64,
     max_wait_while_valid: Duration,
+    max_call: Duration,
+    expired_handed_out: u64,
     error_kinds: BTreeMap<&'static str, u64>,
     http_statuses: BTreeSet<u16>,
     error_texts: BTreeSet<String>,
@@ -167,6 +173,8 @@ impl Soak {
             r.errors_while_valid.extend(t.errors_while_valid);
             r.waits_while_valid += t.waits_while_valid;
             r.max_wait_while_valid = r.max_wait_while_valid.max(t.max_wait_while_valid);
+            r.max_call = r.max_call.max(t.max_call);
+            r.expired_handed_out += t.expired_handed_out;
             for (k, n) in t.error_kinds {
                 *r.error_kinds.entry(k).or_default() += n;
             }
@@ -192,6 +200,30 @@ fn min_opt(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
     }
 }
 
+/// Whether a JWT's `exp` (whole seconds) lies more than 1 s in the past: the
+/// server's own word, whatever the manager or a shared store computed.
+pub fn jwt_expired(token: &str) -> bool {
+    use base64::Engine;
+    let exp = token
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|json| serde_json::from_slice::<serde_json::Value>(&json).ok())
+        .and_then(|v| v["exp"].as_u64());
+    let Some(exp) = exp else {
+        return false;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs_f64();
+    now > exp as f64 + 1.0
+}
+
 fn caller(m: &TokenManager, s: &Shared) -> ThreadReport {
     let mut r = ThreadReport::default();
     let mut in_error = false;
@@ -203,6 +235,7 @@ fn caller(m: &TokenManager, s: &Shared) -> ThreadReport {
         let end = Instant::now();
         let took = end - start;
         r.calls += 1;
+        r.max_call = r.max_call.max(took);
         if valid_through_wait {
             r.max_wait_while_valid = r.max_wait_while_valid.max(took);
             if took > MAX_WAIT {
@@ -212,6 +245,9 @@ fn caller(m: &TokenManager, s: &Shared) -> ThreadReport {
         match result {
             Ok(t) => {
                 r.oks += 1;
+                if jwt_expired(t.secret()) {
+                    r.expired_handed_out += 1;
+                }
                 s.saw(&t);
                 if in_error {
                     r.recoveries.push(end);
