@@ -392,7 +392,8 @@ fn a_lock_key_set_by_a_stranger_is_not_waited_for() {
     let mut raw = raw(&url);
     // A stranger's value with a long TTL; a fleet member's value set again
     // without a TTL; a value that is not a string.
-    let cases: [(&str, fn(&StoreKey, &mut redis::Connection)); 3] = [
+    type Squat = fn(&StoreKey, &mut redis::Connection);
+    let cases: [(&str, Squat); 3] = [
         ("a stranger's value", |k, raw| {
             let _: () = redis::cmd("SET")
                 .arg(lock_key(k))

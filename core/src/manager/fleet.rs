@@ -207,6 +207,26 @@ pub(crate) fn flight_options(config: &Config) -> FlightOptions {
     }
 }
 
+/// A token from the store as this process holds it: its expiry on the
+/// manager's clock (`fetched_at`, back-dated by the time already used), on
+/// `Instant` and on the wall clock. `None` if it expired meanwhile.
+pub(crate) fn install(t: &StoredToken, now: Nanos) -> Option<(AccessToken, Nanos)> {
+    let left = t.remaining_at(store::now_unix_ms())?;
+    let used = t.lifetime().saturating_sub(left);
+    let requested = (
+        Instant::now().checked_sub(used)?,
+        SystemTime::now().checked_sub(used)?,
+    );
+    let token = AccessToken::new(
+        t.access_token.clone(),
+        t.token_type.clone(),
+        t.scope.clone(),
+        requested,
+        t.lifetime(),
+    );
+    Some((token, before(now, used)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -239,24 +259,4 @@ mod tests {
         assert_eq!(options(1, 2, 30).lock_ttl, Duration::from_secs(5));
         assert_eq!(options(1, 20, 30).lock_ttl, Duration::from_secs(31));
     }
-}
-
-/// A token from the store as this process holds it: its expiry on the
-/// manager's clock (`fetched_at`, back-dated by the time already used), on
-/// `Instant` and on the wall clock. `None` if it expired meanwhile.
-pub(crate) fn install(t: &StoredToken, now: Nanos) -> Option<(AccessToken, Nanos)> {
-    let left = t.remaining_at(store::now_unix_ms())?;
-    let used = t.lifetime().saturating_sub(left);
-    let requested = (
-        Instant::now().checked_sub(used)?,
-        SystemTime::now().checked_sub(used)?,
-    );
-    let token = AccessToken::new(
-        t.access_token.clone(),
-        t.token_type.clone(),
-        t.scope.clone(),
-        requested,
-        t.lifetime(),
-    );
-    Some((token, before(now, used)))
 }
