@@ -1,50 +1,17 @@
-//! What a token manager needs to know: credentials, where to ask, and how to behave.
+//! The rules that turn [`Settings`] (plain data, see `crate::settings`) into a
+//! validated [`Config`]: the defaults and ranges of the settings table applied,
+//! the replace rules, the cooldown rule, URL and label checks.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
-use zeroize::Zeroizing;
-
+pub use crate::auth_method::AuthMethod;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
-use crate::settings::{
-    check_api_base_url, check_range, check_shared_cache_url, defaults, env, ranges, redact_url,
-    Settings,
-};
+use crate::secret_file::read_secret_file;
+use crate::settings::{env, DefaultValue, Field, Range, Settings, SETTINGS};
+pub(crate) use crate::store::redact_url;
 use crate::urls;
-
-/// How the client authenticates at the token endpoint (RFC 6749 §2.3.1).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum AuthMethod {
-    /// `client_id` and `client_secret` in the form body (Corti's documented way).
-    #[default]
-    ClientSecretPost,
-    /// HTTP Basic authentication with the form-encoded id and secret.
-    ClientSecretBasic,
-}
-
-impl AuthMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuthMethod::ClientSecretPost => "client_secret_post",
-            AuthMethod::ClientSecretBasic => "client_secret_basic",
-        }
-    }
-}
-
-impl std::str::FromStr for AuthMethod {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Self> {
-        match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
-            "client_secret_post" | "post" => Ok(AuthMethod::ClientSecretPost),
-            "client_secret_basic" | "basic" => Ok(AuthMethod::ClientSecretBasic),
-            other => Err(Error::config(format!(
-                "unknown auth method {other:?}: use client_secret_post or client_secret_basic"
-            ))),
-        }
-    }
-}
 
 /// When a cached token is refreshed, and when it stops being handed out.
 ///
@@ -65,13 +32,15 @@ pub struct RefreshPolicy {
 }
 
 impl Default for RefreshPolicy {
+    /// The settings table's defaults.
     fn default() -> Self {
+        let d = defaults();
         RefreshPolicy {
-            max_margin: defaults::REFRESH_MARGIN,
-            margin_fraction: defaults::REFRESH_MARGIN_FRACTION,
-            max_expiry_skew: defaults::EXPIRY_SKEW,
-            default_lifetime: defaults::DEFAULT_LIFETIME,
-            background: false,
+            max_margin: d.refresh_margin.unwrap_or_default(),
+            margin_fraction: d.refresh_margin_fraction.unwrap_or_default(),
+            max_expiry_skew: d.expiry_skew.unwrap_or_default(),
+            default_lifetime: d.default_lifetime.unwrap_or_default(),
+            background: d.background_refresh.unwrap_or_default(),
         }
     }
 }
@@ -105,13 +74,15 @@ pub struct RetryPolicy {
 }
 
 impl Default for RetryPolicy {
+    /// The settings table's defaults.
     fn default() -> Self {
+        let d = defaults();
         RetryPolicy {
-            max_attempts: defaults::MAX_ATTEMPTS,
-            initial_backoff: defaults::INITIAL_BACKOFF,
-            max_backoff: defaults::MAX_BACKOFF,
-            deadline: defaults::RETRY_DEADLINE,
-            failure_cooldown: defaults::FAILURE_COOLDOWN,
+            max_attempts: d.max_attempts.unwrap_or_default(),
+            initial_backoff: d.initial_backoff.unwrap_or_default(),
+            max_backoff: d.max_backoff.unwrap_or_default(),
+            deadline: d.retry_deadline.unwrap_or_default(),
+            failure_cooldown: d.failure_cooldown.unwrap_or_default(),
         }
     }
 }
@@ -160,13 +131,19 @@ impl Config {
     }
 
     /// Applies the defaults and the rules of [`Settings`], and checks every value.
-    pub(crate) fn from_settings(s: Settings) -> Result<Config> {
+    pub(crate) fn from_settings(mut s: Settings) -> Result<Config> {
+        // With retries off every call tries once: no cooldown unless asked for.
+        if s.max_attempts == Some(1) && s.failure_cooldown.is_none() {
+            s.failure_cooldown = Some(Duration::ZERO);
+        }
+        fill_defaults_and_check_ranges(&mut s)?;
         let client_id = s
             .client_id
+            .take()
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
             .ok_or_else(|| Error::config(format!("missing client id: set {}", env::CLIENT_ID)))?;
-        let client_secret = match (s.client_secret, &s.client_secret_file) {
+        let client_secret = match (s.client_secret.take(), &s.client_secret_file) {
             (Some(_), Some(_)) => {
                 return Err(Error::config(format!(
                     "both a client secret and a client secret file are set ({} / {}): set one",
@@ -186,16 +163,16 @@ impl Config {
                 env::CLIENT_SECRET_FILE
             ))
         })?;
-        let environment = s.environment.filter(|v| !v.trim().is_empty());
+        let environment = s.environment.take().filter(|v| !v.trim().is_empty());
         if let Some(e) = &environment {
             urls::check_label("environment", e, env::ENVIRONMENT)?;
         }
-        let tenant = s
-            .tenant
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| defaults::TENANT.to_string());
+        let tenant = s.tenant.clone().unwrap_or_default();
         urls::check_label("tenant", &tenant, env::TENANT_NAME)?;
-        let token_url = match (s.token_url.filter(|v| !v.trim().is_empty()), &environment) {
+        let token_url = match (
+            s.token_url.take().filter(|v| !v.trim().is_empty()),
+            &environment,
+        ) {
             (Some(url), _) => url.trim().to_string(),
             (None, Some(e)) => urls::corti_token_url(e, &tenant),
             (None, None) => {
@@ -207,92 +184,29 @@ impl Config {
             }
         };
         urls::check_token_url(&token_url)?;
-        let api_base_url = match s.api_base_url.filter(|v| !v.trim().is_empty()) {
+        let api_base_url = match s.api_base_url.take().filter(|v| !v.trim().is_empty()) {
             Some(url) => Some(check_api_base_url(url.trim())?),
             None => environment.as_deref().map(urls::corti_api_base_url),
         };
 
-        let duration = |name: &str,
-                        v: Option<Duration>,
-                        default: Duration,
-                        range: (Duration, Duration)|
-         -> Result<Duration> {
-            let v = v.unwrap_or(default);
-            check_range(name, v, range.0, range.1).map(|()| v)
-        };
-        let timeout = duration("timeout", s.timeout, defaults::TIMEOUT, ranges::TIMEOUT)?;
-        let max_attempts = s.max_attempts.unwrap_or(defaults::MAX_ATTEMPTS);
-        if !(1..=ranges::MAX_ATTEMPTS).contains(&max_attempts) {
-            return Err(Error::config(format!(
-                "max_attempts must be between 1 and {}, got {max_attempts}",
-                ranges::MAX_ATTEMPTS
-            )));
-        }
         let retry = RetryPolicy {
-            max_attempts,
-            initial_backoff: duration(
-                "initial_backoff",
-                s.initial_backoff,
-                defaults::INITIAL_BACKOFF,
-                ranges::BACKOFF,
-            )?,
-            max_backoff: duration(
-                "max_backoff",
-                s.max_backoff,
-                defaults::MAX_BACKOFF,
-                ranges::BACKOFF,
-            )?,
-            deadline: duration(
-                "retry_deadline",
-                s.retry_deadline,
-                defaults::RETRY_DEADLINE,
-                ranges::RETRY_DEADLINE,
-            )?,
-            // With retries off every call tries once: no cooldown unless asked for.
-            failure_cooldown: duration(
-                "failure_cooldown",
-                s.failure_cooldown,
-                if max_attempts == 1 {
-                    Duration::ZERO
-                } else {
-                    defaults::FAILURE_COOLDOWN
-                },
-                ranges::FAILURE_COOLDOWN,
-            )?,
+            max_attempts: s.max_attempts.unwrap_or_default(),
+            initial_backoff: s.initial_backoff.unwrap_or_default(),
+            max_backoff: s.max_backoff.unwrap_or_default(),
+            deadline: s.retry_deadline.unwrap_or_default(),
+            failure_cooldown: s.failure_cooldown.unwrap_or_default(),
         };
-        let margin_fraction = s
-            .refresh_margin_fraction
-            .unwrap_or(defaults::REFRESH_MARGIN_FRACTION);
-        if !(0.0..=1.0).contains(&margin_fraction) {
-            return Err(Error::config(format!(
-                "refresh_margin_fraction must be between 0 and 1, got {margin_fraction}"
-            )));
-        }
         let refresh = RefreshPolicy {
-            max_margin: duration(
-                "refresh_margin",
-                s.refresh_margin,
-                defaults::REFRESH_MARGIN,
-                ranges::REFRESH_MARGIN,
-            )?,
-            margin_fraction,
-            max_expiry_skew: duration(
-                "expiry_skew",
-                s.expiry_skew,
-                defaults::EXPIRY_SKEW,
-                ranges::EXPIRY_SKEW,
-            )?,
-            default_lifetime: duration(
-                "default_lifetime",
-                s.default_lifetime,
-                defaults::DEFAULT_LIFETIME,
-                ranges::DEFAULT_LIFETIME,
-            )?,
-            background: s.background_refresh.unwrap_or(false),
+            max_margin: s.refresh_margin.unwrap_or_default(),
+            margin_fraction: s.refresh_margin_fraction.unwrap_or_default(),
+            max_expiry_skew: s.expiry_skew.unwrap_or_default(),
+            default_lifetime: s.default_lifetime.unwrap_or_default(),
+            background: s.background_refresh.unwrap_or_default(),
         };
+        let timeout = s.timeout.unwrap_or_default();
 
         let mut extra_params: Vec<(String, String)> = Vec::new();
-        for (name, value) in s.extra_params {
+        for (name, value) in std::mem::take(&mut s.extra_params) {
             if name.trim().is_empty() {
                 return Err(Error::config("extra parameter names must not be empty"));
             }
@@ -301,27 +215,20 @@ impl Config {
                     "extra parameter {name:?} is set by cortiauth itself"
                 )));
             }
-            // A name given twice keeps its last value (in every surface).
-            match extra_params.iter_mut().find(|(n, _)| *n == name) {
-                Some(slot) => slot.1 = value,
-                None => extra_params.push((name, value)),
-            }
+            set_pair(&mut extra_params, name, value);
         }
-        let shared_cache = s.shared_cache.filter(|v| !v.trim().is_empty());
+        let shared_cache = s.shared_cache.take().filter(|v| !v.trim().is_empty());
         if let Some(url) = &shared_cache {
             check_shared_cache_url(url)?;
         }
-        let binding = s
-            .binding
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| defaults::BINDING.to_string());
+        let binding = s.binding.take().unwrap_or_default();
         if !binding.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
             return Err(Error::config("binding must be printable ASCII"));
         }
         Ok(Config {
             client_id,
             client_secret,
-            client_secret_file: s.client_secret_file,
+            client_secret_file: s.client_secret_file.take(),
             environment,
             tenant,
             scopes: normalize_scopes(s.scopes.as_deref().unwrap_or_default()),
@@ -332,7 +239,7 @@ impl Config {
             timeout,
             refresh,
             retry,
-            ca_certs_pem: s.ca_certificates_pem,
+            ca_certs_pem: std::mem::take(&mut s.ca_certificates_pem),
             shared_cache,
             user_agent: format!("cortiauth/{} ({binding})", crate::VERSION),
         })
@@ -384,192 +291,219 @@ impl Config {
         &self.user_agent
     }
 
-    /// The effective settings as one line of JSON: every field of [`Settings`]
-    /// with its default filled in, keys sorted, durations in milliseconds (keys
-    /// ending in `_ms`), the secret as `"[REDACTED]"`, a shared-cache password
-    /// redacted, CA certificates counted. Every binding returns this string
-    /// unchanged, so the same settings describe identically everywhere (apart
-    /// from `user_agent`, which names the binding).
-    pub fn describe(&self) -> String {
-        use serde_json::Value;
-        use std::collections::BTreeMap;
-        let ms = |d: Duration| Value::from(u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
-        let opt = |v: Option<String>| v.map_or(Value::Null, Value::from);
-        let mut m: BTreeMap<&str, Value> = BTreeMap::new();
-        m.insert("client_id", self.client_id.as_str().into());
-        m.insert("client_secret", "[REDACTED]".into());
-        m.insert(
-            "client_secret_file",
-            opt(self
-                .client_secret_file
-                .as_deref()
-                .map(|p| p.to_string_lossy().into_owned())),
-        );
-        m.insert("environment", opt(self.environment.clone()));
-        m.insert("tenant", self.tenant.as_str().into());
-        m.insert("scopes", self.scopes.clone().into());
-        m.insert("token_url", self.token_url.as_str().into());
-        m.insert("api_base_url", opt(self.api_base_url.clone()));
-        m.insert("auth_method", self.auth_method.as_str().into());
-        // An array of pairs, in the order sent (an object would lose the order
-        // and depend on the JSON library's map type).
-        m.insert(
-            "extra_params",
-            Value::Array(
-                self.extra_params
-                    .iter()
-                    .map(|(k, v)| Value::from(vec![k.as_str(), shown_param_value(k, v)]))
-                    .collect(),
-            ),
-        );
-        m.insert("timeout_ms", ms(self.timeout));
-        m.insert("max_attempts", self.retry.max_attempts.into());
-        m.insert("initial_backoff_ms", ms(self.retry.initial_backoff));
-        m.insert("max_backoff_ms", ms(self.retry.max_backoff));
-        m.insert("retry_deadline_ms", ms(self.retry.deadline));
-        m.insert("failure_cooldown_ms", ms(self.retry.failure_cooldown));
-        m.insert("refresh_margin_ms", ms(self.refresh.max_margin));
-        m.insert(
-            "refresh_margin_fraction",
-            self.refresh.margin_fraction.into(),
-        );
-        m.insert("expiry_skew_ms", ms(self.refresh.max_expiry_skew));
-        m.insert("default_lifetime_ms", ms(self.refresh.default_lifetime));
-        m.insert("background_refresh", self.refresh.background.into());
-        m.insert(
-            "ca_certificates",
-            self.ca_certs_pem
-                .iter()
-                .map(|pem| count_certificates(pem))
-                .sum::<usize>()
-                .into(),
-        );
-        m.insert(
-            "shared_cache",
-            opt(self.shared_cache.as_deref().map(redact_url)),
-        );
-        m.insert("user_agent", self.user_agent.as_str().into());
-        serde_json::to_string(&m).expect("a map of JSON values serializes")
+    /// The effective settings as [`Settings`] with every field set (binding aside),
+    /// for `describe()` and `Debug`, which render them row by row.
+    pub(crate) fn effective_settings(&self) -> Settings {
+        Settings {
+            client_id: Some(self.client_id.clone()),
+            client_secret: Some(self.client_secret.clone()),
+            client_secret_file: self.client_secret_file.clone(),
+            environment: self.environment.clone(),
+            tenant: Some(self.tenant.clone()),
+            scopes: Some(self.scopes.clone()),
+            token_url: Some(self.token_url.clone()),
+            api_base_url: self.api_base_url.clone(),
+            auth_method: Some(self.auth_method),
+            extra_params: self.extra_params.clone(),
+            timeout: Some(self.timeout),
+            max_attempts: Some(self.retry.max_attempts),
+            initial_backoff: Some(self.retry.initial_backoff),
+            max_backoff: Some(self.retry.max_backoff),
+            retry_deadline: Some(self.retry.deadline),
+            failure_cooldown: Some(self.retry.failure_cooldown),
+            refresh_margin: Some(self.refresh.max_margin),
+            refresh_margin_fraction: Some(self.refresh.margin_fraction),
+            expiry_skew: Some(self.refresh.max_expiry_skew),
+            default_lifetime: Some(self.refresh.default_lifetime),
+            background_refresh: Some(self.refresh.background),
+            ca_certificates_pem: self.ca_certs_pem.clone(),
+            shared_cache: self.shared_cache.clone(),
+            binding: None,
+        }
     }
 }
 
-/// The most a secret file (or standard input given as one) may hold: a
-/// client secret is a few dozen bytes; a bound keeps `/dev/zero` or a huge
-/// file from filling memory.
-pub(crate) const MAX_SECRET_FILE_LEN: usize = 64 * 1024;
-
-/// The first line of a secret file, without its line ending. The file must be a
-/// regular file once symlinks are followed (Kubernetes mounts secrets as
-/// symlinks); it is opened non-blocking, so a FIFO or device is refused at once
-/// instead of blocking, and at most [`MAX_SECRET_FILE_LEN`] bytes are read.
-/// Errors name the file and the variable, never the content.
-fn read_secret_file(path: &Path) -> Result<SecretString> {
-    let source = format!("file {} ({})", path.display(), env::CLIENT_SECRET_FILE);
-    let failed = |what: String| Error::config(format!("the client secret {source} {what}"));
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NONBLOCK);
-    }
-    let file = options
-        .open(path)
-        .map_err(|e| failed(format!("cannot be read: {}", e.kind())))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| failed(format!("cannot be read: {}", e.kind())))?;
-    if !meta.is_file() {
-        return Err(failed(
-            "is not a regular file (a directory, FIFO or device): point it at the file that \
-             holds the secret"
-                .into(),
-        ));
-    }
-    client_secret_from_reader(file, &source)
+/// The settings table's defaults, as a `Settings` with every defaulted field set.
+pub(crate) fn defaults() -> Settings {
+    let mut s = Settings::default();
+    fill_defaults(&mut s);
+    s
 }
 
-/// The client secret read from `reader` (a secret file, or standard input for
-/// the CLI's `--client-secret-file -`): at most [`MAX_SECRET_FILE_LEN`] bytes,
-/// then the rule of [`client_secret_from_file_content`]. Errors name `source`,
-/// never the content.
-pub fn client_secret_from_reader(reader: impl std::io::Read, source: &str) -> Result<SecretString> {
-    use std::io::Read;
-    let mut content = Zeroizing::new(Vec::new());
-    reader
-        .take(MAX_SECRET_FILE_LEN as u64 + 1)
-        .read_to_end(&mut content)
-        .map_err(|e| {
-            Error::config(format!(
-                "the client secret {source} cannot be read: {}",
-                e.kind()
-            ))
-        })?;
-    if content.len() > MAX_SECRET_FILE_LEN {
+/// Fills every unset (or blank) setting that has a default in the table.
+fn fill_defaults(s: &mut Settings) {
+    for row in SETTINGS {
+        match ((row.field)(s), row.default) {
+            (Field::Duration(f), DefaultValue::Duration(d)) => {
+                f.get_or_insert(d);
+            }
+            (Field::Count(f), DefaultValue::Count(n)) => {
+                f.get_or_insert(n);
+            }
+            (Field::Fraction(f), DefaultValue::Fraction(x)) => {
+                f.get_or_insert(x);
+            }
+            (Field::Flag(f), DefaultValue::Flag(b)) => {
+                f.get_or_insert(b);
+            }
+            (Field::Text(f), DefaultValue::Text(t))
+                if f.as_deref().map_or(true, |v| v.trim().is_empty()) =>
+            {
+                *f = Some(t.to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// [`fill_defaults`], then every value checked against its row's range; the
+/// error names the setting by its canonical name.
+fn fill_defaults_and_check_ranges(s: &mut Settings) -> Result<()> {
+    fill_defaults(s);
+    for row in SETTINGS {
+        match ((row.field)(s), row.range) {
+            (Field::Duration(Some(v)), Range::Duration(min, max)) => {
+                check_range(row.name, *v, min, max)?;
+            }
+            (Field::Count(Some(n)), Range::Count(min, max)) if !(min..=max).contains(n) => {
+                return Err(Error::config(format!(
+                    "{} must be between {min} and {max}, got {n}",
+                    row.name
+                )));
+            }
+            (Field::Fraction(Some(x)), Range::Fraction(min, max)) if !(min..=max).contains(x) => {
+                return Err(Error::config(format!(
+                    "{} must be between {min} and {max}, got {x}",
+                    row.name
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Sets `name` in a list of form parameters: a name set again keeps its first
+/// place and its last value.
+pub(crate) fn set_pair(pairs: &mut Vec<(String, String)>, name: String, value: String) {
+    match pairs.iter_mut().find(|(n, _)| *n == name) {
+        Some(slot) => slot.1 = value,
+        None => pairs.push((name, value)),
+    }
+}
+
+impl Settings {
+    /// Sets the secret, and forgets a secret file set before (a later setting wins).
+    pub fn set_client_secret(&mut self, secret: impl Into<SecretString>) {
+        self.client_secret = Some(secret.into());
+        self.client_secret_file = None;
+    }
+
+    /// Sets the secret file, and forgets a secret set before (a later setting wins).
+    pub fn set_client_secret_file(&mut self, path: impl Into<PathBuf>) {
+        self.client_secret_file = Some(path.into());
+        self.client_secret = None;
+    }
+
+    /// Sets an extra form parameter; a name set again keeps only its last value.
+    pub fn set_extra_param(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        set_pair(&mut self.extra_params, name.into(), value.into());
+    }
+
+    /// Applies the defaults and checks every setting.
+    pub fn build(self) -> Result<Config> {
+        Config::from_settings(self)
+    }
+}
+
+/// A duration setting given as a number of seconds (Python's convention).
+/// Rejects NaN, infinities, negative and out-of-range values with a
+/// configuration error naming the setting, instead of panicking later.
+pub fn duration_from_secs_f64(setting: &str, secs: f64) -> Result<Duration> {
+    if secs.is_finite() && secs >= 0.0 {
+        if let Ok(d) = Duration::try_from_secs_f64(secs) {
+            return Ok(d);
+        }
+    }
+    Err(Error::config(format!(
+        "{setting} must be a finite, non-negative number of seconds, got {}",
+        shown(secs)
+    )))
+}
+
+/// A duration setting given as a number of milliseconds (Node's and C's convention).
+pub fn duration_from_millis_f64(setting: &str, millis: f64) -> Result<Duration> {
+    if millis.is_finite() && millis >= 0.0 {
+        if let Ok(d) = Duration::try_from_secs_f64(millis / 1000.0) {
+            return Ok(d);
+        }
+    }
+    Err(Error::config(format!(
+        "{setting} must be a finite, non-negative number of milliseconds, got {}",
+        shown(millis)
+    )))
+}
+
+/// A number as a person would write it: `1e300`, not three hundred digits.
+fn shown(v: f64) -> String {
+    if v.is_finite() && v.abs() >= 1e15 {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
+}
+
+/// Checks that a duration setting lies in `[min, max]`.
+pub(crate) fn check_range(setting: &str, v: Duration, min: Duration, max: Duration) -> Result<()> {
+    if v < min || v > max {
+        let bound = |d: Duration| {
+            if d >= Duration::from_secs(1) {
+                format!("{} s", d.as_secs_f64())
+            } else {
+                format!("{} ms", d.as_millis())
+            }
+        };
+        let what = if min.is_zero() {
+            format!("at most {}", bound(max))
+        } else {
+            format!("between {} and {}", bound(min), bound(max))
+        };
         return Err(Error::config(format!(
-            "the client secret {source} is larger than {} KiB: is it the right file?",
-            MAX_SECRET_FILE_LEN / 1024
+            "{setting} must be {what}, got {}",
+            bound(v)
         )));
     }
-    client_secret_from_file_content(&content, source)
+    Ok(())
 }
 
-/// The client secret in the content of a secret file: its first line without the
-/// line ending, as `client_secret_file` and `CORTI_CLIENT_SECRET_FILE` read it, for
-/// hosts that read the content themselves (the CLI's `--client-secret-file -`,
-/// standard input). `source` names it in errors ("file /run/secret"); the content
-/// never appears in them.
-pub fn client_secret_from_file_content(content: &[u8], source: &str) -> Result<SecretString> {
-    let failed = |what: &str| Error::config(format!("the client secret {source} {what}"));
-    let first = content.split(|b| *b == b'\n').next().unwrap_or_default();
-    let first = first.strip_suffix(b"\r").unwrap_or(first);
-    let text = std::str::from_utf8(first).map_err(|_| failed("is not UTF-8 text"))?;
-    if text.trim().is_empty() {
-        return Err(failed("is empty"));
+/// The API base URL: an absolute http(s) URL, without a trailing slash.
+pub(crate) fn check_api_base_url(raw: &str) -> Result<String> {
+    let url = url::Url::parse(raw)
+        .map_err(|e| Error::config(format!("api_base_url {raw:?} is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "https" | "http") || url.host().is_none() {
+        return Err(Error::config(format!(
+            "api_base_url {raw:?} must be an http(s) URL with a host"
+        )));
     }
-    Ok(SecretString::new(text))
+    Ok(raw.trim_end_matches('/').to_string())
 }
 
-/// Extra form parameters whose values `describe()` shows: they name what the
-/// token is for. Any other value may be a credential (a `client_assertion`).
-const SHOWN_PARAM_VALUES: [&str; 2] = ["audience", "resource"];
-
-fn shown_param_value<'a>(name: &str, value: &'a str) -> &'a str {
-    if SHOWN_PARAM_VALUES.contains(&name) {
-        value
-    } else {
-        "[REDACTED]"
-    }
-}
-
-fn count_certificates(pem: &[u8]) -> usize {
-    const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
-    pem.windows(BEGIN.len()).filter(|w| *w == BEGIN).count()
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("client_id", &self.client_id)
-            .field("client_secret", &self.client_secret)
-            .field("environment", &self.environment)
-            .field("tenant", &self.tenant)
-            .field("scopes", &self.scopes)
-            .field("token_url", &self.token_url)
-            .field("auth_method", &self.auth_method)
-            .field(
-                "extra_params",
-                &self.extra_params.iter().map(|(k, _)| k).collect::<Vec<_>>(),
-            )
-            .field("timeout", &self.timeout)
-            .field("refresh", &self.refresh)
-            .field("retry", &self.retry)
-            .field("ca_certs", &self.ca_certs_pem.len())
-            .field(
-                "shared_cache",
-                &self.shared_cache.as_deref().map(redact_url),
-            )
-            .finish()
+/// `redis://`, `rediss://` or `file:///absolute/dir`: the shape only, so a
+/// setting describes the same in every build; whether this build can open it
+/// (the `redis` feature) is checked when a manager is made (`store::check_url`).
+pub(crate) fn check_shared_cache_url(raw: &str) -> Result<()> {
+    let shown = redact_url(raw);
+    let url = url::Url::parse(raw).map_err(|_| {
+        Error::config(format!(
+            "shared_cache {shown:?} is not a URL: use redis://host:port, rediss://… or file:///dir"
+        ))
+    })?;
+    match url.scheme() {
+        "redis" | "rediss" if url.host().is_some() => Ok(()),
+        "file" if url.path().starts_with('/') && url.path().len() > 1 => Ok(()),
+        _ => Err(Error::config(format!(
+            "shared_cache {shown:?}: use redis://host:port, rediss://host:port or file:///dir"
+        ))),
     }
 }
 
@@ -851,7 +785,9 @@ mod tests {
 #[cfg(test)]
 mod settings_tests {
     use super::*;
+    use crate::secret_file::MAX_SECRET_FILE_LEN;
     use serde_json::Value;
+    use std::path::Path;
 
     fn base() -> Settings {
         Settings {

@@ -11,15 +11,20 @@
 //! One [`TokenManager`] per client, shared by every thread (it is `Send + Sync`
 //! and `Clone`): concurrent callers cause one token request per token lifetime.
 
+mod auth_method;
 mod config;
+mod describe;
 mod error;
 mod manager;
+mod naming;
 #[cfg(feature = "reqwest")]
 pub mod reqwest;
 #[cfg(feature = "reqwest-middleware")]
 pub mod reqwest_middleware;
 mod response;
 mod secret;
+mod secret_file;
+mod setting_value;
 mod settings;
 mod stats;
 pub mod store;
@@ -27,14 +32,29 @@ mod token;
 mod transport;
 mod urls;
 
+pub use auth_method::AuthMethod;
 pub use config::{
-    client_secret_from_file_content, client_secret_from_reader, AuthMethod, Config, ConfigBuilder,
-    RefreshPolicy, RetryPolicy,
+    duration_from_millis_f64, duration_from_secs_f64, Config, ConfigBuilder, RefreshPolicy,
+    RetryPolicy,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use manager::TokenManager;
 pub use secret::SecretString;
-pub use settings::{duration_from_millis_f64, duration_from_secs_f64, env, Settings};
+pub use secret_file::{client_secret_from_file_content, client_secret_from_reader};
+pub use settings::{env, Settings};
+
+/// What the bindings, the CLI and the generators need of the settings table:
+/// its rows, each surface's spelling of a name, the dynamic entry point's
+/// value type. Not part of the API a Rust program uses.
+#[doc(hidden)]
+pub mod surface {
+    pub use crate::describe::describe_key;
+    pub use crate::naming::{camel, is_duration, spelling, suggest, takes_millis, Deprecation};
+    pub use crate::setting_value::SettingValue;
+    pub use crate::settings::{
+        Alias, DefaultValue, Describe, Field, Range, Setting, Surface, SETTINGS,
+    };
+}
 pub use stats::Stats;
 pub use token::AccessToken;
 

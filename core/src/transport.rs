@@ -17,7 +17,8 @@ use serde_json::Value;
 use url::form_urlencoded;
 use zeroize::Zeroizing;
 
-use crate::config::{AuthMethod, Config};
+use crate::auth_method::AuthMethod;
+use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::response::{self, TokenResponse};
 use crate::secret::SecretString;
@@ -40,6 +41,7 @@ fn shared_roots() -> Arc<RootCertStore> {
 
 /// TLS for other connections than the token endpoint's (the Redis store's
 /// `rediss://`): the same roots and provider, no ALPN.
+#[cfg(feature = "redis")]
 pub(crate) fn plain_tls_config() -> Arc<rustls::ClientConfig> {
     static TLS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     TLS.get_or_init(|| {
