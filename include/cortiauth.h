@@ -316,87 +316,6 @@ cortiauth_status cortiauth_config_describe(const struct cortiauth_config *config
                                            struct cortiauth_error **err);
 
 /**
- * Sets the OAuth client id (required). The string is copied.
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
- */
-cortiauth_status cortiauth_config_set_client_id(struct cortiauth_config *config,
-                                                const char *client_id);
-
-/**
- * Sets the OAuth client secret (required, unless a secret file is set). The
- * string is copied into memory that is zeroed when the config and managers are
- * freed; it never appears in messages. Replaces a secret file set before.
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
- */
-cortiauth_status cortiauth_config_set_client_secret(struct cortiauth_config *config,
-                                                    const char *client_secret);
-
-/**
- * Sets a file holding the client secret (the Docker/Kubernetes `_FILE`
- * convention, like `CORTI_CLIENT_SECRET_FILE`): its first line, read by
- * `cortiauth_manager_new`. Replaces a secret set before.
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
- */
-cortiauth_status cortiauth_config_set_client_secret_file(struct cortiauth_config *config,
-                                                         const char *path);
-
-/**
- * Sets the Corti environment (`"eu"`, `"us"`, `"beta-eu"`, …): the token URL becomes
- * `https://auth.{environment}.corti.app/realms/{tenant}/protocol/openid-connect/token`
- * and the API base URL `https://api.{environment}.corti.app/v2`. `""` unsets it.
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
- */
-cortiauth_status cortiauth_config_set_environment(struct cortiauth_config *config,
-                                                  const char *environment);
-
-/**
- * Sets the tenant name: the Keycloak realm and the `Tenant-Name` header
- * (`"base"` when not set or set to `""`).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
- */
-cortiauth_status cortiauth_config_set_tenant(struct cortiauth_config *config, const char *tenant);
-
-/**
- * Sets the scopes to request, separated by spaces (`"transcribe streams"`);
- * `openid` is always sent first. Replaces earlier scopes; `""` requests `openid` only.
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
- */
-cortiauth_status cortiauth_config_set_scopes(struct cortiauth_config *config, const char *scopes);
-
-/**
- * Sets the full token URL, overriding the one built from environment and tenant
- * (Tiro.health: `"https://auth.tiro.health/oauth/token"`). Must be `https://`
- * (plain `http://` only to loopback hosts). `""` unsets it.
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
- */
-cortiauth_status cortiauth_config_set_token_url(struct cortiauth_config *config,
-                                                const char *token_url);
-
-/**
- * Sets the Corti API base URL (`cortiauth_manager_api_base_url`), overriding
- * `https://api.{environment}.corti.app/v2`; a trailing `/` is dropped. `""` unsets it.
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
- */
-cortiauth_status cortiauth_config_set_api_base_url(struct cortiauth_config *config,
-                                                   const char *api_base_url);
-
-/**
  * Sets how the client authenticates: a `cortiauth_auth_method` value
  * (`CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_POST`, the default, or
  * `CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_BASIC`).
@@ -421,114 +340,8 @@ cortiauth_status cortiauth_config_set_extra_param(struct cortiauth_config *confi
                                                   const char *value);
 
 /**
- * Sets the timeout of one HTTP request to the token endpoint, in milliseconds
- * (default 10000; 1 to 3600000, checked by `cortiauth_manager_new`).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_timeout_ms(struct cortiauth_config *config,
-                                                 uint64_t timeout_ms);
-
-/**
- * Sets how many attempts one token acquisition may make when failures are
- * transient (network errors, timeouts, 5xx, 429), the first included; 1 disables
- * retries, and then also the failure cooldown unless it is set (default 4;
- * 1 to 100, checked by `cortiauth_manager_new`).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_max_attempts(struct cortiauth_config *config,
-                                                   uint32_t max_attempts);
-
-/**
- * Sets the wait before the first retry, in milliseconds; it doubles at each
- * retry up to the maximum backoff (default 100; at most one hour).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_initial_backoff_ms(struct cortiauth_config *config,
-                                                         uint64_t initial_backoff_ms);
-
-/**
- * Sets the longest wait between two retries, in milliseconds (default 5000;
- * at most one hour).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_max_backoff_ms(struct cortiauth_config *config,
-                                                     uint64_t max_backoff_ms);
-
-/**
- * Sets the overall time budget of one token acquisition, retries included, in
- * milliseconds (default 30000; 1 to 3600000).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_retry_deadline_ms(struct cortiauth_config *config,
-                                                        uint64_t retry_deadline_ms);
-
-/**
- * Sets how long, after a failed acquisition, callers with no valid token get
- * that error at once instead of a new request, in milliseconds (default 1000,
- * or 0 when `max_attempts` is 1; at most one hour).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_failure_cooldown_ms(struct cortiauth_config *config,
-                                                          uint64_t failure_cooldown_ms);
-
-/**
- * Sets the most a token is refreshed ahead of its expiry, in milliseconds
- * (default 60000; at most one day). The smaller of this and
- * `refresh_margin_fraction` of the token's lifetime wins.
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_refresh_margin_ms(struct cortiauth_config *config,
-                                                        uint64_t refresh_margin_ms);
-
-/**
- * Sets the share of a token's lifetime it is refreshed ahead of expiry
- * (default 0.2; 0 to 1).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_refresh_margin_fraction(struct cortiauth_config *config,
-                                                              double refresh_margin_fraction);
-
-/**
- * Sets the most a token stops being handed out before it expires, in
- * milliseconds (default 10000, and 5 % of its lifetime at most; at most one hour).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_expiry_skew_ms(struct cortiauth_config *config,
-                                                     uint64_t expiry_skew_ms);
-
-/**
- * Sets the lifetime assumed when the server sends no `expires_in` and the token
- * is not a JWT, in milliseconds (default 300000; 1 s to 366 days).
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_default_lifetime_ms(struct cortiauth_config *config,
-                                                          uint64_t default_lifetime_ms);
-
-/**
- * Turns the background refresher on or off (off by default). When on, the
- * manager starts a thread that fetches the first token right away and refreshes
- * ahead of expiry, so no caller ever waits for the network; the thread ends when
- * the last handle to the manager is freed.
- *
- * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
- */
-cortiauth_status cortiauth_config_set_background_refresh(struct cortiauth_config *config,
-                                                         bool enabled);
-
-/**
- * Adds CA certificates to trust, as PEM text (one or several certificates), for
- * private deployments; each call adds to the earlier ones, `""` removes them
- * all. The system's roots stay trusted. The PEM is parsed by `cortiauth_manager_new`.
+ * Deprecated: use `cortiauth_config_set_ca_certificates_pem` (the same
+ * behaviour under the settings table's name; this old name still works).
  *
  * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
  * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
@@ -536,14 +349,22 @@ cortiauth_status cortiauth_config_set_background_refresh(struct cortiauth_config
 cortiauth_status cortiauth_config_set_ca_cert_pem(struct cortiauth_config *config, const char *pem);
 
 /**
- * Sets a token cache shared between processes: `"redis://host:port"`,
- * `"rediss://…"` or `"file:///dir"` (like `CORTIAUTH_SHARED_CACHE`). `""` unsets it.
+ * Sets any setting by its name in the settings table as C spells it
+ * (`"timeout_ms"`, `"client_id"`, `"refresh_margin_fraction"`, …), from its
+ * value as text: a number (`"2500"`; durations in milliseconds, or with a unit:
+ * `"2.5s"`), `"true"`/`"false"`, a string, or `"NAME=VALUE"` for
+ * `extra_params`. For hosts that read settings from their own configuration
+ * files; the typed setters are the same settings with C types.
  *
  * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
- * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if a string is not UTF-8,
+ * `CORTIAUTH_STATUS_CONFIG` for an unknown name (the error suggests the closest
+ * known one) or a value of the wrong kind (the error never quotes the value).
  */
-cortiauth_status cortiauth_config_set_shared_cache(struct cortiauth_config *config,
-                                                   const char *url);
+cortiauth_status cortiauth_config_set(struct cortiauth_config *config,
+                                      const char *name,
+                                      const char *value,
+                                      struct cortiauth_error **err);
 
 /**
  * The error's message: what happened and what to do, e.g.
@@ -764,6 +585,213 @@ cortiauth_status cortiauth_manager_describe(const struct cortiauth_manager *mana
  */
 cortiauth_status cortiauth_manager_stats(const struct cortiauth_manager *manager,
                                          struct cortiauth_stats *out);
+
+/**
+ * The OAuth client id.
+ * Default: required.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_client_id(struct cortiauth_config *config, const char *value);
+
+/**
+ * The client secret (never shown: `[REDACTED]`).
+ * Default: required (or a file).
+ * The string is copied into memory that is zeroed when the config and
+ * managers are freed; it never appears in messages. Replaces a secret
+ * file set before.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_client_secret(struct cortiauth_config *config,
+                                                    const char *value);
+
+/**
+ * A file whose first line is the secret (instead of client_secret).
+ * Default: none: the first line of a regular file (symlinks followed) of at most 64 KiB; not both.
+ * Read by `cortiauth_manager_new`. Replaces a secret set before.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_client_secret_file(struct cortiauth_config *config,
+                                                         const char *value);
+
+/**
+ * The Corti environment (eu, us, …): picks auth.{environment}.corti.app.
+ * Default: required unless a token URL is given.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_environment(struct cortiauth_config *config,
+                                                  const char *value);
+
+/**
+ * The Keycloak realm and Tenant-Name header.
+ * Default: base.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_tenant(struct cortiauth_config *config, const char *value);
+
+/**
+ * Scopes besides openid: a list or a space-separated string.
+ * Default: openid (always sent first).
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_scopes(struct cortiauth_config *config, const char *value);
+
+/**
+ * The full token URL, instead of the one built from environment and tenant.
+ * Default: https://auth.{environment}.corti.app/realms/{tenant}/protocol/openid-connect/token.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_token_url(struct cortiauth_config *config, const char *value);
+
+/**
+ * The API base URL, instead of https://api.{environment}.corti.app/v2.
+ * Default: https://api.{environment}.corti.app/v2.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_api_base_url(struct cortiauth_config *config,
+                                                   const char *value);
+
+/**
+ * Time limit of one request to the token endpoint.
+ * In milliseconds. Default: 10 s; at most 1 h.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_timeout_ms(struct cortiauth_config *config,
+                                                 uint64_t timeout_ms);
+
+/**
+ * Attempts in all for a token a caller needs, the first included.
+ * Default: 4 (1 turns retries off); 1 to 100.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_max_attempts(struct cortiauth_config *config,
+                                                   uint32_t max_attempts);
+
+/**
+ * The first retry's backoff (doubling, with full jitter).
+ * In milliseconds. Default: 100 ms; at most 1 h.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_initial_backoff_ms(struct cortiauth_config *config,
+                                                         uint64_t initial_backoff_ms);
+
+/**
+ * The largest retry backoff.
+ * In milliseconds. Default: 5 s; at most 1 h.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_max_backoff_ms(struct cortiauth_config *config,
+                                                     uint64_t max_backoff_ms);
+
+/**
+ * Time limit of one token acquisition, retries and waits included.
+ * In milliseconds. Default: 30 s; at most 1 h.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_retry_deadline_ms(struct cortiauth_config *config,
+                                                        uint64_t retry_deadline_ms);
+
+/**
+ * After a failure, callers without a valid token get it at once for this long.
+ * In milliseconds. Default: 1 s, or 0 when max_attempts is 1; at most 1 h.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_failure_cooldown_ms(struct cortiauth_config *config,
+                                                          uint64_t failure_cooldown_ms);
+
+/**
+ * Refresh at most this long before expiry.
+ * In milliseconds. Default: 60 s; at most 1 days.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_refresh_margin_ms(struct cortiauth_config *config,
+                                                        uint64_t refresh_margin_ms);
+
+/**
+ * ... or this share of the token's lifetime before it, whichever is smaller.
+ * Default: 0.2 (refresh min(60 s, 20 %) ahead); 0 to 1.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_refresh_margin_fraction(struct cortiauth_config *config,
+                                                              double refresh_margin_fraction);
+
+/**
+ * Stop handing a token out at most this long before it expires.
+ * In milliseconds. Default: 10 s (at most 5 % of the lifetime); at most 1 h.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_expiry_skew_ms(struct cortiauth_config *config,
+                                                     uint64_t expiry_skew_ms);
+
+/**
+ * Lifetime assumed when the server sends no expires_in and the token is no JWT.
+ * In milliseconds. Default: 300 s; 1 s to 366 days.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_default_lifetime_ms(struct cortiauth_config *config,
+                                                          uint64_t default_lifetime_ms);
+
+/**
+ * Refresh ahead of expiry on a background thread, so no caller ever waits.
+ * Default: off.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
+ */
+cortiauth_status cortiauth_config_set_background_refresh(struct cortiauth_config *config,
+                                                         bool enabled);
+
+/**
+ * Extra trusted CA certificates (PEM); each value adds.
+ * Default: system + Mozilla roots (describe(): the number of extra certificates).
+ * Each call adds to the earlier ones; `""` removes them all.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_ca_certificates_pem(struct cortiauth_config *config,
+                                                          const char *value);
+
+/**
+ * A token cache shared between processes: redis://…, rediss://… or file:///dir.
+ * Default: none (redis://…, rediss://…, file:///dir; the password is shown redacted).
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_shared_cache(struct cortiauth_config *config,
+                                                   const char *value);
 
 /**
  * A short stable name for a status: `"ok"`, `"null_parameter"`, `"oauth"`, …

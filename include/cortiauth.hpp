@@ -160,7 +160,13 @@ public:
     Config &default_lifetime_ms(uint64_t v) { return set(cortiauth_config_set_default_lifetime_ms(get(), v)); }
     Config &background_refresh(bool on) { return set(cortiauth_config_set_background_refresh(get(), on)); }
     /** Adds PEM certificates to trust; "" removes those added before. */
-    Config &ca_cert_pem(const std::string &pem) { return set(cortiauth_config_set_ca_cert_pem(get(), pem.c_str())); }
+    Config &ca_certificates_pem(const std::string &pem) {
+        return set(cortiauth_config_set_ca_certificates_pem(get(), pem.c_str()));
+    }
+    /// Deprecated: use ca_certificates_pem (the same setting).
+    [[deprecated("use ca_certificates_pem")]] Config &ca_cert_pem(const std::string &pem) {
+        return ca_certificates_pem(pem);
+    }
     Config &shared_cache(const std::string &url) { return set(cortiauth_config_set_shared_cache(get(), url.c_str())); }
 
     /** The effective settings as JSON (what Manager::describe() will return); throws if invalid. */

@@ -33,6 +33,10 @@ pub enum SettingValue {
     Pairs(Vec<(String, String)>),
     /// Bytes (a PEM as bytes).
     Bytes(Vec<u8>),
+    /// Several PEMs, some of them bytes.
+    BytesList(Vec<Vec<u8>>),
+    /// A value of a type no setting takes (an error names the type expected).
+    Other,
 }
 
 impl Drop for SettingValue {
@@ -59,6 +63,8 @@ impl std::fmt::Debug for SettingValue {
             SettingValue::List(_) => "List",
             SettingValue::Pairs(_) => "Pairs",
             SettingValue::Bytes(_) => "Bytes",
+            SettingValue::BytesList(_) => "BytesList",
+            SettingValue::Other => "Other",
         };
         write!(f, "SettingValue::{kind}(..)")
     }
@@ -187,8 +193,11 @@ fn store(s: &mut Settings, r: &Resolved, shown: &str, value: &SettingValue) -> R
                 s.set_extra_param(name, v);
             }
         }
+        // An empty PEM clears the list (C's `""`).
+        (Field::Pems(f), V::Text(t) | V::Parse(t)) if t.trim().is_empty() => f.clear(),
         (Field::Pems(f), V::Text(t) | V::Parse(t)) => f.push(t.as_bytes().to_vec()),
         (Field::Pems(f), V::Bytes(b)) => f.push(b.clone()),
+        (Field::Pems(f), V::BytesList(l)) => f.extend(l.iter().cloned()),
         (Field::Pems(f), V::List(l)) => f.extend(l.iter().map(|t| t.as_bytes().to_vec())),
         _ => return Err(wrong()),
     }
@@ -237,6 +246,15 @@ impl Settings {
         value: SettingValue,
     ) -> Result<Option<Deprecation>> {
         let r = naming::resolve(table, surface, name)?;
+        // One setting at a time: a later secret source replaces the earlier
+        // (as `set_client_secret` and `set_client_secret_file` do).
+        if !matches!(value, SettingValue::Null) {
+            match r.row.name {
+                "client_secret" => self.client_secret_file = None,
+                "client_secret_file" => self.client_secret = None,
+                _ => {}
+            }
+        }
         store(self, &r, name, &value)?;
         Ok(r.deprecated)
     }

@@ -460,7 +460,6 @@ pub static SETTINGS: &[Setting] = &[
     },
     Setting {
         describe: Describe::Hidden,
-        aliases: &[alias(Surface::Node, "userAgentSuffix")],
         ..row(
             "binding",
             DefaultValue::Text("rust"),

@@ -7,8 +7,8 @@
 
 use std::ffi::c_char;
 use std::ptr;
-use std::time::Duration;
 
+use cortiauth::surface::{SettingValue, Surface};
 use cortiauth::{AuthMethod, Settings};
 
 use crate::error::cortiauth_error;
@@ -59,31 +59,37 @@ fn new_config(settings: Settings) -> *mut cortiauth_config {
     })
 }
 
-/// Stores a value into the settings behind `config`.
+/// Stores a typed value under the setting `name` (as C spells it) through the
+/// core's one entry point. A typed value always fits its setting, so this
+/// fails only for a NULL config.
 ///
 /// SAFETY (caller): `config` is NULL or a live config not used elsewhere meanwhile.
-unsafe fn set(config: *mut cortiauth_config, f: impl FnOnce(&mut Settings)) -> cortiauth_status {
+pub(crate) unsafe fn set_named(
+    config: *mut cortiauth_config,
+    name: &'static str,
+    value: SettingValue,
+) -> cortiauth_status {
     ffi_boundary!(err: ptr::null_mut(), {
         // SAFETY: per the caller's contract.
-        f(unsafe { try_mut(config, "config") }?);
+        let settings = unsafe { try_mut(config, "config") }?;
+        settings.set(Surface::C, name, value)?;
         Ok(())
     })
 }
 
-/// Stores a string argument into the settings behind `config`.
+/// [`set_named`] for a string argument (copied; must be UTF-8).
 ///
-/// SAFETY (caller): as for [`set`]; `value` is NULL or a NUL-terminated string.
-unsafe fn set_str(
+/// SAFETY (caller): as for [`set_named`]; `value` is NULL or a NUL-terminated string.
+pub(crate) unsafe fn set_named_str(
     config: *mut cortiauth_config,
-    value: *const c_char,
     name: &'static str,
-    f: impl FnOnce(&mut Settings, &str),
+    value: *const c_char,
 ) -> cortiauth_status {
     ffi_boundary!(err: ptr::null_mut(), {
         // SAFETY: per the caller's contract.
         let settings = unsafe { try_mut(config, "config") }?;
         let value = unsafe { arg_str(value, name) }?;
-        f(settings, value);
+        settings.set(Surface::C, name, SettingValue::Text(value.to_string()))?;
         Ok(())
     })
 }
@@ -153,145 +159,6 @@ pub unsafe extern "C" fn cortiauth_config_describe(
     })
 }
 
-/// Sets the OAuth client id (required). The string is copied.
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_client_id(
-    config: *mut cortiauth_config,
-    client_id: *const c_char,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or valid pointers.
-    unsafe {
-        set_str(config, client_id, "client_id", |s, v| {
-            s.client_id = Some(v.into())
-        })
-    }
-}
-
-/// Sets the OAuth client secret (required, unless a secret file is set). The
-/// string is copied into memory that is zeroed when the config and managers are
-/// freed; it never appears in messages. Replaces a secret file set before.
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_client_secret(
-    config: *mut cortiauth_config,
-    client_secret: *const c_char,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or valid pointers.
-    unsafe {
-        set_str(config, client_secret, "client_secret", |s, v| {
-            s.set_client_secret(v)
-        })
-    }
-}
-
-/// Sets a file holding the client secret (the Docker/Kubernetes `_FILE`
-/// convention, like `CORTI_CLIENT_SECRET_FILE`): its first line, read by
-/// `cortiauth_manager_new`. Replaces a secret set before.
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_client_secret_file(
-    config: *mut cortiauth_config,
-    path: *const c_char,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_str(config, path, "path", |s, v| s.set_client_secret_file(v)) }
-}
-
-/// Sets the Corti environment (`"eu"`, `"us"`, `"beta-eu"`, …): the token URL becomes
-/// `https://auth.{environment}.corti.app/realms/{tenant}/protocol/openid-connect/token`
-/// and the API base URL `https://api.{environment}.corti.app/v2`. `""` unsets it.
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_environment(
-    config: *mut cortiauth_config,
-    environment: *const c_char,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or valid pointers.
-    unsafe {
-        set_str(config, environment, "environment", |s, v| {
-            s.environment = Some(v.into())
-        })
-    }
-}
-
-/// Sets the tenant name: the Keycloak realm and the `Tenant-Name` header
-/// (`"base"` when not set or set to `""`).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_tenant(
-    config: *mut cortiauth_config,
-    tenant: *const c_char,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_str(config, tenant, "tenant", |s, v| s.tenant = Some(v.into())) }
-}
-
-/// Sets the scopes to request, separated by spaces (`"transcribe streams"`);
-/// `openid` is always sent first. Replaces earlier scopes; `""` requests `openid` only.
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_scopes(
-    config: *mut cortiauth_config,
-    scopes: *const c_char,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or valid pointers.
-    unsafe {
-        set_str(config, scopes, "scopes", |s, v| {
-            s.scopes = Some(vec![v.into()])
-        })
-    }
-}
-
-/// Sets the full token URL, overriding the one built from environment and tenant
-/// (Tiro.health: `"https://auth.tiro.health/oauth/token"`). Must be `https://`
-/// (plain `http://` only to loopback hosts). `""` unsets it.
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_token_url(
-    config: *mut cortiauth_config,
-    token_url: *const c_char,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or valid pointers.
-    unsafe {
-        set_str(config, token_url, "token_url", |s, v| {
-            s.token_url = Some(v.into())
-        })
-    }
-}
-
-/// Sets the Corti API base URL (`cortiauth_manager_api_base_url`), overriding
-/// `https://api.{environment}.corti.app/v2`; a trailing `/` is dropped. `""` unsets it.
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_api_base_url(
-    config: *mut cortiauth_config,
-    api_base_url: *const c_char,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or valid pointers.
-    unsafe {
-        set_str(config, api_base_url, "api_base_url", |s, v| {
-            s.api_base_url = Some(v.into())
-        })
-    }
-}
-
 /// Sets how the client authenticates: a `cortiauth_auth_method` value
 /// (`CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_POST`, the default, or
 /// `CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_BASIC`).
@@ -343,194 +210,8 @@ pub unsafe extern "C" fn cortiauth_config_set_extra_param(
     })
 }
 
-/// Sets the timeout of one HTTP request to the token endpoint, in milliseconds
-/// (default 10000; 1 to 3600000, checked by `cortiauth_manager_new`).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_timeout_ms(
-    config: *mut cortiauth_config,
-    timeout_ms: u64,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe {
-        set(config, |s| {
-            s.timeout = Some(Duration::from_millis(timeout_ms))
-        })
-    }
-}
-
-/// Sets how many attempts one token acquisition may make when failures are
-/// transient (network errors, timeouts, 5xx, 429), the first included; 1 disables
-/// retries, and then also the failure cooldown unless it is set (default 4;
-/// 1 to 100, checked by `cortiauth_manager_new`).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_max_attempts(
-    config: *mut cortiauth_config,
-    max_attempts: u32,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe { set(config, |s| s.max_attempts = Some(max_attempts)) }
-}
-
-/// Sets the wait before the first retry, in milliseconds; it doubles at each
-/// retry up to the maximum backoff (default 100; at most one hour).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_initial_backoff_ms(
-    config: *mut cortiauth_config,
-    initial_backoff_ms: u64,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe {
-        set(config, |s| {
-            s.initial_backoff = Some(Duration::from_millis(initial_backoff_ms))
-        })
-    }
-}
-
-/// Sets the longest wait between two retries, in milliseconds (default 5000;
-/// at most one hour).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_max_backoff_ms(
-    config: *mut cortiauth_config,
-    max_backoff_ms: u64,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe {
-        set(config, |s| {
-            s.max_backoff = Some(Duration::from_millis(max_backoff_ms))
-        })
-    }
-}
-
-/// Sets the overall time budget of one token acquisition, retries included, in
-/// milliseconds (default 30000; 1 to 3600000).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_retry_deadline_ms(
-    config: *mut cortiauth_config,
-    retry_deadline_ms: u64,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe {
-        set(config, |s| {
-            s.retry_deadline = Some(Duration::from_millis(retry_deadline_ms))
-        })
-    }
-}
-
-/// Sets how long, after a failed acquisition, callers with no valid token get
-/// that error at once instead of a new request, in milliseconds (default 1000,
-/// or 0 when `max_attempts` is 1; at most one hour).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_failure_cooldown_ms(
-    config: *mut cortiauth_config,
-    failure_cooldown_ms: u64,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe {
-        set(config, |s| {
-            s.failure_cooldown = Some(Duration::from_millis(failure_cooldown_ms))
-        })
-    }
-}
-
-/// Sets the most a token is refreshed ahead of its expiry, in milliseconds
-/// (default 60000; at most one day). The smaller of this and
-/// `refresh_margin_fraction` of the token's lifetime wins.
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_refresh_margin_ms(
-    config: *mut cortiauth_config,
-    refresh_margin_ms: u64,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe {
-        set(config, |s| {
-            s.refresh_margin = Some(Duration::from_millis(refresh_margin_ms))
-        })
-    }
-}
-
-/// Sets the share of a token's lifetime it is refreshed ahead of expiry
-/// (default 0.2; 0 to 1).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_refresh_margin_fraction(
-    config: *mut cortiauth_config,
-    refresh_margin_fraction: f64,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe {
-        set(config, |s| {
-            s.refresh_margin_fraction = Some(refresh_margin_fraction)
-        })
-    }
-}
-
-/// Sets the most a token stops being handed out before it expires, in
-/// milliseconds (default 10000, and 5 % of its lifetime at most; at most one hour).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_expiry_skew_ms(
-    config: *mut cortiauth_config,
-    expiry_skew_ms: u64,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe {
-        set(config, |s| {
-            s.expiry_skew = Some(Duration::from_millis(expiry_skew_ms))
-        })
-    }
-}
-
-/// Sets the lifetime assumed when the server sends no `expires_in` and the token
-/// is not a JWT, in milliseconds (default 300000; 1 s to 366 days).
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_default_lifetime_ms(
-    config: *mut cortiauth_config,
-    default_lifetime_ms: u64,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe {
-        set(config, |s| {
-            s.default_lifetime = Some(Duration::from_millis(default_lifetime_ms))
-        })
-    }
-}
-
-/// Turns the background refresher on or off (off by default). When on, the
-/// manager starts a thread that fetches the first token right away and refreshes
-/// ahead of expiry, so no caller ever waits for the network; the thread ends when
-/// the last handle to the manager is freed.
-///
-/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
-#[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_background_refresh(
-    config: *mut cortiauth_config,
-    enabled: bool,
-) -> cortiauth_status {
-    // SAFETY: C contract: NULL or a valid config.
-    unsafe { set(config, |s| s.background_refresh = Some(enabled)) }
-}
-
-/// Adds CA certificates to trust, as PEM text (one or several certificates), for
-/// private deployments; each call adds to the earlier ones, `""` removes them
-/// all. The system's roots stay trusted. The PEM is parsed by `cortiauth_manager_new`.
+/// Deprecated: use `cortiauth_config_set_ca_certificates_pem` (the same
+/// behaviour under the settings table's name; this old name still works).
 ///
 /// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
 /// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
@@ -540,34 +221,42 @@ pub unsafe extern "C" fn cortiauth_config_set_ca_cert_pem(
     pem: *const c_char,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe {
-        set_str(config, pem, "pem", |s, v| {
-            if v.trim().is_empty() {
-                s.ca_certificates_pem.clear();
-            } else {
-                s.ca_certificates_pem.push(v.as_bytes().to_vec());
-            }
-        })
-    }
+    unsafe { set_named_str(config, "ca_cert_pem", pem) }
 }
 
-/// Sets a token cache shared between processes: `"redis://host:port"`,
-/// `"rediss://…"` or `"file:///dir"` (like `CORTIAUTH_SHARED_CACHE`). `""` unsets it.
+/// Sets any setting by its name in the settings table as C spells it
+/// (`"timeout_ms"`, `"client_id"`, `"refresh_margin_fraction"`, …), from its
+/// value as text: a number (`"2500"`; durations in milliseconds, or with a unit:
+/// `"2.5s"`), `"true"`/`"false"`, a string, or `"NAME=VALUE"` for
+/// `extra_params`. For hosts that read settings from their own configuration
+/// files; the typed setters are the same settings with C types.
 ///
 /// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
-/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if a string is not UTF-8,
+/// `CORTIAUTH_STATUS_CONFIG` for an unknown name (the error suggests the closest
+/// known one) or a value of the wrong kind (the error never quotes the value).
 #[no_mangle]
-pub unsafe extern "C" fn cortiauth_config_set_shared_cache(
+pub unsafe extern "C" fn cortiauth_config_set(
     config: *mut cortiauth_config,
-    url: *const c_char,
+    name: *const c_char,
+    value: *const c_char,
+    err: *mut *mut cortiauth_error,
 ) -> cortiauth_status {
-    // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_str(config, url, "url", |s, v| s.shared_cache = Some(v.into())) }
+    ffi_boundary!(err: err, {
+        // SAFETY: per the caller's contract.
+        let settings = unsafe { try_mut(config, "config") }?;
+        let name = unsafe { arg_str(name, "name") }?;
+        let value = unsafe { arg_str(value, "value") }?;
+        settings.set(Surface::C, name, SettingValue::Parse(value.to_string()))?;
+        Ok(())
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::setters::*;
     use crate::handle::free_owned_string;
     use std::ffi::CStr;
 
@@ -586,6 +275,48 @@ mod tests {
             let v = serde_json::from_str(CStr::from_ptr(json).to_str().unwrap()).unwrap();
             free_owned_string(json);
             Ok(v)
+        }
+    }
+
+    #[test]
+    fn settings_by_name_old_names_and_unknown_names() {
+        unsafe {
+            let c = cortiauth_config_new();
+            let ok = cortiauth_status::Ok;
+            assert_eq!(cortiauth_config_set_client_id(c, c"id".as_ptr()), ok);
+            assert_eq!(cortiauth_config_set_client_secret(c, c"s".as_ptr()), ok);
+            assert_eq!(cortiauth_config_set_environment(c, c"eu".as_ptr()), ok);
+            let mut err = ptr::null_mut();
+            assert_eq!(
+                cortiauth_config_set(c, c"expiry_skew_ms".as_ptr(), c"5000".as_ptr(), &mut err),
+                ok
+            );
+            assert_eq!(
+                cortiauth_config_set(c, c"background_refresh".as_ptr(), c"true".as_ptr(), &mut err),
+                ok
+            );
+            let d = describe(c).unwrap();
+            assert_eq!(d["expiry_skew_ms"], 5000);
+            assert_eq!(d["background_refresh"], true);
+            // An unknown name: CONFIG, with the closest C spelling; nothing stored.
+            let status = cortiauth_config_set(c, c"timeout".as_ptr(), c"secret-ish".as_ptr(), &mut err);
+            assert_eq!(status, cortiauth_status::Config);
+            let msg = CStr::from_ptr(crate::error::cortiauth_error_message(err))
+                .to_string_lossy()
+                .into_owned();
+            crate::error::cortiauth_error_free(err);
+            assert!(msg.contains("did you mean \"timeout_ms\""), "{msg}");
+            assert!(!msg.contains("secret-ish"), "{msg}");
+            // The old ca_cert_pem and the new name store the same.
+            let pem = c"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+            assert_eq!(cortiauth_config_set_ca_cert_pem(c, pem.as_ptr()), ok);
+            let old = describe(c).unwrap();
+            assert_eq!(cortiauth_config_set_ca_certificates_pem(c, c"".as_ptr()), ok);
+            assert_eq!(describe(c).unwrap()["ca_certificates"], 0);
+            assert_eq!(cortiauth_config_set_ca_certificates_pem(c, pem.as_ptr()), ok);
+            assert_eq!(describe(c).unwrap(), old);
+            assert_eq!(old["ca_certificates"], 1);
+            cortiauth_config_free(c);
         }
     }
 

@@ -29,6 +29,7 @@ mod error;
 mod failure;
 mod handle;
 mod manager;
+mod setters;
 mod status;
 
 pub use config::*;
@@ -126,6 +127,8 @@ pub unsafe extern "C" fn cortiauth_string_free(s: *mut c_char) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::setters::*;
     use std::ffi::CStr;
 
     #[test]

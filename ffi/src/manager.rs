@@ -462,6 +462,8 @@ fn store_error_name(kind: StoreErrorKind) -> *const c_char {
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[allow(unused_imports)]
+    use crate::setters::*;
     use crate::config::*;
     use crate::error::*;
     use std::ffi::CStr;

@@ -46,7 +46,7 @@ def kwargs(settings: dict[str, Any]) -> dict[str, Any]:
         elif key == "extra_params":
             out[key] = [tuple(pair) for pair in value]  # pairs; a repeated name keeps the last
         elif key == "ca_certificates":
-            out["ca_cert_pem"] = [pathlib.Path(path).read_text("utf-8") for path in value]
+            out["ca_certificates_pem"] = [pathlib.Path(path).read_text("utf-8") for path in value]
         else:
             raise SystemExit(f"run_python.py: unknown canonical setting {key!r}")
     return out

@@ -85,9 +85,3 @@ fn one_exception<'py>(
     }
     factory.call((error.kind().as_str(), message), Some(&attrs))
 }
-
-/// A configuration error raised by the binding itself (bad argument values
-/// that the core cannot see, such as a negative timeout).
-pub fn config_error(py: Python<'_>, message: impl Into<String>) -> PyErr {
-    to_py_err(py, Error::config(message))
-}

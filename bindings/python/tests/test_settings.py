@@ -14,7 +14,7 @@ import urllib.parse
 import pytest
 
 import cortiauth
-from cortiauth import ConfigError, NetworkError, TokenManager
+from cortiauth import ConfigError, NetworkError, SettingError, TokenManager
 
 from conftest import token_json
 
@@ -84,10 +84,10 @@ def test_each_keyword_sets_its_setting(kwarg, value, key, expected):
     assert describe()[key] != d[key]
 
 
-def test_ca_cert_pem_and_client_secret_file(tmp_path):
+def test_ca_certificates_pem_and_client_secret_file(tmp_path):
     pem = (ROOT / "tests" / "parity" / "ca.pem").read_text()
-    assert describe(ca_cert_pem=pem)["ca_certificates"] == 1
-    assert describe(ca_cert_pem=[pem, pem.encode()])["ca_certificates"] == 2
+    assert describe(ca_certificates_pem=pem)["ca_certificates"] == 1
+    assert describe(ca_certificates_pem=[pem, pem.encode()])["ca_certificates"] == 2
     secret_file = tmp_path / "secret"
     secret_file.write_text("from-a-file\n")
     m = TokenManager("id", client_secret_file=secret_file, environment="eu")
@@ -95,6 +95,13 @@ def test_ca_cert_pem_and_client_secret_file(tmp_path):
     # Both at once: the core refuses (one of them would be ignored silently).
     with pytest.raises(ConfigError, match="both"):
         TokenManager("id", "secret", client_secret_file=str(secret_file), environment="eu")
+
+
+def test_old_names_still_work_and_warn():
+    pem = (ROOT / "tests" / "parity" / "ca.pem").read_text()
+    with pytest.warns(DeprecationWarning, match='"ca_cert_pem" is deprecated: use "ca_certificates_pem"'):
+        old = describe(ca_cert_pem=[pem, pem.encode()])
+    assert old == describe(ca_certificates_pem=[pem, pem.encode()])
 
 
 def test_positional_arguments_keep_their_order():
@@ -107,8 +114,12 @@ def test_positional_arguments_keep_their_order():
         TokenManager("id", client_id="other", environment="eu")
     with pytest.raises(TypeError, match="at most 8 positional"):
         TokenManager("id", "s", "eu", "base", None, None, None, 3.0, "extra")
-    with pytest.raises(TypeError, match="unexpected keyword argument 'timeout_ms'"):
+    # An unknown name: a SettingError (also a ConfigError and a TypeError) naming
+    # the closest Python name.
+    with pytest.raises(SettingError, match=r'unknown setting "timeout_ms" \(did you mean "timeout"\?\)'):
         TokenManager(**BASE, timeout_ms=3000)
+    with pytest.raises(TypeError, match=r'did you mean "refresh_margin"'):
+        TokenManager(**BASE, refresh_margn=3)
     with pytest.raises(TypeError, match="timeout must be a number"):
         TokenManager(**BASE, timeout="3")
 

@@ -195,8 +195,9 @@ def test_a_holder_killed_while_holding_the_lock_delays_the_others_at_most_the_lo
         "client_secret": "fleet-secret-9dPq2LxW",
         "token_url": f"{server.url}/token",
         "shared_cache": f"{redis_url}?timeout_ms=5000",
-        # The fleet lock's TTL: the request timeout (2 s) x 1 attempt + 1 s.
-        "timeout": 2.0,
+        # The fleet lock's TTL with one attempt: two requests of 1 s (the
+        # refresh-token grant, then client credentials) + 1 s = 3 s.
+        "timeout": 1.0,
         "max_attempts": 1,
     }
     holder = multiprocessing.get_context("spawn").Process(

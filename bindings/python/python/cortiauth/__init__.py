@@ -15,6 +15,7 @@ from ._errors import (
     InvalidResponseError,
     NetworkError,
     OAuthError,
+    SettingError,
     TimeoutError,  # noqa: A004 - cortiauth.TimeoutError, on purpose
 )
 from ._manager import Token, TokenManager
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidResponseError",
     "NetworkError",
     "OAuthError",
+    "SettingError",
     "Settings",
     "Stats",
     "TimeoutError",

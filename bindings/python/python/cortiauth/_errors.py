@@ -46,6 +46,11 @@ class ConfigError(Error):
     kind = "config"
 
 
+class SettingError(ConfigError, TypeError):
+    """A keyword argument is unknown (the message suggests the closest name) or of
+    the wrong type. Also a ``TypeError``, as Python raises for bad arguments."""
+
+
 class OAuthError(Error):
     """The token endpoint answered with an OAuth 2.0 error (RFC 6749 §5.2).
 
