@@ -5,73 +5,21 @@
 export type AuthMethod = 'client_secret_post' | 'client_secret_basic' | 'post' | 'basic'
 
 /** How transient failures are retried (exponential backoff with full jitter). */
-export interface RetryOptions {
-  /** Attempts in all, the first included (4). 1 disables retries. */
-  maxAttempts?: number
-  /** First backoff (100 ms). */
-  initialBackoffMs?: number
-  /** Largest backoff (5000 ms). */
-  maxBackoffMs?: number
-  /** Time budget for one token acquisition, retries included (30000 ms). */
-  deadlineMs?: number
-  /** After a failure, callers with no valid token get that error at once for this long (1000 ms). */
-  failureCooldownMs?: number
-}
+import type { SettingsOptions } from './settings'
+export type { SettingsOptions } from './settings'
 
-/** When a cached token is refreshed and when it stops being handed out. */
-export interface RefreshOptions {
-  /** Refresh at most this long before expiry (60000 ms). */
-  maxMarginMs?: number
-  /** ... and at most this fraction of the lifetime before it (0.2). */
-  marginFraction?: number
-  /** Stop handing a token out at most this long before it expires (10000 ms). */
-  maxExpirySkewMs?: number
-  /** Lifetime assumed when the server says nothing (300000 ms). */
-  defaultLifetimeMs?: number
-}
+/** @deprecated Use the flat options (`maxAttempts`, `retryDeadlineMs`, …). */
+export type RetryOptions = NonNullable<SettingsOptions['retry']>
+/** @deprecated Use the flat options (`refreshMarginMs`, `expirySkewMs`, …). */
+export type RefreshOptions = NonNullable<SettingsOptions['refresh']>
 
-export interface TokenManagerOptions {
-  /** Required (or CORTI_CLIENT_ID with `fromEnv`). */
-  clientId?: string
-  /** Required (or CORTI_CLIENT_SECRET with `fromEnv`). Never printed, kept in Rust only. */
-  clientSecret?: string
-  /**
-   * A file holding the secret on its first line (Docker/Kubernetes secrets), instead
-   * of `clientSecret` (or CORTI_CLIENT_SECRET_FILE with `fromEnv`).
-   */
-  clientSecretFile?: string
-  /** `eu`, `us`, `beta-eu`, …: picks `https://auth.{environment}.corti.app`. */
-  environment?: string
-  /** Keycloak realm and `Tenant-Name` header (`base`). */
-  tenantName?: string
-  /** Extra scopes (`openid` is always sent first): an array or a space-separated string. */
-  scopes?: string | readonly string[]
-  /** The full token URL, instead of one built from environment and tenant (Tiro, Keycloak). */
-  tokenUrl?: string
-  /** Overrides the API base URL (`https://api.{environment}.corti.app/v2`). */
-  apiBaseUrl?: string
-  /** `client_secret_post` (default, Corti) or `client_secret_basic`. */
-  authMethod?: AuthMethod
-  /** Timeout of one HTTP request to the token endpoint (10000 ms). */
-  timeoutMs?: number
-  /** Refresh on a background thread ahead of expiry, so no caller ever waits (false). */
-  backgroundRefresh?: boolean
-  /** Extra trusted CA certificates (PEM), for private deployments. */
-  caCertificates?: string | Uint8Array | ReadonlyArray<string | Uint8Array>
-  /**
-   * Extra form parameters sent with every token request (`audience`, `resource`):
-   * an object, or `[name, value]` pairs (a name given twice keeps its last value).
-   */
-  extraParams?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>
-  /**
-   * A token cache shared between processes: `redis://…`, `rediss://…` or `file:///dir`
-   * (or CORTIAUTH_SHARED_CACHE with `fromEnv`).
-   */
-  sharedCache?: string
+/**
+ * The options of `new TokenManager(options)`: every setting of the core's settings
+ * table (`SettingsOptions`, generated from it), plus Node's own `userAgentSuffix`.
+ */
+export interface TokenManagerOptions extends SettingsOptions {
   /** Shown in the User-Agent: `cortiauth/<version> (node; <suffix>)`. */
   userAgentSuffix?: string
-  retry?: RetryOptions
-  refresh?: RefreshOptions
 }
 
 /** An access token and what the server said about it. `util.inspect` hides the value. */

@@ -43,6 +43,11 @@ export declare class NativeAccessToken {
  */
 export declare class NativeTokenManager {
   /**
+   * The old option names this manager was made with, each as a warning text
+   * (`lib/manager.js` emits them as `DeprecationWarning`s).
+   */
+  deprecations(): Array<string>
+  /**
    * A function returning the stamp of a usable token (the core's `try_token()`),
    * or 0 when a caller would have to wait for a token request. It never blocks
    * and never does I/O.
@@ -96,8 +101,11 @@ export declare class NativeTokenManager {
 /** The version of the Rust core linked into this addon. */
 export declare function coreVersion(): string
 
-/** Builds a manager from `options` (over the `CORTI_*` variables when `fromEnv`). */
-export declare function createManager(options: NativeOptions, fromEnv: boolean): NativeTokenManager | NativeError
+/**
+ * Builds a manager from `options` (over the `CORTI_*` variables when
+ * `fromEnv`); the old option names used are in its `deprecations()`.
+ */
+export declare function createManager(options: Array<NativeSetting>, userAgentSuffix: string | undefined | null, fromEnv: boolean): NativeTokenManager | NativeError
 
 /** A core error, flattened for the JavaScript layer (which builds the `Error`). */
 export interface NativeError {
@@ -122,43 +130,21 @@ export interface NativeExtraParam {
 }
 
 /**
- * Options as `lib/options.js` passes them: the public option names, unknown keys
- * already refused there; values are not checked there (the core checks them).
+ * One setting as `lib/options.js` passes it: the option's name as written
+ * (old nested names flattened to `retry.deadlineMs`) and its value in the
+ * field that matches its JavaScript type. Names, units, type checks and old
+ * spellings are the core's (`Settings::apply`).
  */
-export interface NativeOptions {
-  clientId?: string
-  clientSecret?: string
-  clientSecretFile?: string
-  environment?: string
-  tenantName?: string
-  scopes?: Array<string>
-  tokenUrl?: string
-  apiBaseUrl?: string
-  authMethod?: string
-  timeoutMs?: number
-  backgroundRefresh?: boolean
-  caCertificatesPem?: Array<string>
+export interface NativeSetting {
+  name: string
+  text?: string
+  number?: number
+  flag?: boolean
+  list?: Array<string>
   /** In the order given; a name given twice keeps its last value (core rule). */
-  extraParams?: Array<NativeExtraParam>
-  sharedCache?: string
-  userAgentSuffix?: string
-  retry?: NativeRetryOptions
-  refresh?: NativeRefreshOptions
-}
-
-export interface NativeRefreshOptions {
-  maxMarginMs?: number
-  marginFraction?: number
-  maxExpirySkewMs?: number
-  defaultLifetimeMs?: number
-}
-
-export interface NativeRetryOptions {
-  maxAttempts?: number
-  initialBackoffMs?: number
-  maxBackoffMs?: number
-  deadlineMs?: number
-  failureCooldownMs?: number
+  pairs?: Array<NativeExtraParam>
+  /** A value of a type no setting takes (the core names the type expected). */
+  other?: boolean
 }
 
 /** A snapshot of the manager's counters. */

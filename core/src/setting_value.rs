@@ -213,7 +213,8 @@ fn duration(shown: &str, n: f64, millis: bool) -> Result<std::time::Duration> {
 }
 
 fn count(shown: &str, n: f64) -> Result<u32> {
-    if n.is_finite() && n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) {
+    if n.is_finite() && n.fract() == 0.0 && n >= 0.0 {
+        // `as` saturates: 1e22 becomes u32::MAX, which the range check reports.
         Ok(n as u32)
     } else {
         Err(Error::config(format!("{shown} must be a whole number")))

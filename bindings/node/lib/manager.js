@@ -64,6 +64,14 @@ function redactedHeaders(authorization, tenantName) {
 
 const FROM_ENV = Symbol('cortiauth.fromEnv')
 
+/** An old option name: one DeprecationWarning per name and process. */
+const warned = new Set()
+function warnOnce(warning) {
+  if (warned.has(warning)) return
+  warned.add(warning)
+  process.emitWarning(warning, { type: 'DeprecationWarning', code: 'CORTIAUTH_DEPRECATED_OPTION' })
+}
+
 /** The core's describe string of a manager (for the parity runner: byte-identical). */
 let describeJsonOf
 
@@ -99,14 +107,15 @@ class TokenManager {
     const prepared = nativeOptions(options)
     let created
     try {
-      created = native.createManager(prepared, _mode === FROM_ENV)
+      created = native.createManager(prepared.settings, prepared.userAgentSuffix, _mode === FROM_ENV)
     } catch (e) {
       throw fromThrown(e)
     } finally {
       // Do not keep a copy of the secret on the JavaScript side.
-      prepared.clientSecret = undefined
+      prepared.settings.length = 0
     }
     if (isFailure(created)) throw toError(created)
+    for (const warning of created.deprecations()) warnOnce(warning)
     this.#native = created
     this.#tenantName = created.tenantName
     this.#cachedStamp = created.cachedStampFn()

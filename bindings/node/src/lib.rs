@@ -4,8 +4,8 @@
 //! turns the error descriptors returned here into `Error` subclasses with a stable
 //! `code`, and `lib/fetch.js` adds the `fetch` wrapper. Conventions:
 //!
-//! - Settings: [`NativeOptions`] is mapped onto [`cortiauth::Settings`] field by
-//!   field (milliseconds through [`cortiauth::duration_from_millis_f64`]); every
+//! - Settings: each [`NativeSetting`] is applied by name through the core's
+//!   `Settings::apply` (names, units, types, old spellings); every
 //!   default, rule and range check is the core's (`Settings::build`).
 //! - Behaviour: the token cache, single flight, refresh ahead and
 //!   stale-while-revalidate are the core's. Nothing here or in JavaScript keeps a
@@ -25,38 +25,31 @@
 #![deny(clippy::all)]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::UNIX_EPOCH;
 
-use cortiauth::{duration_from_millis_f64, AccessToken, AuthMethod, Settings, TokenManager};
+use cortiauth::surface::{SettingValue, Surface};
+use cortiauth::{AccessToken, Settings, TokenManager};
 use napi::bindgen_prelude::*;
 use napi::JsString;
 use napi_derive::napi;
 use zeroize::Zeroizing;
 
-/// Options as `lib/options.js` passes them: the public option names, unknown keys
-/// already refused there; values are not checked there (the core checks them).
+/// One setting as `lib/options.js` passes it: the option's name as written
+/// (old nested names flattened to `retry.deadlineMs`) and its value in the
+/// field that matches its JavaScript type. Names, units, type checks and old
+/// spellings are the core's (`Settings::apply`).
 #[napi(object)]
-pub struct NativeOptions {
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub client_secret_file: Option<String>,
-    pub environment: Option<String>,
-    pub tenant_name: Option<String>,
-    pub scopes: Option<Vec<String>>,
-    pub token_url: Option<String>,
-    pub api_base_url: Option<String>,
-    pub auth_method: Option<String>,
-    pub timeout_ms: Option<f64>,
-    pub background_refresh: Option<bool>,
-    pub ca_certificates_pem: Option<Vec<String>>,
+pub struct NativeSetting {
+    pub name: String,
+    pub text: Option<String>,
+    pub number: Option<f64>,
+    pub flag: Option<bool>,
+    pub list: Option<Vec<String>>,
     /// In the order given; a name given twice keeps its last value (core rule).
-    pub extra_params: Option<Vec<NativeExtraParam>>,
-    pub shared_cache: Option<String>,
-    pub user_agent_suffix: Option<String>,
-    pub retry: Option<NativeRetryOptions>,
-    pub refresh: Option<NativeRefreshOptions>,
+    pub pairs: Option<Vec<NativeExtraParam>>,
+    /// A value of a type no setting takes (the core names the type expected).
+    pub other: Option<bool>,
 }
 
 #[napi(object)]
@@ -65,21 +58,24 @@ pub struct NativeExtraParam {
     pub value: String,
 }
 
-#[napi(object)]
-pub struct NativeRetryOptions {
-    pub max_attempts: Option<f64>,
-    pub initial_backoff_ms: Option<f64>,
-    pub max_backoff_ms: Option<f64>,
-    pub deadline_ms: Option<f64>,
-    pub failure_cooldown_ms: Option<f64>,
-}
-
-#[napi(object)]
-pub struct NativeRefreshOptions {
-    pub max_margin_ms: Option<f64>,
-    pub margin_fraction: Option<f64>,
-    pub max_expiry_skew_ms: Option<f64>,
-    pub default_lifetime_ms: Option<f64>,
+impl NativeSetting {
+    fn value(self) -> SettingValue {
+        if let Some(t) = self.text {
+            SettingValue::Text(t)
+        } else if let Some(n) = self.number {
+            SettingValue::Number(n)
+        } else if let Some(b) = self.flag {
+            SettingValue::Bool(b)
+        } else if let Some(l) = self.list {
+            SettingValue::List(l)
+        } else if let Some(p) = self.pairs {
+            SettingValue::Pairs(p.into_iter().map(|p| (p.name, p.value)).collect())
+        } else if self.other == Some(true) {
+            SettingValue::Other
+        } else {
+            SettingValue::Null
+        }
+    }
 }
 
 /// A core error, flattened for the JavaScript layer (which builds the `Error`).
@@ -154,121 +150,59 @@ pub struct NativeStats {
     pub store_last_error: Option<String>,
 }
 
-/// A JavaScript number as an attempt count: whole numbers pass (saturating, so that
-/// the core's range check reports the value); anything else is no count at all.
-fn count(name: &str, v: f64) -> cortiauth::Result<u32> {
-    if v.is_finite() && v.fract() == 0.0 && v >= 0.0 {
-        // `as` saturates: 1e22 becomes u32::MAX, which the core refuses by range.
-        Ok(v as u32)
-    } else {
-        Err(cortiauth::Error::config(format!(
-            "{name} must be a whole number, got {v}"
-        )))
-    }
-}
-
-/// The options mapped onto the core's settings, field by field (table in
-/// /README.md). `from_env` starts from the `CORTI_*` variables.
-fn settings(options: NativeOptions, from_env: bool) -> cortiauth::Result<Settings> {
-    let ms = duration_from_millis_f64;
+/// The options applied by name onto the core's settings (over the `CORTI_*`
+/// variables when `from_env`), and the old spellings used.
+fn settings(
+    options: Vec<NativeSetting>,
+    user_agent_suffix: Option<String>,
+    from_env: bool,
+) -> cortiauth::Result<(Settings, Vec<String>)> {
     let mut s = if from_env {
         Settings::from_env()
     } else {
         Settings::default()
     };
-    if options.client_id.is_some() {
-        s.client_id = options.client_id;
-    }
-    // A secret or secret file given here replaces both sources read from the
-    // environment; given both here, the core reports the conflict.
-    if options.client_secret.is_some() || options.client_secret_file.is_some() {
-        // Moved, not copied: the core keeps it in a zeroizing string.
-        s.client_secret = options.client_secret.map(Into::into);
-        s.client_secret_file = options.client_secret_file.map(PathBuf::from);
-    }
-    if options.environment.is_some() {
-        s.environment = options.environment;
-    }
-    if options.tenant_name.is_some() {
-        s.tenant = options.tenant_name;
-    }
-    if options.scopes.is_some() {
-        s.scopes = options.scopes;
-    }
-    if options.token_url.is_some() {
-        s.token_url = options.token_url;
-    }
-    if options.api_base_url.is_some() {
-        s.api_base_url = options.api_base_url;
-    }
-    if let Some(v) = options.auth_method {
-        s.auth_method = Some(v.parse::<AuthMethod>()?);
-    }
-    for p in options.extra_params.unwrap_or_default() {
-        s.set_extra_param(p.name, p.value);
-    }
-    if let Some(v) = options.timeout_ms {
-        s.timeout = Some(ms("timeoutMs", v)?);
-    }
-    if let Some(r) = options.retry {
-        if let Some(v) = r.max_attempts {
-            s.max_attempts = Some(count("retry.maxAttempts", v)?);
-        }
-        if let Some(v) = r.initial_backoff_ms {
-            s.initial_backoff = Some(ms("retry.initialBackoffMs", v)?);
-        }
-        if let Some(v) = r.max_backoff_ms {
-            s.max_backoff = Some(ms("retry.maxBackoffMs", v)?);
-        }
-        if let Some(v) = r.deadline_ms {
-            s.retry_deadline = Some(ms("retry.deadlineMs", v)?);
-        }
-        if let Some(v) = r.failure_cooldown_ms {
-            s.failure_cooldown = Some(ms("retry.failureCooldownMs", v)?);
-        }
-    }
-    if let Some(r) = options.refresh {
-        if let Some(v) = r.max_margin_ms {
-            s.refresh_margin = Some(ms("refresh.maxMarginMs", v)?);
-        }
-        if r.margin_fraction.is_some() {
-            s.refresh_margin_fraction = r.margin_fraction;
-        }
-        if let Some(v) = r.max_expiry_skew_ms {
-            s.expiry_skew = Some(ms("refresh.maxExpirySkewMs", v)?);
-        }
-        if let Some(v) = r.default_lifetime_ms {
-            s.default_lifetime = Some(ms("refresh.defaultLifetimeMs", v)?);
-        }
-    }
-    if options.background_refresh.is_some() {
-        s.background_refresh = options.background_refresh;
-    }
-    for pem in options.ca_certificates_pem.unwrap_or_default() {
-        s.ca_certificates_pem.push(pem.into_bytes());
-    }
-    if options.shared_cache.is_some() {
-        s.shared_cache = options.shared_cache;
-    }
-    s.binding = Some(match options.user_agent_suffix {
+    let mut items: Vec<(String, SettingValue)> = options
+        .into_iter()
+        .map(|o| (o.name.clone(), o.value()))
+        .collect();
+    // Moved, not copied: a secret stays in one zeroizing value until the core has it.
+    let deprecations = s.apply(
+        Surface::Node,
+        items
+            .iter_mut()
+            .map(|(n, v)| (n.as_str(), std::mem::replace(v, SettingValue::Null))),
+    )?;
+    s.binding = Some(match user_agent_suffix {
         Some(suffix) => format!("node; {suffix}"),
         None => "node".to_string(),
     });
-    Ok(s)
+    Ok((s, deprecations.iter().map(ToString::to_string).collect()))
 }
 
-fn build(options: NativeOptions, from_env: bool) -> cortiauth::Result<TokenManager> {
-    TokenManager::new(settings(options, from_env)?.build()?)
+fn build(
+    options: Vec<NativeSetting>,
+    user_agent_suffix: Option<String>,
+    from_env: bool,
+) -> cortiauth::Result<(TokenManager, Vec<String>)> {
+    let (settings, deprecations) = settings(options, user_agent_suffix, from_env)?;
+    Ok((TokenManager::new(settings.build()?)?, deprecations))
 }
 
-/// Builds a manager from `options` (over the `CORTI_*` variables when `fromEnv`).
+/// Builds a manager from `options` (over the `CORTI_*` variables when
+/// `fromEnv`); the old option names used are in its `deprecations()`.
 #[napi(catch_unwind)]
 pub fn create_manager(
-    options: NativeOptions,
+    options: Vec<NativeSetting>,
+    user_agent_suffix: Option<String>,
     from_env: bool,
 ) -> Either<NativeTokenManager, NativeError> {
-    match build(options, from_env) {
-        Ok(inner) => Either::A(NativeTokenManager::new(inner)),
+    match build(options, user_agent_suffix, from_env) {
+        Ok((inner, deprecations)) => {
+            let mut m = NativeTokenManager::new(inner);
+            m.deprecations = deprecations;
+            Either::A(m)
+        }
         Err(e) => Either::B(NativeError::from_core(&e)),
     }
 }
@@ -324,6 +258,8 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
 pub struct NativeTokenManager {
     inner: TokenManager,
     stamps: Stamps,
+    /// The old option names the manager was made with, as warnings.
+    deprecations: Vec<String>,
 }
 
 /// Gives stamps to tokens; shared by the manager object and its stamp functions.
@@ -397,12 +333,20 @@ impl NativeTokenManager {
                 seen: Arc::default(),
             },
             inner,
+            deprecations: Vec::new(),
         }
     }
 }
 
 #[napi]
 impl NativeTokenManager {
+    /// The old option names this manager was made with, each as a warning text
+    /// (`lib/manager.js` emits them as `DeprecationWarning`s).
+    #[napi(catch_unwind)]
+    pub fn deprecations(&self) -> Vec<String> {
+        self.deprecations.clone()
+    }
+
     /// A function returning the stamp of a usable token (the core's `try_token()`),
     /// or 0 when a caller would have to wait for a token request. It never blocks
     /// and never does I/O.

@@ -160,7 +160,7 @@ test('configuration errors are thrown by the constructor, without values', () =>
     [{ clientId: 'c', environment: 'eu' }, /CORTI_CLIENT_SECRET/],
     [{ clientId: 'c', clientSecret: SECRET }, /CORTI_ENVIRONMENT/],
     [{ clientId: 'c', clientSecret: SECRET, tokenUrl: 'http://auth.example.com/token' }, /https/],
-    [{ clientId: 'c', clientSecret: SECRET, environment: 'eu', tenant: 'x' }, /did you mean tenantName/],
+    [{ clientId: 'c', clientSecret: SECRET, environment: 'eu', tenantNme: 'x' }, /did you mean "tenant"/],
     [{ clientId: 'c', clientSecret: 12345, environment: 'eu' }, /clientSecret must be a string/],
     [{ clientId: 'c', clientSecret: SECRET, environment: 'eu', authMethod: 'jwt' }, /auth method/],
     [{ clientId: 'c', clientSecret: SECRET, environment: 'eu', timeoutMs: -1 }, /timeoutMs/],

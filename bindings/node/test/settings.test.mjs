@@ -7,6 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { inspect } from 'node:util'
+import { spawnSync } from 'node:child_process'
 
 import { TokenManager, ConfigError, coreVersion } from 'cortiauth'
 import { thrown } from './helpers.mjs'
@@ -125,6 +126,41 @@ test('fromEnv: CORTI_CLIENT_SECRET_FILE and CORTIAUTH_SHARED_CACHE; an option se
   }
 })
 
+test('flat option names set what the old nested ones did, and the old ones warn once', async () => {
+  const flat = new TokenManager(
+    base({
+      maxAttempts: 6,
+      initialBackoffMs: 250,
+      maxBackoffMs: 2000,
+      retryDeadlineMs: 12000,
+      failureCooldownMs: 3000,
+      refreshMarginMs: 30000,
+      refreshMarginFraction: 0.1,
+      expirySkewMs: 5000,
+      defaultLifetimeMs: 3600000,
+      tenant: 'copiloteu',
+    }),
+  ).describe()
+  const nested = new TokenManager(
+    base({
+      retry: { maxAttempts: 6, initialBackoffMs: 250, maxBackoffMs: 2000, deadlineMs: 12000, failureCooldownMs: 3000 },
+      refresh: { maxMarginMs: 30000, marginFraction: 0.1, maxExpirySkewMs: 5000, defaultLifetimeMs: 3600000 },
+      tenantName: 'copiloteu',
+    }),
+  ).describe()
+  assert.deepEqual(nested, flat)
+  // In a fresh process (each old name warns once per process): the warnings say what to use.
+  const script = `
+    const { TokenManager } = require('cortiauth')
+    for (let i = 0; i < 2; i++) new TokenManager({ clientId: 'c', clientSecret: 's', environment: 'eu',
+      retry: { deadlineMs: 12000 }, tenantName: 'x' })`
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' })
+  assert.equal(run.status, 0, run.stderr)
+  assert.match(run.stderr, /DeprecationWarning: the setting name "retry.deadlineMs" is deprecated: use "retryDeadlineMs"/)
+  assert.match(run.stderr, /"tenantName" is deprecated: use "tenant"/)
+  assert.equal(run.stderr.match(/retry\.deadlineMs/g).length, 1, run.stderr)
+})
+
 test('issue 11 item 10: absurd durations are a ConfigError at construction, from the core', () => {
   const cases = [
     [{ retry: { deadlineMs: 1e22 } }, /retry.deadlineMs|retry_deadline/],
@@ -137,6 +173,7 @@ test('issue 11 item 10: absurd durations are a ConfigError at construction, from
     [{ refresh: { marginFraction: 1.5 } }, /refresh_margin_fraction/],
     [{ refresh: { defaultLifetimeMs: 10 } }, /default_lifetime/],
     [{ retry: { maxAttempts: 1e22 } }, /max_attempts/],
+    [{ maxAttempts: 1e22 }, /max_attempts/],
     [{ retry: { maxAttempts: 2.5 } }, /retry.maxAttempts/],
   ]
   for (const [extra, pattern] of cases) {
@@ -146,15 +183,15 @@ test('issue 11 item 10: absurd durations are a ConfigError at construction, from
   }
 })
 
-test('unknown options get a "did you mean", wrong types never echo the value', () => {
+test('unknown options get a "did you mean" (the core\'s), wrong types never echo the value', () => {
   for (const [extra, pattern] of [
-    [{ clientID: 'x' }, /unknown option clientID \(did you mean clientId\?\)/],
-    [{ client_secret_file: 'x' }, /did you mean clientSecretFile/],
-    [{ shared_cache: 'x' }, /did you mean sharedCache/],
-    [{ retry: { deadline: 1 } }, /unknown option retry.deadline \(did you mean retry.deadlineMs\?\)/],
-    [{ refresh: { bogus: 1 } }, /unknown option refresh.bogus \(known: /],
-    [{ maxAttempts: 2 }, /did you mean retry.maxAttempts/],
-    [{ timeoutMs: '100' }, /timeoutMs must be a number/],
+    [{ clientID: 'x' }, /unknown setting "clientID" \(did you mean "clientId"\?\)/],
+    [{ client_secret_file: 'x' }, /did you mean "clientSecretFile"/],
+    [{ shared_cache: 'x' }, /did you mean "sharedCache"/],
+    [{ timeout: 100 }, /did you mean "timeoutMs"/],
+    [{ retry: { deadline: 1 } }, /unknown setting "retry.deadline" \(did you mean "retryDeadlineMs"\?\)/],
+    [{ refresh: { bogus: 1 } }, /unknown setting "refresh.bogus": describe\(\) lists/],
+    [{ timeoutMs: '100' }, /timeoutMs must be a number of milliseconds/],
     [{ sharedCache: 42 }, /sharedCache must be a string/],
     [{ extraParams: [['audience']] }, /extraParams must be/],
   ]) {

@@ -209,7 +209,7 @@ def test_extra_params_and_ca_cert_are_accepted(servers):
     m = servers.kc_corti.manager(extra_params={"audience": servers.kc_corti.client_id})
     assert m.get_access_token()
     with pytest.raises(cortiauth.ConfigError, match="CA certificate"):
-        servers.kc_corti.manager(ca_cert_pem="not a certificate")
+        servers.kc_corti.manager(ca_certificates_pem="not a certificate")
 
 
 def test_manager_can_be_weakly_referenced_but_not_copied(servers):

@@ -99,7 +99,8 @@ def test_ca_certificates_pem_and_client_secret_file(tmp_path):
 
 def test_old_names_still_work_and_warn():
     pem = (ROOT / "tests" / "parity" / "ca.pem").read_text()
-    with pytest.warns(DeprecationWarning, match='"ca_cert_pem" is deprecated: use "ca_certificates_pem"'):
+    said = '"ca_cert_pem" is deprecated: use "ca_certificates_pem"'
+    with pytest.warns(DeprecationWarning, match=said):
         old = describe(ca_cert_pem=[pem, pem.encode()])
     assert old == describe(ca_certificates_pem=[pem, pem.encode()])
 
@@ -116,7 +117,8 @@ def test_positional_arguments_keep_their_order():
         TokenManager("id", "s", "eu", "base", None, None, None, 3.0, "extra")
     # An unknown name: a SettingError (also a ConfigError and a TypeError) naming
     # the closest Python name.
-    with pytest.raises(SettingError, match=r'unknown setting "timeout_ms" \(did you mean "timeout"\?\)'):
+    unknown = r'unknown setting "timeout_ms" \(did you mean "timeout"\?\)'
+    with pytest.raises(SettingError, match=unknown):
         TokenManager(**BASE, timeout_ms=3000)
     with pytest.raises(TypeError, match=r'did you mean "refresh_margin"'):
         TokenManager(**BASE, refresh_margn=3)

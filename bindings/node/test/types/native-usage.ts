@@ -1,9 +1,10 @@
 // The generated typings of the private addon must compile too.
-import type { NativeTokenManager, NativeAccessToken, NativeError, NativeOptions } from '../../node_modules/cortiauth/native'
+import type { NativeTokenManager, NativeAccessToken, NativeError, NativeSetting } from '../../node_modules/cortiauth/native'
 
-export async function native(m: NativeTokenManager, o: NativeOptions): Promise<void> {
+export async function native(m: NativeTokenManager, o: NativeSetting): Promise<void> {
   const r: NativeAccessToken | NativeError = await m.tokenAsync()
   const stamp: number = m.cachedStampFn()()
   const seen: string | null = m.seenAccessToken()
-  void [r, stamp, seen, o.clientId]
+  const warnings: string[] = m.deprecations()
+  void [r, stamp, seen, o.name, warnings]
 }

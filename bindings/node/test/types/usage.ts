@@ -78,8 +78,11 @@ export async function usage(): Promise<void> {
     }
   }
 
-  // @ts-expect-error: the option is tenantName
-  new TokenManager({ tenant: 'base' })
+  // Flat names from the settings table; the old nested ones still type-check.
+  new TokenManager({ tenant: 'base', retryDeadlineMs: 5000, expirySkewMs: 1000, caCertificatesPem: [] })
+  new TokenManager({ tenantName: 'base', retry: { deadlineMs: 5000 }, refresh: { maxMarginMs: 1 } })
+  // @ts-expect-error: durations are numbers of milliseconds
+  new TokenManager({ retryDeadlineMs: '5s' })
   // @ts-expect-error: the token is a string
   const wrong: number = await manager.getAccessToken()
   // @ts-expect-error: Token has no public constructor
