@@ -6,14 +6,15 @@
 //! that separate invocations reuse one token.
 
 mod cache;
+mod flags;
 
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use cortiauth::{AccessToken, AuthMethod, Config, Error, SecretString, Settings, TokenManager};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use cortiauth::surface::{SettingValue, Surface};
+use cortiauth::{AccessToken, Config, Error, SecretString, Settings, TokenManager};
 use serde_json::json;
 
 const EXAMPLES: &str = "\
@@ -51,113 +52,23 @@ struct Cli {
     command: Command,
 }
 
+/// The CLI's own flags. Every setting of the core's settings table is a flag
+/// too (`--client-id`, `--expiry-skew`, …), added from the table at run time
+/// (`flags.rs`).
 #[derive(Args, Debug)]
 struct Options {
-    /// OAuth client id [default: $CORTI_CLIENT_ID].
-    #[arg(long, global = true, value_name = "ID")]
-    client_id: Option<String>,
-
-    /// Client secret. Discouraged: other users can read command lines; use
-    /// CORTI_CLIENT_SECRET or --client-secret-file instead.
-    #[arg(long, global = true, value_name = "SECRET")]
-    client_secret: Option<String>,
-
     /// Read the client secret from FILE (first line), or from standard input with `-`.
-    #[arg(
-        long,
-        global = true,
-        value_name = "FILE",
-        conflicts_with = "client_secret"
-    )]
+    /// Environment: CORTI_CLIENT_SECRET_FILE.
+    #[arg(long, global = true, value_name = "FILE")]
     client_secret_file: Option<PathBuf>,
-
-    /// Corti environment: eu, us, … [default: $CORTI_ENVIRONMENT].
-    #[arg(long, global = true, value_name = "ENV")]
-    environment: Option<String>,
-
-    /// Tenant (Keycloak realm, Tenant-Name header) [default: $CORTI_TENANT_NAME or base].
-    #[arg(long, global = true, value_name = "NAME")]
-    tenant: Option<String>,
-
-    /// Scope to request, repeatable; openid is always sent [default: $CORTI_SCOPES].
-    #[arg(long = "scope", global = true, value_name = "SCOPE")]
-    scopes: Vec<String>,
-
-    /// Full token URL, instead of the one built from environment and tenant
-    /// [default: $CORTI_TOKEN_URL].
-    #[arg(long, global = true, value_name = "URL")]
-    token_url: Option<String>,
-
-    /// How the client authenticates: client_secret_post (Corti) or client_secret_basic.
-    #[arg(long, global = true, value_name = "METHOD", value_parser = parse_auth_method)]
-    auth_method: Option<AuthMethod>,
-
-    /// API base URL [default: https://api.{environment}.corti.app/v2].
-    #[arg(long, global = true, value_name = "URL")]
-    api_base_url: Option<String>,
-
-    /// Extra form parameter sent with every token request (audience, resource),
-    /// repeatable; a name given twice keeps its last value.
-    #[arg(long = "extra-param", global = true, value_name = "NAME=VALUE", value_parser = parse_pair)]
-    extra_params: Vec<(String, String)>,
 
     /// Trust the extra CA certificates (PEM) in FILE, repeatable.
     #[arg(long = "ca-cert", global = true, value_name = "FILE")]
     ca_certs: Vec<PathBuf>,
 
-    /// Timeout in seconds of one request to the token endpoint [default: 10].
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
-    timeout: Option<f64>,
-
-    /// Attempts in all for one token (1 turns retries off) [default: 4].
-    #[arg(long, global = true, value_name = "N")]
-    max_attempts: Option<u32>,
-
-    /// First retry backoff in seconds [default: 0.1].
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
-    initial_backoff: Option<f64>,
-
-    /// Largest retry backoff in seconds [default: 5].
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
-    max_backoff: Option<f64>,
-
-    /// Time limit in seconds for getting a token, retries included [default: 30].
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
-    retry_deadline: Option<f64>,
-
-    /// After a failure, fail at once for this many seconds [default: 1, or 0 with --max-attempts 1].
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
-    failure_cooldown: Option<f64>,
-
-    /// Refresh at most this many seconds before expiry [default: 60].
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
-    refresh_margin: Option<f64>,
-
-    /// ... and at most this fraction of the lifetime before it [default: 0.2].
-    #[arg(long, global = true, value_name = "FRACTION")]
-    refresh_margin_fraction: Option<f64>,
-
-    /// Stop using a token at most this many seconds before it expires [default: 10].
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
-    expiry_skew: Option<f64>,
-
-    /// Lifetime in seconds assumed when the server gives none [default: 300].
-    #[arg(long, global = true, value_name = "SECONDS", value_parser = parse_seconds)]
-    default_lifetime: Option<f64>,
-
-    /// Refresh on a background thread (only useful to `describe` a setting shared
-    /// with other surfaces: one CLI invocation gets one token).
-    #[arg(long, global = true)]
-    background_refresh: bool,
-
-    /// A token cache shared between processes: redis://…, rediss://… or file:///dir
-    /// [default: $CORTIAUTH_SHARED_CACHE]. Takes precedence over --cache.
-    #[arg(long, global = true, value_name = "URL")]
-    shared_cache: Option<String>,
-
     /// Reuse tokens across invocations: keep them encrypted (key derived from the
     /// client secret) in the user's cache directory: the shared cache
-    /// file://<cache dir>/tokens.
+    /// file://<cache dir>/tokens. --shared-cache takes precedence.
     #[arg(
         long,
         global = true,
@@ -174,6 +85,32 @@ struct Options {
     /// Say on standard error where the token came from (shared cache or token endpoint).
     #[arg(short, long, global = true)]
     verbose: bool,
+}
+
+/// What the command line says: the parsed CLI and its settings flags.
+struct Parsed {
+    cli: Cli,
+    settings: Vec<(String, SettingValue)>,
+}
+
+/// The command: the derived one, plus a flag per setting of the table.
+fn command() -> clap::Command {
+    flags::add(Cli::command()).mut_arg("client_secret_file", |a| a.conflicts_with("client-secret"))
+}
+
+fn parse_from<I, T>(args: I) -> Result<Parsed, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let matches = command().try_get_matches_from(args)?;
+    let cli = Cli::from_arg_matches(&matches)?;
+    // Global flags given after the subcommand live in the subcommand's matches.
+    let deepest = matches.subcommand().map_or(&matches, |(_, m)| m);
+    Ok(Parsed {
+        cli,
+        settings: flags::given(deepest),
+    })
 }
 
 #[derive(Subcommand, Debug)]
@@ -207,25 +144,6 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-fn parse_auth_method(s: &str) -> Result<AuthMethod, String> {
-    s.parse::<AuthMethod>()
-        .map_err(|_| "use client_secret_post (post) or client_secret_basic (basic)".to_string())
-}
-
-/// A number of seconds (`2.5`, `10s`); the range is the core's to check.
-fn parse_seconds(s: &str) -> Result<f64, String> {
-    s.trim()
-        .trim_end_matches('s')
-        .parse()
-        .map_err(|_| format!("{s:?} is not a number of seconds"))
-}
-
-fn parse_pair(s: &str) -> Result<(String, String), String> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .ok_or_else(|| format!("{s:?} is not NAME=VALUE"))
 }
 
 /// How the process ends when something fails.
@@ -286,40 +204,27 @@ fn read_secret_stdin() -> Result<SecretString, Error> {
     cortiauth::client_secret_from_reader(io::stdin().lock(), "from standard input")
 }
 
-/// `CORTI_*` variables, overridden by flags: each flag sets one core setting.
-fn build_config(o: &Options, secret: Option<&SecretString>) -> Result<Config, Error> {
-    let secs = cortiauth::duration_from_secs_f64;
+/// `CORTI_*` variables, overridden by flags: the settings flags go to the core
+/// by name (`Settings::apply`, which also lets a secret given here replace the
+/// environment's); the CLI adds only what is its own (standard input, CA files,
+/// `--cache`).
+fn build_config(
+    o: &Options,
+    flags: &[(String, SettingValue)],
+    secret: Option<&SecretString>,
+) -> Result<Config, Error> {
     let mut s = Settings::from_env();
     s.binding = Some("cli".into());
-    if let Some(v) = &o.client_id {
-        s.client_id = Some(v.clone());
-    }
+    let mut items: Vec<(&str, SettingValue)> =
+        flags.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
     // A secret file is the core's to read; only `-` (standard input) is the CLI's.
     match (secret, &o.client_secret_file) {
-        (Some(v), _) => s.set_client_secret(v.clone()),
-        (None, Some(path)) => s.set_client_secret_file(path.clone()),
+        (Some(v), _) => items.push(("client-secret", SettingValue::Text(v.expose().into()))),
+        (None, Some(path)) => items.push((
+            "client-secret-file",
+            SettingValue::Text(path.to_string_lossy().into_owned()),
+        )),
         (None, None) => {}
-    }
-    if let Some(v) = &o.environment {
-        s.environment = Some(v.clone());
-    }
-    if let Some(v) = &o.tenant {
-        s.tenant = Some(v.clone());
-    }
-    if !o.scopes.is_empty() {
-        s.scopes = Some(o.scopes.clone());
-    }
-    if let Some(v) = &o.token_url {
-        s.token_url = Some(v.clone());
-    }
-    if let Some(v) = &o.api_base_url {
-        s.api_base_url = Some(v.clone());
-    }
-    if let Some(m) = o.auth_method {
-        s.auth_method = Some(m);
-    }
-    for (name, value) in &o.extra_params {
-        s.set_extra_param(name.as_str(), value.as_str());
     }
     for file in &o.ca_certs {
         let pem = std::fs::read(file).map_err(|e| {
@@ -328,45 +233,15 @@ fn build_config(o: &Options, secret: Option<&SecretString>) -> Result<Config, Er
                 file.display()
             ))
         })?;
-        s.ca_certificates_pem.push(pem);
+        items.push(("ca-certificates-pem", SettingValue::Bytes(pem)));
     }
-    let durations: [(&str, Option<f64>, &mut Option<Duration>); 8] = [
-        ("timeout", o.timeout, &mut s.timeout),
-        ("initial_backoff", o.initial_backoff, &mut s.initial_backoff),
-        ("max_backoff", o.max_backoff, &mut s.max_backoff),
-        ("retry_deadline", o.retry_deadline, &mut s.retry_deadline),
-        (
-            "failure_cooldown",
-            o.failure_cooldown,
-            &mut s.failure_cooldown,
-        ),
-        ("refresh_margin", o.refresh_margin, &mut s.refresh_margin),
-        ("expiry_skew", o.expiry_skew, &mut s.expiry_skew),
-        (
-            "default_lifetime",
-            o.default_lifetime,
-            &mut s.default_lifetime,
-        ),
-    ];
-    for (name, value, field) in durations {
-        if let Some(v) = value {
-            *field = Some(secs(name, v)?);
-        }
-    }
-    if let Some(v) = o.max_attempts {
-        s.max_attempts = Some(v);
-    }
-    if let Some(v) = o.refresh_margin_fraction {
-        s.refresh_margin_fraction = Some(v);
-    }
-    if o.background_refresh {
-        s.background_refresh = Some(true);
+    let shared_cache_flag = flags.iter().any(|(k, _)| k == "shared-cache");
+    for d in s.apply(Surface::Cli, items)? {
+        warn(d);
     }
     // --shared-cache URL, else --cache (the file store in the cache directory),
     // else $CORTIAUTH_SHARED_CACHE.
-    if let Some(v) = &o.shared_cache {
-        s.shared_cache = Some(v.clone());
-    } else if o.cache {
+    if o.cache && !shared_cache_flag {
         match o.cache_dir.clone().or_else(cache::default_dir) {
             Some(base) => s.shared_cache = Some(cache::store_url(&base).map_err(config_error)?),
             None => warn(
@@ -377,11 +252,8 @@ fn build_config(o: &Options, secret: Option<&SecretString>) -> Result<Config, Er
     s.build()
 }
 
-/// The secret given by flag or file (read once: `-` is standard input).
+/// The secret from standard input (`--client-secret-file -`), read once.
 fn explicit_secret(o: &Options) -> Result<Option<SecretString>, Error> {
-    if let Some(v) = &o.client_secret {
-        return Ok(Some(SecretString::new(v.as_str())));
-    }
     match o.client_secret_file.as_deref() {
         Some(p) if p == Path::new("-") => read_secret_stdin().map(Some),
         _ => Ok(None),
@@ -461,9 +333,10 @@ fn report_source(config: &Config, token: &Token) {
     }
 }
 
-fn run(cli: Cli) -> Result<(), Failure> {
+fn run(parsed: Parsed) -> Result<(), Failure> {
+    let Parsed { cli, settings } = parsed;
     let o = &cli.opts;
-    if o.client_secret.is_some() {
+    if settings.iter().any(|(k, _)| k == "client-secret") {
         warn("--client-secret is visible to other users of this machine; prefer CORTI_CLIENT_SECRET or --client-secret-file");
     }
     if let Command::WsUrl { stream_url } = &cli.command {
@@ -471,7 +344,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         cortiauth::websocket_url(stream_url, "")?;
     }
     let secret = explicit_secret(o)?;
-    let config = build_config(o, secret.as_ref())?;
+    let config = build_config(o, &settings, secret.as_ref())?;
     if let Command::Config { json } = &cli.command {
         let out = if *json {
             format!("{}\n", config.describe())
@@ -586,12 +459,12 @@ fn check_report(config: &Config, token: &Token, json: bool) -> String {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = match parse_from(std::env::args_os()) {
+        Ok(parsed) => parsed,
         // Usage errors exit 2, --help and --version exit 0.
         Err(e) => e.exit(),
     };
-    match run(cli) {
+    match run(parsed) {
         Ok(()) => ExitCode::SUCCESS,
         Err(f) => {
             if let Some(m) = f.message {
@@ -609,7 +482,7 @@ mod tests {
 
     #[test]
     fn clap_definition_is_valid() {
-        Cli::command().debug_assert();
+        command().debug_assert();
     }
 
     #[test]
@@ -639,11 +512,8 @@ mod tests {
 
     #[test]
     fn seconds_parsing_leaves_ranges_to_the_core() {
-        assert_eq!(parse_seconds("2.5").unwrap(), 2.5);
-        assert_eq!(parse_seconds("10s").unwrap(), 10.0);
-        assert!(parse_seconds("soon").is_err());
-        // Parsed here, refused by the core with the setting's name.
-        let cli = Cli::try_parse_from([
+        // Parsed by the core (units allowed), refused with the setting's name.
+        let p = parse_from([
             "cortiauth",
             "--client-id",
             "id",
@@ -656,28 +526,77 @@ mod tests {
             "config",
         ])
         .unwrap();
-        let e = build_config(&cli.opts, Some(&SecretString::new("x"))).unwrap_err();
+        let e = build_config(&p.cli.opts, &p.settings, None).unwrap_err();
         assert!(e.to_string().contains("retry_deadline"), "{e}");
+        let p = parse_from([
+            "cortiauth",
+            "--client-id",
+            "id",
+            "--client-secret",
+            "x",
+            "--environment",
+            "eu",
+            "--timeout",
+            "2.5s",
+            "--expiry-skew",
+            "1500ms",
+            "config",
+        ])
+        .unwrap();
+        let d = build_config(&p.cli.opts, &p.settings, None)
+            .unwrap()
+            .describe();
+        assert!(
+            d.contains("\"timeout_ms\":2500") && d.contains("\"expiry_skew_ms\":1500"),
+            "{d}"
+        );
+        let p = parse_from(["cortiauth", "--timeout", "soon", "config"]).unwrap();
+        let e = build_config(&p.cli.opts, &p.settings, None).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("timeout must be a number of seconds"),
+            "{e}"
+        );
     }
 
     #[test]
     fn flags_are_global_and_secret_flags_conflict() {
-        let cli = Cli::try_parse_from([
+        let p = parse_from([
             "cortiauth",
             "--tenant",
             "copiloteu",
             "token",
-            "--scope",
+            "--scopes",
+            "b c",
+            "--scopes",
             "a",
-            "--scope",
-            "b",
             "--json",
         ])
         .unwrap();
-        assert_eq!(cli.opts.tenant.as_deref(), Some("copiloteu"));
-        assert_eq!(cli.opts.scopes, ["a", "b"]);
-        assert!(matches!(cli.command, Command::Token { json: true }));
-        let e = Cli::try_parse_from([
+        let names: Vec<&str> = p.settings.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["tenant", "scopes"]);
+        assert!(matches!(p.cli.command, Command::Token { json: true }));
+        let c = build_config(
+            &p.cli.opts,
+            &[
+                p.settings.clone(),
+                vec![
+                    ("client-id".into(), SettingValue::Parse("id".into())),
+                    ("client-secret".into(), SettingValue::Parse("s".into())),
+                    ("environment".into(), SettingValue::Parse("eu".into())),
+                ],
+            ]
+            .concat(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.tenant(), "copiloteu");
+        assert_eq!(c.scopes(), ["openid", "b", "c", "a"]);
+        // The old repeatable --scope still works (with a warning from the core).
+        let p = parse_from(["cortiauth", "token", "--scope", "a", "--scope", "b"]).unwrap();
+        assert_eq!(p.settings.len(), 1);
+        assert_eq!(p.settings[0].0, "scope");
+        let e = parse_from([
             "cortiauth",
             "header",
             "--client-secret",
@@ -685,7 +604,8 @@ mod tests {
             "--client-secret-file",
             "-",
         ])
-        .unwrap_err();
+        .err()
+        .unwrap();
         assert_eq!(e.exit_code(), 2);
     }
 

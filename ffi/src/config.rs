@@ -255,9 +255,9 @@ pub unsafe extern "C" fn cortiauth_config_set(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::handle::free_owned_string;
     #[allow(unused_imports)]
     use crate::setters::*;
-    use crate::handle::free_owned_string;
     use std::ffi::CStr;
 
     fn describe(c: *const cortiauth_config) -> Result<serde_json::Value, String> {
@@ -292,14 +292,20 @@ mod tests {
                 ok
             );
             assert_eq!(
-                cortiauth_config_set(c, c"background_refresh".as_ptr(), c"true".as_ptr(), &mut err),
+                cortiauth_config_set(
+                    c,
+                    c"background_refresh".as_ptr(),
+                    c"true".as_ptr(),
+                    &mut err
+                ),
                 ok
             );
             let d = describe(c).unwrap();
             assert_eq!(d["expiry_skew_ms"], 5000);
             assert_eq!(d["background_refresh"], true);
             // An unknown name: CONFIG, with the closest C spelling; nothing stored.
-            let status = cortiauth_config_set(c, c"timeout".as_ptr(), c"secret-ish".as_ptr(), &mut err);
+            let status =
+                cortiauth_config_set(c, c"timeout".as_ptr(), c"secret-ish".as_ptr(), &mut err);
             assert_eq!(status, cortiauth_status::Config);
             let msg = CStr::from_ptr(crate::error::cortiauth_error_message(err))
                 .to_string_lossy()
@@ -311,9 +317,15 @@ mod tests {
             let pem = c"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
             assert_eq!(cortiauth_config_set_ca_cert_pem(c, pem.as_ptr()), ok);
             let old = describe(c).unwrap();
-            assert_eq!(cortiauth_config_set_ca_certificates_pem(c, c"".as_ptr()), ok);
+            assert_eq!(
+                cortiauth_config_set_ca_certificates_pem(c, c"".as_ptr()),
+                ok
+            );
             assert_eq!(describe(c).unwrap()["ca_certificates"], 0);
-            assert_eq!(cortiauth_config_set_ca_certificates_pem(c, pem.as_ptr()), ok);
+            assert_eq!(
+                cortiauth_config_set_ca_certificates_pem(c, pem.as_ptr()),
+                ok
+            );
             assert_eq!(describe(c).unwrap(), old);
             assert_eq!(old["ca_certificates"], 1);
             cortiauth_config_free(c);

@@ -462,10 +462,10 @@ fn store_error_name(kind: StoreErrorKind) -> *const c_char {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[allow(unused_imports)]
-    use crate::setters::*;
     use crate::config::*;
     use crate::error::*;
+    #[allow(unused_imports)]
+    use crate::setters::*;
     use std::ffi::CStr;
 
     unsafe fn manager(token_url: &CStr) -> *mut cortiauth_manager {

@@ -146,7 +146,13 @@ pub unsafe extern "C" fn cortiauth_config_set_timeout_ms(
     timeout_ms: u64,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "timeout_ms", SettingValue::Number(timeout_ms as f64)) }
+    unsafe {
+        set_named(
+            config,
+            "timeout_ms",
+            SettingValue::Number(timeout_ms as f64),
+        )
+    }
 }
 
 /// Attempts in all for a token a caller needs, the first included.
@@ -159,7 +165,13 @@ pub unsafe extern "C" fn cortiauth_config_set_max_attempts(
     max_attempts: u32,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "max_attempts", SettingValue::Number(f64::from(max_attempts))) }
+    unsafe {
+        set_named(
+            config,
+            "max_attempts",
+            SettingValue::Number(f64::from(max_attempts)),
+        )
+    }
 }
 
 /// The first retry's backoff (doubling, with full jitter).
@@ -172,7 +184,13 @@ pub unsafe extern "C" fn cortiauth_config_set_initial_backoff_ms(
     initial_backoff_ms: u64,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "initial_backoff_ms", SettingValue::Number(initial_backoff_ms as f64)) }
+    unsafe {
+        set_named(
+            config,
+            "initial_backoff_ms",
+            SettingValue::Number(initial_backoff_ms as f64),
+        )
+    }
 }
 
 /// The largest retry backoff.
@@ -185,7 +203,13 @@ pub unsafe extern "C" fn cortiauth_config_set_max_backoff_ms(
     max_backoff_ms: u64,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "max_backoff_ms", SettingValue::Number(max_backoff_ms as f64)) }
+    unsafe {
+        set_named(
+            config,
+            "max_backoff_ms",
+            SettingValue::Number(max_backoff_ms as f64),
+        )
+    }
 }
 
 /// Time limit of one token acquisition, retries and waits included.
@@ -198,7 +222,13 @@ pub unsafe extern "C" fn cortiauth_config_set_retry_deadline_ms(
     retry_deadline_ms: u64,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "retry_deadline_ms", SettingValue::Number(retry_deadline_ms as f64)) }
+    unsafe {
+        set_named(
+            config,
+            "retry_deadline_ms",
+            SettingValue::Number(retry_deadline_ms as f64),
+        )
+    }
 }
 
 /// After a failure, callers without a valid token get it at once for this long.
@@ -211,7 +241,13 @@ pub unsafe extern "C" fn cortiauth_config_set_failure_cooldown_ms(
     failure_cooldown_ms: u64,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "failure_cooldown_ms", SettingValue::Number(failure_cooldown_ms as f64)) }
+    unsafe {
+        set_named(
+            config,
+            "failure_cooldown_ms",
+            SettingValue::Number(failure_cooldown_ms as f64),
+        )
+    }
 }
 
 /// Refresh at most this long before expiry.
@@ -224,7 +260,13 @@ pub unsafe extern "C" fn cortiauth_config_set_refresh_margin_ms(
     refresh_margin_ms: u64,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "refresh_margin_ms", SettingValue::Number(refresh_margin_ms as f64)) }
+    unsafe {
+        set_named(
+            config,
+            "refresh_margin_ms",
+            SettingValue::Number(refresh_margin_ms as f64),
+        )
+    }
 }
 
 /// ... or this share of the token's lifetime before it, whichever is smaller.
@@ -237,7 +279,13 @@ pub unsafe extern "C" fn cortiauth_config_set_refresh_margin_fraction(
     refresh_margin_fraction: f64,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "refresh_margin_fraction", SettingValue::Number(refresh_margin_fraction)) }
+    unsafe {
+        set_named(
+            config,
+            "refresh_margin_fraction",
+            SettingValue::Number(refresh_margin_fraction),
+        )
+    }
 }
 
 /// Stop handing a token out at most this long before it expires.
@@ -250,7 +298,13 @@ pub unsafe extern "C" fn cortiauth_config_set_expiry_skew_ms(
     expiry_skew_ms: u64,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "expiry_skew_ms", SettingValue::Number(expiry_skew_ms as f64)) }
+    unsafe {
+        set_named(
+            config,
+            "expiry_skew_ms",
+            SettingValue::Number(expiry_skew_ms as f64),
+        )
+    }
 }
 
 /// Lifetime assumed when the server sends no expires_in and the token is no JWT.
@@ -263,7 +317,13 @@ pub unsafe extern "C" fn cortiauth_config_set_default_lifetime_ms(
     default_lifetime_ms: u64,
 ) -> cortiauth_status {
     // SAFETY: C contract: NULL or valid pointers.
-    unsafe { set_named(config, "default_lifetime_ms", SettingValue::Number(default_lifetime_ms as f64)) }
+    unsafe {
+        set_named(
+            config,
+            "default_lifetime_ms",
+            SettingValue::Number(default_lifetime_ms as f64),
+        )
+    }
 }
 
 /// Refresh ahead of expiry on a background thread, so no caller ever waits.

@@ -41,10 +41,10 @@ def flags(settings):
             out += [SECONDS[key], repr(value / 1000)]
         elif key == "scopes":
             for scope in value:
-                out += ["--scope", scope]
+                out += ["--scopes", scope]
         elif key == "extra_params":
             for name, val in value:
-                out += ["--extra-param", f"{name}={val}"]
+                out += ["--extra-params", f"{name}={val}"]
         elif key == "ca_certificates":
             for path in value:
                 out += ["--ca-cert", path]

@@ -71,12 +71,9 @@ pub fn settings(
     let deprecations = s
         .apply(
             Surface::Python,
-            items.iter_mut().map(|(k, v)| {
-                (
-                    k.as_str(),
-                    std::mem::replace(v, SettingValue::Null),
-                )
-            }),
+            items
+                .iter_mut()
+                .map(|(k, v)| (k.as_str(), std::mem::replace(v, SettingValue::Null))),
         )
         .map_err(|e| setting_error(py, &e))?;
     for d in deprecations {

@@ -191,7 +191,12 @@ use crate::status::cortiauth_status;
         } else {
             ""
         };
-        writeln!(out, "///{unit} Default: {}.", plain(&default_and_range(row))).unwrap();
+        writeln!(
+            out,
+            "///{unit} Default: {}.",
+            plain(&default_and_range(row))
+        )
+        .unwrap();
         match k {
             Kind::Secret => writeln!(
                 out,
@@ -231,15 +236,27 @@ use crate::status::cortiauth_status;
             .unwrap();
         }
         writeln!(out, "#[no_mangle]").unwrap();
-        writeln!(out, "pub unsafe extern \"C\" fn cortiauth_config_set_{name}(").unwrap();
+        writeln!(
+            out,
+            "pub unsafe extern \"C\" fn cortiauth_config_set_{name}("
+        )
+        .unwrap();
         writeln!(out, "    config: *mut cortiauth_config,").unwrap();
         writeln!(out, "    {arg}: {ty},").unwrap();
         writeln!(out, ") -> cortiauth_status {{").unwrap();
         writeln!(out, "    // SAFETY: C contract: NULL or valid pointers.").unwrap();
         if ty == "*const c_char" {
-            writeln!(out, "    unsafe {{ set_named_str(config, \"{name}\", {arg}) }}").unwrap();
+            writeln!(
+                out,
+                "    unsafe {{ set_named_str(config, \"{name}\", {arg}) }}"
+            )
+            .unwrap();
         } else {
-            writeln!(out, "    unsafe {{ set_named(config, \"{name}\", {value}) }}").unwrap();
+            writeln!(
+                out,
+                "    unsafe {{ set_named(config, \"{name}\", {value}) }}"
+            )
+            .unwrap();
         }
         writeln!(out, "}}").unwrap();
     }
@@ -356,7 +373,11 @@ export interface SettingsOptions {
     let mut nested: Vec<(String, String, &Setting)> = Vec::new();
     for row in exposed() {
         let k = kind(row);
-        let unit = if k == Kind::Duration { " Milliseconds." } else { "" };
+        let unit = if k == Kind::Duration {
+            " Milliseconds."
+        } else {
+            ""
+        };
         writeln!(
             out,
             "  /** {}{unit} Default: {}. */",
@@ -480,7 +501,10 @@ fn main() {
     let readme = read("README.md");
     let mut files: Vec<(&str, String)> = vec![
         ("ffi/src/setters.rs", c_setters()),
-        ("bindings/python/python/cortiauth/_settings.py", python_settings()),
+        (
+            "bindings/python/python/cortiauth/_settings.py",
+            python_settings(),
+        ),
         ("bindings/node/settings.d.ts", node_settings()),
     ];
     let mut problems = Vec::new();
