@@ -13,6 +13,9 @@ for dir in core bindings/python bindings/node; do
     cmp -s "$f" "$dir/$f" || { echo "lint: $dir/$f differs from ./$f (copy it)" >&2; exit 1; }
   done
 done
+# Files generated from the core's settings table (C setters, Python and TypeScript
+# option types, the README's settings table, the parity names) must be in sync.
+cargo run -q --locked -p cortiauth-settings-gen -- --check
 # include/cortiauth.h must be what the pinned cbindgen generates from ffi/.
 ffi/generate-header.sh --check
 # GitHub Actions workflows: actionlint, pinned, built from the Go module proxy into

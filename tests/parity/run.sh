@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Settings parity across surfaces (issue 10): every surface maps the canonical
+# Settings parity across surfaces: every surface maps the canonical
 # settings of tests/parity/cases.json onto its OWN public API and prints, per case,
 # `name<TAB>describe-json`. The binding suites leave their outputs in
 # target/parity/<surface>.txt (ffi/test.sh: c, bindings/python/test.sh: python,
@@ -45,4 +45,15 @@ for surface in c python node cli; do
     fail=1
   fi
 done
+# Old names (each gives the same describe() as its new name) and a misspelled name
+# (a configuration error suggesting the surface's right name), in every surface:
+# tests/parity/names.json is generated from the core's settings table.
+echo "parity: old and unknown setting names"
+if ! "$root/target/python/test-venv/bin/python" tests/parity/run_names.py \
+  --c "$root/target/cortiauth-c/prefix/lib/libcortiauth.so" --cli "$root/target/debug/cortiauth"; then
+  fail=1
+fi
+if ! node tests/parity/run_names.mjs "$root/target/cortiauth-node-test/node_modules/cortiauth"; then
+  fail=1
+fi
 exit "$fail"

@@ -488,7 +488,103 @@ fn with_readme_table(readme: &str) -> Result<String, String> {
     ))
 }
 
+// ------------------------------------------------------------------ parity names
+
+fn surface_name(s: Surface) -> &'static str {
+    match s {
+        Surface::Rust => "rust",
+        Surface::C => "c",
+        Surface::Python => "python",
+        Surface::Node => "node",
+        Surface::Cli => "cli",
+    }
+}
+
+/// A sample value of a row's kind, in a surface's unit, as JSON text.
+fn sample(row: &Setting, surface: Surface) -> String {
+    let millis = matches!(surface, Surface::C | Surface::Node);
+    match kind(row) {
+        Kind::Duration if millis => "12000".into(),
+        Kind::Duration => "12".into(),
+        Kind::Count => "6".into(),
+        Kind::Fraction => "0.1".into(),
+        Kind::Flag => "true".into(),
+        Kind::Scopes => "[\"transcribe\"]".into(),
+        Kind::Pairs => "[[\"audience\", \"parity-audience\"]]".into(),
+        Kind::Pems => "\"@tests/parity/ca.pem\"".into(),
+        _ => "\"copiloteu\"".into(),
+    }
+}
+
+/// `tests/parity/names.json`: every old spelling (with the new one and a sample
+/// value) and one misspelled name per surface (with the suggestion due), for
+/// the parity runners of C, Python, Node and the CLI.
+fn parity_names() -> String {
+    let mut out = String::new();
+    writeln!(out, "{{\n  \"generated\": \"{GENERATED}\",").unwrap();
+    out.push_str("  \"base\": {\"client_id\": \"parity-client\", \"client_secret\": \"parity-secret\", \"environment\": \"eu\"},\n");
+    out.push_str("  \"aliases\": [\n");
+    let mut lines = Vec::new();
+    for row in exposed() {
+        for alias in row.aliases.iter().filter(|a| a.surface != Surface::Rust) {
+            lines.push(format!(
+                "    {{\"surface\": \"{}\", \"old\": \"{}\", \"new\": \"{}\", \"value\": {}}}",
+                surface_name(alias.surface),
+                alias.spelling,
+                spelling(row, alias.surface),
+                sample(row, alias.surface)
+            ));
+        }
+    }
+    out.push_str(&lines.join(",\n"));
+    out.push_str("\n  ],\n  \"unknown\": [\n");
+    let row = SETTINGS
+        .iter()
+        .find(|r| r.name == "refresh_margin")
+        .expect("refresh_margin is a row");
+    let lines: Vec<String> = [Surface::C, Surface::Python, Surface::Node, Surface::Cli]
+        .into_iter()
+        .map(|s| {
+            let right = spelling(row, s);
+            let wrong = right
+                .replacen("margin", "margn", 1)
+                .replacen("Margin", "Margn", 1);
+            format!(
+                "    {{\"surface\": \"{}\", \"name\": \"{wrong}\", \"suggestion\": \"{right}\"}}",
+                surface_name(s)
+            )
+        })
+        .collect();
+    out.push_str(&lines.join(",\n"));
+    out.push_str("\n  ]\n}\n");
+    out
+}
+
 // ------------------------------------------------------------------ main
+
+/// Rust source as `cargo fmt` leaves it (so the lint's two checks agree).
+fn rustfmt(source: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2021", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("rustfmt on PATH (rustup component add rustfmt)");
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(source.as_bytes())
+        .expect("write to rustfmt");
+    let out = child.wait_with_output().expect("rustfmt ran");
+    assert!(
+        out.status.success(),
+        "rustfmt failed on the generated setters"
+    );
+    String::from_utf8(out.stdout).expect("rustfmt writes UTF-8")
+}
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -500,12 +596,13 @@ fn main() {
     let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
     let readme = read("README.md");
     let mut files: Vec<(&str, String)> = vec![
-        ("ffi/src/setters.rs", c_setters()),
+        ("ffi/src/setters.rs", rustfmt(&c_setters())),
         (
             "bindings/python/python/cortiauth/_settings.py",
             python_settings(),
         ),
         ("bindings/node/settings.d.ts", node_settings()),
+        ("tests/parity/names.json", parity_names()),
     ];
     let mut problems = Vec::new();
     match with_readme_table(&readme) {
