@@ -5,12 +5,12 @@
 export type AuthMethod = 'client_secret_post' | 'client_secret_basic' | 'post' | 'basic'
 
 /** How transient failures are retried (exponential backoff with full jitter). */
-import type { SettingsOptions } from './settings'
-export type { SettingsOptions } from './settings'
+import type { SettingsDescription, SettingsOptions } from './settings'
+export type { SettingsDescription, SettingsOptions } from './settings'
 
 /** @deprecated Use the flat options (`maxAttempts`, `retryDeadlineMs`, …). */
 export type RetryOptions = NonNullable<SettingsOptions['retry']>
-/** @deprecated Use the flat options (`refreshMarginMs`, `expirySkewMs`, …). */
+/** @deprecated Use the flat options (`refreshMarginMs`, …). */
 export type RefreshOptions = NonNullable<SettingsOptions['refresh']>
 
 /**
@@ -48,34 +48,7 @@ export interface AuthHeaders {
  * The effective settings as the core describes them, the same in every language
  * (`manager.describe()`): every setting with its default filled in.
  */
-export interface Description {
-  client_id: string
-  /** Always `"[REDACTED]"`. */
-  client_secret: string
-  client_secret_file: string | null
-  environment: string | null
-  tenant: string
-  scopes: string[]
-  token_url: string
-  api_base_url: string | null
-  auth_method: 'client_secret_post' | 'client_secret_basic'
-  /** `[name, value]` pairs, in the order sent. */
-  extra_params: Array<[string, string]>
-  timeout_ms: number
-  max_attempts: number
-  initial_backoff_ms: number
-  max_backoff_ms: number
-  retry_deadline_ms: number
-  failure_cooldown_ms: number
-  refresh_margin_ms: number
-  refresh_margin_fraction: number
-  expiry_skew_ms: number
-  default_lifetime_ms: number
-  background_refresh: boolean
-  /** How many extra CA certificates are trusted. */
-  ca_certificates: number
-  /** With any password redacted. */
-  shared_cache: string | null
+export interface Description extends SettingsDescription {
   /** `cortiauth/<version> (node)`. */
   user_agent: string
   [setting: string]: unknown

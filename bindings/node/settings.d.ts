@@ -38,7 +38,7 @@ export interface SettingsOptions {
   retryDeadlineMs?: number
   /** After a failure, callers without a valid token get it at once for this long. Milliseconds. Default: 1 s, or 0 when `max_attempts` is 1; at most 1 h. */
   failureCooldownMs?: number
-  /** Refresh at most this long before expiry. Milliseconds. Default: 60 s; at most 1 days. */
+  /** Refresh at most this long before expiry. Milliseconds. Default: 60 s; at most 1 day. */
   refreshMarginMs?: number
   /** ... or this share of the token's lifetime before it, whichever is smaller. Default: 0.2 (refresh `min(60 s, 20 %)` ahead); 0 to 1. */
   refreshMarginFraction?: number
@@ -80,4 +80,54 @@ export interface SettingsOptions {
     /** @deprecated Use `defaultLifetimeMs`. */
     defaultLifetimeMs?: number
   }
+}
+
+/** What `describe()` returns: the effective settings, one key per row of the settings table. */
+export interface SettingsDescription {
+  /** The OAuth client id. */
+  client_id: string
+  /** The client secret (never shown: `[REDACTED]`). */
+  client_secret: '[REDACTED]'
+  /** A file whose first line is the secret (instead of client_secret). */
+  client_secret_file: string | null
+  /** The Corti environment (eu, us, …): picks auth.{environment}.corti.app. */
+  environment: string | null
+  /** The Keycloak realm and Tenant-Name header. */
+  tenant: string
+  /** Scopes besides openid: a list or a space-separated string. */
+  scopes: string[]
+  /** The full token URL, instead of the one built from environment and tenant. */
+  token_url: string
+  /** The API base URL, instead of https://api.{environment}.corti.app/v2. */
+  api_base_url: string | null
+  /** How the client authenticates: client_secret_post or client_secret_basic. */
+  auth_method: 'client_secret_post' | 'client_secret_basic'
+  /** Extra form parameters sent with every token request (name, value). */
+  extra_params: Array<[string, string]>
+  /** Time limit of one request to the token endpoint. */
+  timeout_ms: number
+  /** Attempts in all for a token a caller needs, the first included. */
+  max_attempts: number
+  /** The first retry's backoff (doubling, with full jitter). */
+  initial_backoff_ms: number
+  /** The largest retry backoff. */
+  max_backoff_ms: number
+  /** Time limit of one token acquisition, retries and waits included. */
+  retry_deadline_ms: number
+  /** After a failure, callers without a valid token get it at once for this long. */
+  failure_cooldown_ms: number
+  /** Refresh at most this long before expiry. */
+  refresh_margin_ms: number
+  /** ... or this share of the token's lifetime before it, whichever is smaller. */
+  refresh_margin_fraction: number
+  /** Stop handing a token out at most this long before it expires. */
+  expiry_skew_ms: number
+  /** Lifetime assumed when the server sends no expires_in and the token is no JWT. */
+  default_lifetime_ms: number
+  /** Refresh ahead of expiry on a background thread, so no caller ever waits. */
+  background_refresh: boolean
+  /** Extra trusted CA certificates (PEM); each value adds. */
+  ca_certificates: number
+  /** A token cache shared between processes: redis://…, rediss://… or file:///dir. */
+  shared_cache: string | null
 }

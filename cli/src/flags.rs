@@ -1,5 +1,5 @@
 //! The settings flags: one per row of the core's settings table, spelled as the
-//! CLI spells it (`--expiry-skew`, durations in seconds), added to the command
+//! CLI spells it (`--max-backoff`, durations in seconds), added to the command
 //! at run time, so a new setting is a new flag with no change here. Old
 //! spellings (`--scope`, `--extra-param`) are hidden flags of their own, so the
 //! core can say they are old. Values go to the core as text (`Settings::apply`

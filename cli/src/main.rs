@@ -53,7 +53,7 @@ struct Cli {
 }
 
 /// The CLI's own flags. Every setting of the core's settings table is a flag
-/// too (`--client-id`, `--expiry-skew`, …), added from the table at run time
+/// too (`--client-id`, `--max-backoff`, …), added from the table at run time
 /// (`flags.rs`).
 #[derive(Args, Debug)]
 struct Options {
@@ -537,7 +537,7 @@ mod tests {
             "eu",
             "--timeout",
             "2.5s",
-            "--expiry-skew",
+            "--max-backoff",
             "1500ms",
             "config",
         ])
@@ -546,7 +546,7 @@ mod tests {
             .unwrap()
             .describe();
         assert!(
-            d.contains("\"timeout_ms\":2500") && d.contains("\"expiry_skew_ms\":1500"),
+            d.contains("\"timeout_ms\":2500") && d.contains("\"max_backoff_ms\":1500"),
             "{d}"
         );
         let p = parse_from(["cortiauth", "--timeout", "soon", "config"]).unwrap();

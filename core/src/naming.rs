@@ -14,7 +14,7 @@ pub fn is_duration(row: &Setting) -> bool {
     matches!((row.field)(&mut Settings::default()), Field::Duration(_))
 }
 
-/// `expiry_skew` → `expirySkew`.
+/// `max_backoff` → `maxBackoff`.
 pub fn camel(snake: &str) -> String {
     let mut out = String::with_capacity(snake.len());
     let mut upper = false;
@@ -31,8 +31,8 @@ pub fn camel(snake: &str) -> String {
     out
 }
 
-/// The name of `row` in `surface`: `expiry_skew` (Rust, Python), `expiry_skew_ms`
-/// (C), `expirySkewMs` (Node), `expiry-skew` (CLI).
+/// The name of `row` in `surface`: `max_backoff` (Rust, Python), `max_backoff_ms`
+/// (C), `maxBackoffMs` (Node), `max-backoff` (CLI).
 pub fn spelling(row: &Setting, surface: Surface) -> String {
     let ms = is_duration(row);
     match surface {
@@ -199,12 +199,12 @@ mod tests {
 
     #[test]
     fn spellings_are_derived_from_the_canonical_name() {
-        let r = row("expiry_skew");
-        assert_eq!(spelling(r, Surface::Rust), "expiry_skew");
-        assert_eq!(spelling(r, Surface::Python), "expiry_skew");
-        assert_eq!(spelling(r, Surface::C), "expiry_skew_ms");
-        assert_eq!(spelling(r, Surface::Node), "expirySkewMs");
-        assert_eq!(spelling(r, Surface::Cli), "expiry-skew");
+        let r = row("max_backoff");
+        assert_eq!(spelling(r, Surface::Rust), "max_backoff");
+        assert_eq!(spelling(r, Surface::Python), "max_backoff");
+        assert_eq!(spelling(r, Surface::C), "max_backoff_ms");
+        assert_eq!(spelling(r, Surface::Node), "maxBackoffMs");
+        assert_eq!(spelling(r, Surface::Cli), "max-backoff");
         let r = row("ca_certificates_pem");
         assert_eq!(spelling(r, Surface::Node), "caCertificatesPem");
         assert_eq!(spelling(r, Surface::C), "ca_certificates_pem");
@@ -238,7 +238,7 @@ mod tests {
             (Surface::Python, "refresh_margn", "refresh_margin"),
             (Surface::Python, "clientSecret", "client_secret"),
             (Surface::C, "timeout", "timeout_ms"),
-            (Surface::Cli, "expiry_skew", "expiry-skew"),
+            (Surface::Cli, "max_backoff", "max-backoff"),
         ] {
             let e = hint(surface, name);
             assert!(

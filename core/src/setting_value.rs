@@ -223,8 +223,8 @@ fn count(shown: &str, n: f64) -> Result<u32> {
 
 impl Settings {
     /// Sets one setting by the name `surface` spells it, from a value in the
-    /// shape that surface has it: `set(Surface::Node, "expirySkewMs", 5000.0.into())`,
-    /// `set(Surface::Python, "expiry_skew", 5.0.into())`. An old spelling works
+    /// shape that surface has it: `set(Surface::Node, "maxBackoffMs", 5000.0.into())`,
+    /// `set(Surface::Python, "max_backoff", 5.0.into())`. An old spelling works
     /// and is returned as a [`Deprecation`] for the surface to warn about; an
     /// unknown name is a `Config` error with the closest known name. Ranges are
     /// checked by [`Settings::build`].
@@ -333,24 +333,24 @@ mod tests {
     #[test]
     fn each_surface_sets_by_its_own_name_and_unit() {
         let mut s = Settings::default();
-        s.set(Surface::Python, "expiry_skew", v(5.0)).unwrap();
-        assert_eq!(s.expiry_skew, Some(Duration::from_secs(5)));
-        s.set(Surface::Node, "expirySkewMs", v(2500.0)).unwrap();
-        assert_eq!(s.expiry_skew, Some(Duration::from_millis(2500)));
+        s.set(Surface::Python, "max_backoff", v(5.0)).unwrap();
+        assert_eq!(s.max_backoff, Some(Duration::from_secs(5)));
+        s.set(Surface::Node, "maxBackoffMs", v(2500.0)).unwrap();
+        assert_eq!(s.max_backoff, Some(Duration::from_millis(2500)));
         s.set(
             Surface::Cli,
-            "expiry-skew",
+            "max-backoff",
             SettingValue::Parse("1.5".into()),
         )
         .unwrap();
-        assert_eq!(s.expiry_skew, Some(Duration::from_millis(1500)));
+        assert_eq!(s.max_backoff, Some(Duration::from_millis(1500)));
         s.set(
             Surface::C,
-            "expiry_skew_ms",
+            "max_backoff_ms",
             SettingValue::Parse("700".into()),
         )
         .unwrap();
-        assert_eq!(s.expiry_skew, Some(Duration::from_millis(700)));
+        assert_eq!(s.max_backoff, Some(Duration::from_millis(700)));
         s.set(Surface::Node, "backgroundRefresh", true.into())
             .unwrap();
         assert_eq!(s.background_refresh, Some(true));

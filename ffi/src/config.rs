@@ -288,7 +288,7 @@ mod tests {
             assert_eq!(cortiauth_config_set_environment(c, c"eu".as_ptr()), ok);
             let mut err = ptr::null_mut();
             assert_eq!(
-                cortiauth_config_set(c, c"expiry_skew_ms".as_ptr(), c"5000".as_ptr(), &mut err),
+                cortiauth_config_set(c, c"max_backoff_ms".as_ptr(), c"5000".as_ptr(), &mut err),
                 ok
             );
             assert_eq!(
@@ -301,7 +301,7 @@ mod tests {
                 ok
             );
             let d = describe(c).unwrap();
-            assert_eq!(d["expiry_skew_ms"], 5000);
+            assert_eq!(d["max_backoff_ms"], 5000);
             assert_eq!(d["background_refresh"], true);
             // An unknown name: CONFIG, with the closest C spelling; nothing stored.
             let status =
@@ -408,7 +408,6 @@ mod tests {
             assert_eq!(cortiauth_config_set_failure_cooldown_ms(c, 3000), ok);
             assert_eq!(cortiauth_config_set_refresh_margin_ms(c, 30000), ok);
             assert_eq!(cortiauth_config_set_refresh_margin_fraction(c, 0.1), ok);
-            assert_eq!(cortiauth_config_set_expiry_skew_ms(c, 5000), ok);
             assert_eq!(cortiauth_config_set_default_lifetime_ms(c, 3_600_000), ok);
             assert_eq!(cortiauth_config_set_background_refresh(c, true), ok);
             assert_eq!(
@@ -437,7 +436,6 @@ mod tests {
             assert_eq!(d["failure_cooldown_ms"], 3000);
             assert_eq!(d["refresh_margin_ms"], 30000);
             assert_eq!(d["refresh_margin_fraction"], 0.1);
-            assert_eq!(d["expiry_skew_ms"], 5000);
             assert_eq!(d["default_lifetime_ms"], 3_600_000);
             assert_eq!(d["background_refresh"], true);
             assert_eq!(d["shared_cache"], "file:///tmp/cortiauth-cache");

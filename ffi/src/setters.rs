@@ -251,7 +251,7 @@ pub unsafe extern "C" fn cortiauth_config_set_failure_cooldown_ms(
 }
 
 /// Refresh at most this long before expiry.
-/// In milliseconds. Default: 60 s; at most 1 days.
+/// In milliseconds. Default: 60 s; at most 1 day.
 ///
 /// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
 #[no_mangle]

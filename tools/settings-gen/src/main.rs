@@ -82,6 +82,8 @@ fn human(d: Duration) -> String {
     let ms = d.as_millis();
     if ms == 0 {
         "0".into()
+    } else if ms == 24 * 3_600_000 {
+        "1 day".into()
     } else if ms % (24 * 3_600_000) == 0 && ms >= 24 * 3_600_000 {
         format!("{} days", ms / (24 * 3_600_000))
     } else if ms % 3_600_000 == 0 {
@@ -424,7 +426,62 @@ export interface SettingsOptions {
         writeln!(out, "  }}").unwrap();
     }
     out.push_str("}\n");
+    out.push_str(
+        "
+/** What `describe()` returns: the effective settings, one key per row of the settings table. */
+export interface SettingsDescription {
+",
+    );
+    let nullable = nullable_describe_keys();
+    for row in SETTINGS {
+        let Some(key) = describe_key(row) else {
+            continue;
+        };
+        let ty = match kind(row) {
+            Kind::Secret => "'[REDACTED]'",
+            Kind::Text | Kind::Path | Kind::Url if nullable.contains(&key) => "string | null",
+            Kind::Text | Kind::Path | Kind::Url => "string",
+            Kind::AuthMethod => "'client_secret_post' | 'client_secret_basic'",
+            Kind::Duration | Kind::Count | Kind::Fraction | Kind::Pems => "number",
+            Kind::Flag => "boolean",
+            Kind::Scopes => "string[]",
+            Kind::Pairs => "Array<[string, string]>",
+        };
+        writeln!(out, "  /** {} */", row.doc).unwrap();
+        writeln!(out, "  {key}: {ty}").unwrap();
+    }
+    out.push_str("}\n");
     out
+}
+
+/// The `describe()` keys that can be null: null in the description of a
+/// manager built from an environment, or of one built from a token URL.
+fn nullable_describe_keys() -> Vec<String> {
+    let sample = |environment: Option<&str>, token_url: Option<&str>| -> String {
+        Settings {
+            client_id: Some("c".into()),
+            client_secret: Some("s".into()),
+            environment: environment.map(Into::into),
+            token_url: token_url.map(Into::into),
+            ..Settings::default()
+        }
+        .build()
+        .expect("a sample configuration builds")
+        .describe()
+    };
+    let mut keys = Vec::new();
+    for text in [
+        sample(Some("eu"), None),
+        sample(None, Some("https://auth.example.com/token")),
+    ] {
+        // `"key":null` in the compact JSON describe() writes.
+        for part in text.split(",\"") {
+            if let Some(key) = part.trim_start_matches("{\"").strip_suffix("\":null") {
+                keys.push(key.to_string());
+            }
+        }
+    }
+    keys
 }
 
 // ------------------------------------------------------------------ README
@@ -446,9 +503,27 @@ fn readme_table() -> String {
             None => spelling(row, Surface::C),
         };
         let mut doc = format!("{} Default: {}.", row.doc, default_and_range(row));
-        let old: Vec<String> = row.aliases.iter().map(|a| code(a.spelling)).collect();
+        // Old names, each with the surfaces that had it: `ca_cert_pem` (C, Python).
+        let mut old: Vec<(&str, Vec<&str>)> = Vec::new();
+        for a in row.aliases {
+            let surface = match a.surface {
+                Surface::Rust => "Rust",
+                Surface::C => "C",
+                Surface::Python => "Python",
+                Surface::Node => "Node",
+                Surface::Cli => "CLI",
+            };
+            match old.iter_mut().find(|(s, _)| *s == a.spelling) {
+                Some((_, surfaces)) => surfaces.push(surface),
+                None => old.push((a.spelling, vec![surface])),
+            }
+        }
         if !old.is_empty() {
-            write!(doc, " Old names: {}.", old.join(", ")).unwrap();
+            let shown: Vec<String> = old
+                .iter()
+                .map(|(s, surfaces)| format!("{} ({})", code(s), surfaces.join(", ")))
+                .collect();
+            write!(doc, " Old names, still accepted: {}.", shown.join(", ")).unwrap();
         }
         writeln!(
             out,

@@ -75,7 +75,7 @@ class Settings(TypedDict, total=False):
     #: Default: 1 s, or 0 when max_attempts is 1; at most 1 h.
     failure_cooldown: Optional[float]
 
-    #: Refresh at most this long before expiry. Seconds. Default: 60 s; at most 1 days.
+    #: Refresh at most this long before expiry. Seconds. Default: 60 s; at most 1 day.
     refresh_margin: Optional[float]
 
     #: ... or this share of the token's lifetime before it, whichever is smaller. Default: 0.2
