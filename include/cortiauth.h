@@ -728,7 +728,7 @@ cortiauth_status cortiauth_config_set_failure_cooldown_ms(struct cortiauth_confi
 
 /**
  * Refresh at most this long before expiry.
- * In milliseconds. Default: 60 s; at most 1 days.
+ * In milliseconds. Default: 60 s; at most 1 day.
  *
  * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if `config` is NULL.
  */
