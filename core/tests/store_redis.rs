@@ -89,6 +89,18 @@ fn store_now_ms() -> i64 {
         .as_millis() as i64
 }
 
+/// The fleet flight with default options: a token from the store, or `value` fetched.
+fn fetch_or_share(cache: &SharedCache, value: &str) -> Outcome<StoredToken> {
+    cache
+        .get_or_fetch(
+            &FlightOptions::default(),
+            fresh,
+            || Ok::<_, ()>(token(value, 60_000)),
+            |t| Some(t.clone()),
+        )
+        .unwrap()
+}
+
 fn fresh(t: &StoredToken) -> bool {
     t.remaining_at(store_now_ms())
         .is_some_and(|left| left > t.lifetime() / 5)
@@ -214,14 +226,7 @@ fn a_dead_holders_lock_expires_and_a_waiter_takes_over() {
     }
     let cache = SharedCache::new(open(&url), key);
     let t0 = Instant::now();
-    let out = cache
-        .get_or_fetch(
-            &FlightOptions::default(),
-            fresh,
-            || Ok::<_, ()>(token("t", 60_000)),
-            |t| Some(t.clone()),
-        )
-        .unwrap();
+    let out = fetch_or_share(&cache, "t");
     let took = t0.elapsed();
     assert!(matches!(out, Outcome::Fetched(_)));
     assert!(took >= Duration::from_millis(300), "{took:?}");
@@ -249,14 +254,7 @@ fn garbage_and_other_secrets_values_are_counted_misses() {
     store
         .write(key.id(), &other.seal(&token("foreign", 60_000)), TTL)
         .unwrap();
-    let fetched = cache
-        .get_or_fetch(
-            &FlightOptions::default(),
-            fresh,
-            || Ok::<_, ()>(token("mine", 60_000)),
-            |t| Some(t.clone()),
-        )
-        .unwrap();
+    let fetched = fetch_or_share(&cache, "mine");
     assert!(matches!(fetched, Outcome::Fetched(ref t) if t.access_token.expose() == "mine"));
     assert_eq!(cache.stats().garbage, 2);
     assert_eq!(cache.load().unwrap().unwrap().access_token.expose(), "mine");
@@ -362,14 +360,7 @@ fn a_huge_value_is_not_read_and_is_replaced_after_the_fetch() {
         entry.value.len()
     );
     let cache = SharedCache::new(store, key.clone());
-    let out = cache
-        .get_or_fetch(
-            &FlightOptions::default(),
-            fresh,
-            || Ok::<_, ()>(token("fresh", 60_000)),
-            |t| Some(t.clone()),
-        )
-        .unwrap();
+    let out = fetch_or_share(&cache, "fresh");
     assert!(matches!(out, Outcome::Fetched(_)));
     assert_eq!(cache.stats().garbage, 1);
     let len: usize = redis::cmd("STRLEN")
@@ -559,14 +550,7 @@ fn a_stopped_server_gives_bounded_errors_and_the_store_reconnects_after_restart(
     assert_eq!(e.kind(), StoreErrorKind::Unavailable, "{e}");
     // While it is down, the manager's slow path costs one failed store call and a fetch.
     let t0 = Instant::now();
-    let out = cache
-        .get_or_fetch(
-            &FlightOptions::default(),
-            fresh,
-            || Ok::<_, ()>(token("direct", 60_000)),
-            |t| Some(t.clone()),
-        )
-        .unwrap();
+    let out = fetch_or_share(&cache, "direct");
     assert!(matches!(out, Outcome::Fetched(_)));
     assert!(t0.elapsed() < TIMEOUT + SLACK, "{:?}", t0.elapsed());
     let s = cache.stats();
