@@ -1,0 +1,150 @@
+//! The cached token: the moments that matter for it (refresh point, last
+//! usable moment, background point) on the manager's clock, per-thread copies,
+//! and the lock-free reads of the hot path.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use super::clock::{after, before, Nanos};
+use super::flight::CacheState;
+use super::{Shared, BACKGROUND_LEAD};
+use crate::config::Config;
+use crate::token::AccessToken;
+
+/// In the refresh window, how often a caller goes to the flight lock.
+pub(super) const CLAIM_EVERY: Duration = Duration::from_millis(20);
+/// Per-thread copies of each cached token (see `Cached::copies`).
+pub(super) const STRIPES: usize = 8;
+
+/// A token with the moments that matter for it (on the manager's clock).
+pub(super) struct Cached {
+    pub(super) token: AccessToken,
+    /// Copies with their own reference counts, one per stripe of threads: two
+    /// threads cloning the same `Arc` would fight over one cache line. They die
+    /// with this entry (after `invalidate`, a refresh, or the manager's drop).
+    pub(super) copies: [AccessToken; STRIPES],
+    /// From here on, a refresh runs (on the worker) while callers keep this token.
+    pub(super) refresh_at: Nanos,
+    /// Up to here the token is handed out, even while refreshes fail.
+    pub(super) usable_until: Nanos,
+    /// When the background refresher acts (a little before `refresh_at`).
+    pub(super) background_at: Nanos,
+    /// Past `refresh_at`, callers go to the flight lock (to claim the refresh)
+    /// at most once per `CLAIM_EVERY`; the others return this token lock-free.
+    pub(super) next_claim: AtomicU64,
+}
+
+impl Cached {
+    pub(super) fn new(token: AccessToken, fetched_at: Nanos, config: &Config) -> Cached {
+        let margin = config.refresh.margin(token.lifetime());
+        Cached::with_margin(token, fetched_at, config, margin)
+    }
+
+    /// A token from elsewhere: its original lifetime is unknown, so the largest
+    /// margin the policy allows is assumed (never more than the time left).
+    pub(super) fn seeded(token: AccessToken, now: Nanos, config: &Config) -> Cached {
+        let margin = config.refresh.max_margin.min(token.lifetime());
+        Cached::with_margin(token, now, config, margin)
+    }
+
+    fn with_margin(
+        token: AccessToken,
+        fetched_at: Nanos,
+        config: &Config,
+        margin: Duration,
+    ) -> Cached {
+        let policy = &config.refresh;
+        let lifetime = token.lifetime();
+        let expires = after(fetched_at, lifetime);
+        let refresh_at = before(expires, margin);
+        Cached {
+            copies: std::array::from_fn(|_| token.detached_copy()),
+            token,
+            refresh_at,
+            usable_until: before(expires, policy.skew(lifetime)),
+            background_at: before(refresh_at, (margin / 2).min(BACKGROUND_LEAD)),
+            next_claim: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    pub(super) fn state(&self, now: Nanos) -> CacheState {
+        if now < self.refresh_at {
+            CacheState::Fresh
+        } else if now < self.usable_until {
+            CacheState::Due
+        } else {
+            CacheState::Unusable
+        }
+    }
+
+    #[inline]
+    pub(super) fn copy(&self) -> AccessToken {
+        self.copies[stripe()].clone()
+    }
+}
+
+pub(super) fn cache_state(cached: Option<&Cached>, now: Nanos) -> CacheState {
+    cached.map_or(CacheState::Unusable, |c| c.state(now))
+}
+
+/// This thread's stripe, assigned round-robin on first use.
+#[inline]
+pub(super) fn stripe() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    thread_local!(static STRIPE: Cell<usize> = const { Cell::new(usize::MAX) });
+    STRIPE
+        .try_with(|s| {
+            let mut i = s.get();
+            if i == usize::MAX {
+                i = NEXT.fetch_add(1, Ordering::Relaxed) % STRIPES;
+                s.set(i);
+            }
+            i
+        })
+        .unwrap_or(0)
+}
+
+impl Shared {
+    /// The hot path: the cached token while it is before its refresh point.
+    #[inline]
+    pub(super) fn fresh<R>(&self, f: impl FnOnce(&Cached) -> R) -> Option<R> {
+        let now = self.clock.now();
+        let cached = self.cache.load();
+        let c = cached.as_ref()?;
+        if now < c.refresh_at {
+            self.counters.hit();
+            Some(f(c))
+        } else {
+            None
+        }
+    }
+
+    /// In the refresh window: the cached token, lock-free, unless this caller
+    /// is the one (per `CLAIM_EVERY`) that goes to the lock to claim the refresh.
+    #[inline]
+    pub(super) fn usable_without_lock(&self) -> Option<AccessToken> {
+        let now = self.clock.now();
+        let cached = self.cache.load();
+        let c = cached.as_ref()?;
+        if now >= c.usable_until {
+            return None;
+        }
+        let next = c.next_claim.load(Ordering::Relaxed);
+        let mine = now >= next
+            && c.next_claim
+                .compare_exchange(
+                    next,
+                    after(now, CLAIM_EVERY),
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
+                .is_ok();
+        if mine {
+            return None;
+        }
+        self.counters.hit();
+        Some(c.copy())
+    }
+}

@@ -1,0 +1,351 @@
+//! The worker and what belongs to one OS process: the single-flight state,
+//! the worker thread that runs every token request (and, with background
+//! refresh on, refreshes ahead on its own), publishing each outcome to the
+//! cache and the waiters, and the rebuild after a `fork()`.
+
+use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::time::Duration;
+
+use super::acquire::{Acquired, Failed, Fetched};
+use super::cache::{cache_state, Cached};
+use super::clock::{after, until, Clock};
+use super::flight::{CacheState, Decision, Urgency};
+use super::future::wake;
+use super::{lock, Flight, Shared};
+use crate::error::{Error, Result};
+use crate::token::AccessToken;
+use crate::transport::Transport;
+
+/// The background refresher never sleeps longer than this at once, so that a
+/// system suspend (which stops the condition variable's clock) cannot make it
+/// oversleep a refresh point by more than this.
+pub(super) const MAX_NAP: Duration = Duration::from_secs(2);
+
+/// What belongs to one OS process.
+pub(super) struct ProcessState {
+    pub(super) pid: u32,
+    pub(super) flight: Mutex<Flight>,
+    /// Blocking callers wait here for `Flight::generation` to move.
+    pub(super) done: Condvar,
+    /// The worker waits here for work.
+    pub(super) work: Condvar,
+}
+
+impl ProcessState {
+    pub(super) fn new(pid: u32, flight: Flight) -> ProcessState {
+        ProcessState {
+            pid,
+            flight: Mutex::new(flight),
+            done: Condvar::new(),
+            work: Condvar::new(),
+        }
+    }
+}
+
+impl Shared {
+    /// No token, or one due for refresh: blocks only when no token is usable.
+    pub(super) fn token_blocking(self: &Arc<Self>) -> Result<AccessToken> {
+        if let Some(t) = self.usable_without_lock() {
+            return Ok(t);
+        }
+        let process = self.process()?;
+        let mut flight = lock(&process.flight);
+        let mut waited = None;
+        loop {
+            match self.step(&process, &mut flight, waited) {
+                Ok(outcome) => return outcome,
+                Err(generation) => {
+                    if waited.is_none() {
+                        self.counters.waited();
+                    }
+                    waited = Some(generation);
+                    flight = process
+                        .done
+                        .wait(flight)
+                        .unwrap_or_else(PoisonError::into_inner);
+                }
+            }
+        }
+    }
+
+    /// One decision with the flight lock held: the answer, or the generation to
+    /// wait on. Freshness is re-checked here, under the lock, so a caller that
+    /// read an old token never claims a second flight.
+    pub(super) fn step(
+        self: &Arc<Self>,
+        process: &Arc<ProcessState>,
+        flight: &mut Flight,
+        waited: Option<u64>,
+    ) -> std::result::Result<Result<AccessToken>, u64> {
+        let now = self.clock.now();
+        let cached = self.cache.load_full();
+        let state = cache_state(cached.as_deref(), now);
+        match flight.decide(now, state, waited) {
+            Decision::Cached { claimed } => {
+                if claimed {
+                    if let Err(e) = self.wake_worker(process, flight) {
+                        log::warn!("cortiauth: cannot refresh ahead: {e:#}");
+                    }
+                }
+                self.counters.hit();
+                let c = cached.expect("a usable token is cached");
+                Ok(Ok(c.copy()))
+            }
+            Decision::Outcome(outcome) => Ok(outcome),
+            Decision::Wait {
+                generation,
+                claimed,
+            } => {
+                if claimed {
+                    if let Err(e) = self.wake_worker(process, flight) {
+                        // Nobody will run the flight: publish the failure.
+                        let wakers = flight.finish(Err(e.clone()), true, now, Duration::ZERO);
+                        wake(wakers);
+                        process.done.notify_all();
+                        return Ok(Err(e));
+                    }
+                }
+                Err(generation)
+            }
+        }
+    }
+
+    pub(super) fn wake_worker(
+        self: &Arc<Self>,
+        process: &Arc<ProcessState>,
+        flight: &mut Flight,
+    ) -> Result<()> {
+        if !flight.worker_started {
+            self.start_worker(process, flight)?;
+        }
+        process.work.notify_one();
+        Ok(())
+    }
+
+    pub(super) fn start_worker(
+        self: &Arc<Self>,
+        process: &Arc<ProcessState>,
+        flight: &mut Flight,
+    ) -> Result<()> {
+        let weak = Arc::downgrade(self);
+        let clock = Arc::clone(&self.clock);
+        let background = self.config.refresh.background;
+        let process_for_worker = Arc::clone(process);
+        std::thread::Builder::new()
+            .name("cortiauth-worker".into())
+            .spawn(move || worker(weak, process_for_worker, clock, background))
+            .map_err(|e| Error::network("cannot start the token worker thread").with_source(e))?;
+        flight.worker_started = true;
+        Ok(())
+    }
+
+    /// Runs one claimed fetch (on the worker) and publishes its outcome.
+    pub(super) fn run_flight(
+        &self,
+        process: &ProcessState,
+        transport: &mut Option<Transport>,
+        urgency: Urgency,
+    ) {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            self.acquire(process, transport, urgency)
+        }))
+        .unwrap_or_else(|_| {
+            *transport = None;
+            Err(Failed {
+                error: Error::network("the token request was interrupted by a panic"),
+                retry_after: None,
+            })
+        });
+        self.finish(process, result);
+    }
+
+    /// Stores a new token (or records a failure) and wakes every waiter.
+    pub(super) fn finish(
+        &self,
+        process: &ProcessState,
+        result: std::result::Result<Acquired, Failed>,
+    ) {
+        let mut refresh_token = None;
+        let mut cooldown = Duration::ZERO;
+        let outcome = match result {
+            Ok(Acquired::Shared(token, at)) => {
+                self.cache
+                    .store(Some(Arc::new(Cached::new(token.clone(), at, &self.config))));
+                self.counters.refreshed();
+                log::debug!(
+                    "cortiauth: token for client {} from the shared cache (expires in {:?})",
+                    self.config.client_id,
+                    token.expires_in(),
+                );
+                Ok(token)
+            }
+            Ok(Acquired::Fetched(Fetched {
+                response,
+                requested_at: (at, instant, wall),
+            })) => {
+                let lifetime = response.lifetime;
+                refresh_token = response.refresh.map(|(rt, life)| (rt, after(at, life)));
+                let token = AccessToken::new(
+                    response.access_token,
+                    response.token_type,
+                    response.scope,
+                    (instant, wall),
+                    lifetime,
+                );
+                self.cache
+                    .store(Some(Arc::new(Cached::new(token.clone(), at, &self.config))));
+                self.counters.refreshed();
+                log::debug!(
+                    "cortiauth: new token for client {} (expires in {:?}, scope {:?})",
+                    self.config.client_id,
+                    lifetime,
+                    token.scope()
+                );
+                Ok(token)
+            }
+            Err(Failed { error, retry_after }) => {
+                self.counters.failed(error.kind());
+                log::warn!("cortiauth: token request failed: {error:#}");
+                // The server's Retry-After (bounded) wins over the flat cooldown.
+                cooldown = self
+                    .config
+                    .retry
+                    .failure_cooldown
+                    .max(retry_after.unwrap_or_default());
+                Err(error)
+            }
+        };
+        let failed = outcome.is_err();
+        let mut flight = lock(&process.flight);
+        if !failed {
+            if let Some(rt) = refresh_token {
+                flight.refresh_token = Some(rt);
+            }
+        }
+        let wakers = flight.finish(outcome, failed, self.clock.now(), cooldown);
+        drop(flight);
+        process.done.notify_all();
+        wake(wakers);
+    }
+
+    /// This process's state, rebuilt after a `fork()`.
+    pub(super) fn process(self: &Arc<Self>) -> Result<Arc<ProcessState>> {
+        let current = self.process.load_full();
+        let pid = std::process::id();
+        if current.pid == pid {
+            return Ok(current);
+        }
+        // Keep what the parent knew, unless its lock was held at the fork.
+        let inherited = match current.flight.try_lock() {
+            Ok(f) => Flight {
+                refresh_token: f.refresh_token.clone(),
+                ..Flight::default()
+            },
+            Err(_) => Flight::default(),
+        };
+        let fresh = Arc::new(ProcessState::new(pid, inherited));
+        let previous = self.process.compare_and_swap(&current, Arc::clone(&fresh));
+        if Arc::ptr_eq(&previous, &current) {
+            log::debug!("cortiauth: running in a forked child (pid {pid}): new worker");
+            if self.config.refresh.background {
+                let mut flight = lock(&fresh.flight);
+                if let Err(e) = self.start_worker(&fresh, &mut flight) {
+                    log::warn!("cortiauth: cannot start the background refresher: {e}");
+                }
+            }
+            Ok(fresh)
+        } else {
+            Ok(self.process.load_full())
+        }
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        let process = self.process.load();
+        if process.pid != std::process::id() {
+            // Inherited through fork(): no worker of ours runs here.
+            return;
+        }
+        let mut flight = lock(&process.flight);
+        flight.stopped = true;
+        // No token or refresh token outlives the manager in here.
+        flight.outcome = None;
+        flight.refresh_token = None;
+        drop(flight);
+        process.work.notify_all();
+    }
+}
+
+/// The worker thread: runs the fetches callers claim and, with background
+/// refresh on, refreshes ahead on its own. It owns the HTTP client, which is
+/// therefore created, used and dropped on this thread only. It holds the
+/// manager weakly and stops when the manager is dropped.
+fn worker(weak: Weak<Shared>, process: Arc<ProcessState>, clock: Arc<Clock>, background: bool) {
+    let mut transport: Option<Transport> = None;
+    loop {
+        let Some(shared) = weak.upgrade() else { return };
+        // Decide with the manager held; the flight guard is always released
+        // before `shared` is dropped (the manager's drop takes that lock).
+        let (job, nap) = {
+            let mut flight = lock(&process.flight);
+            if flight.stopped {
+                return;
+            }
+            let mut job = flight.pending.take();
+            let mut nap = None;
+            if job.is_none() && background {
+                let now = clock.now();
+                let cached = shared.cache.load();
+                let state = match cached.as_ref() {
+                    None => CacheState::Unusable,
+                    Some(c) if now >= c.usable_until => CacheState::Unusable,
+                    Some(c) if now >= c.background_at => CacheState::Due,
+                    Some(_) => CacheState::Fresh,
+                };
+                if flight.claim_background(now, state) {
+                    job = flight.pending.take();
+                } else {
+                    // Sleep until the background point (or the end of a
+                    // cooldown), in naps short enough that a system suspend
+                    // cannot make us oversleep it.
+                    let target = match cached.as_ref() {
+                        Some(c) if c.background_at > now => c.background_at,
+                        _ => flight
+                            .cooldown_until
+                            .max(flight.ahead_after)
+                            .max(after(now, Duration::from_millis(50))),
+                    };
+                    nap = Some(
+                        until(now, target)
+                            .min(MAX_NAP)
+                            .max(Duration::from_millis(1)),
+                    );
+                }
+            }
+            (job, nap)
+        };
+        if let Some(urgency) = job {
+            shared.run_flight(&process, &mut transport, urgency);
+            continue;
+        }
+        drop(shared);
+        let flight = lock(&process.flight);
+        if flight.pending.is_some() || flight.stopped {
+            continue;
+        }
+        let _guard = match nap {
+            Some(nap) => {
+                process
+                    .work
+                    .wait_timeout(flight, nap)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0
+            }
+            None => process
+                .work
+                .wait_while(flight, |f| f.pending.is_none() && !f.stopped)
+                .unwrap_or_else(PoisonError::into_inner),
+        };
+    }
+}
