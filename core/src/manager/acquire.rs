@@ -14,10 +14,7 @@ use crate::error::Error;
 use crate::response::TokenResponse;
 use crate::store::{Outcome, StoredToken};
 use crate::token::AccessToken;
-use crate::transport::{AttemptError, Grant, Transport};
-
-/// The longest `Retry-After` honoured, for retries and for the failure cooldown.
-pub(super) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+use crate::transport::{AttemptError, Grant, Transport, MAX_RETRY_AFTER};
 
 /// What one flight obtained.
 pub(super) enum Acquired {

@@ -2,19 +2,12 @@
 
 use std::io::Read;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use base64::Engine;
-use bytes::Bytes;
 use reqwest::blocking::Client;
-use reqwest::header::{
-    HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER,
-};
-use rustls::pki_types::CertificateDer;
-use rustls::RootCertStore;
+use reqwest::header::{HeaderMap, ACCEPT, AUTHORIZATION, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use serde_json::Value;
-use url::form_urlencoded;
 use zeroize::Zeroizing;
 
 use crate::auth_method::AuthMethod;
@@ -24,63 +17,15 @@ use crate::response::{self, TokenResponse};
 use crate::secret::SecretString;
 use crate::urls::is_loopback_host;
 
-/// The built-in roots (webpki) plus the system's, parsed once per process.
-fn shared_roots() -> Arc<RootCertStore> {
-    static ROOTS: OnceLock<Arc<RootCertStore>> = OnceLock::new();
-    ROOTS
-        .get_or_init(|| {
-            let mut roots = RootCertStore::empty();
-            roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-            let native = rustls_native_certs::load_native_certs();
-            let (added, ignored) = roots.add_parsable_certificates(native.certs);
-            log::debug!("cortiauth: {added} system root certificates ({ignored} unparsable)");
-            Arc::new(roots)
-        })
-        .clone()
-}
+mod form;
+mod redact;
+mod tls;
 
-/// TLS for other connections than the token endpoint's (the Redis store's
-/// `rediss://`): the same roots and provider, no ALPN.
+use self::form::{basic_auth, form_body};
+use self::redact::Redactor;
 #[cfg(feature = "redis")]
-pub(crate) fn plain_tls_config() -> Arc<rustls::ClientConfig> {
-    static TLS: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    TLS.get_or_init(|| {
-        let mut tls = tls_config(shared_roots());
-        tls.alpn_protocols.clear();
-        Arc::new(tls)
-    })
-    .clone()
-}
-
-fn default_tls() -> &'static rustls::ClientConfig {
-    static TLS: OnceLock<rustls::ClientConfig> = OnceLock::new();
-    TLS.get_or_init(|| tls_config(shared_roots()))
-}
-
-fn tls_config(roots: Arc<RootCertStore>) -> rustls::ClientConfig {
-    let provider = rustls::crypto::CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("the ring provider supports TLS 1.2 and 1.3")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-    tls
-}
-
-/// The DER certificates of a PEM bundle.
-fn pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>> {
-    use rustls::pki_types::pem::PemObject;
-    let certs = CertificateDer::pem_slice_iter(pem)
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| Error::config("invalid CA certificate PEM").with_source(e))?;
-    if certs.is_empty() {
-        return Err(Error::config("CA certificate PEM holds no certificate"));
-    }
-    Ok(certs)
-}
+pub(crate) use self::tls::plain_tls_config;
+use self::tls::{default_tls, pem_certificates, shared_roots, tls_config};
 
 /// Which grant a request uses.
 #[derive(Clone, Copy)]
@@ -249,81 +194,6 @@ fn loopback_settings(
     }
 }
 
-/// The form body, built in one allocation that is wiped when the HTTP client
-/// drops the body (it holds the client secret or a refresh token).
-fn form_body(config: &Config, grant: Grant<'_>) -> reqwest::blocking::Body {
-    let scope = config.scope_param();
-    let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(6 + config.extra_params.len());
-    match grant {
-        Grant::ClientCredentials => pairs.push(("grant_type", "client_credentials")),
-        Grant::RefreshToken(rt) => {
-            pairs.push(("grant_type", "refresh_token"));
-            pairs.push(("refresh_token", rt.expose()));
-        }
-    }
-    pairs.push(("scope", &scope));
-    for (k, v) in &config.extra_params {
-        pairs.push((k, v));
-    }
-    if config.auth_method == AuthMethod::ClientSecretPost {
-        pairs.push(("client_id", &config.client_id));
-        pairs.push(("client_secret", config.client_secret.expose()));
-    }
-    let body = encode_form(&pairs);
-    reqwest::blocking::Body::from(Bytes::from_owner(body))
-}
-
-/// `application/x-www-form-urlencoded` of `pairs` in a buffer allocated once at
-/// its largest possible size (every byte may become `%XX`), so that no copy of
-/// a secret is left behind by a reallocation.
-fn encode_form(pairs: &[(&str, &str)]) -> Zeroizing<String> {
-    let bound: usize = pairs.iter().map(|(k, v)| 3 * (k.len() + v.len()) + 2).sum();
-    let mut body = Zeroizing::new(String::with_capacity(bound));
-    {
-        let mut form = form_urlencoded::Serializer::new(&mut *body);
-        for (k, v) in pairs {
-            form.append_pair(k, v);
-        }
-        form.finish();
-    }
-    body
-}
-
-/// RFC 6749 §2.3.1 form-encoding of one credential, in a buffer allocated once.
-fn form_encode(value: &str) -> Zeroizing<String> {
-    let mut out = Zeroizing::new(String::with_capacity(3 * value.len()));
-    out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
-    out
-}
-
-/// `Basic base64(urlencode(id):urlencode(secret))` (RFC 6749 §2.3.1), every
-/// intermediate copy wiped, the header value itself wiped when dropped.
-fn basic_auth(config: &Config) -> Result<HeaderValue, Error> {
-    let credentials = basic_credentials(config);
-    let encoded_len = base64::encoded_len(credentials.len(), true)
-        .ok_or_else(|| Error::config("client id or secret too long"))?;
-    let mut value = Zeroizing::new(vec![0u8; 6 + encoded_len]);
-    value[..6].copy_from_slice(b"Basic ");
-    base64::engine::general_purpose::STANDARD
-        .encode_slice(credentials.as_slice(), &mut value[6..])
-        .map_err(|_| Error::config("client id or secret cannot be sent in a header"))?;
-    let mut value = HeaderValue::from_maybe_shared(Bytes::from_owner(value))
-        .map_err(|_| Error::config("client id or secret cannot be sent in a header"))?;
-    value.set_sensitive(true);
-    Ok(value)
-}
-
-/// `urlencode(id):urlencode(secret)`, the input of the Basic header.
-fn basic_credentials(config: &Config) -> Zeroizing<Vec<u8>> {
-    let user = form_encode(&config.client_id);
-    let pass = form_encode(config.client_secret.expose());
-    let mut credentials = Zeroizing::new(Vec::with_capacity(user.len() + 1 + pass.len()));
-    credentials.extend_from_slice(user.as_bytes());
-    credentials.push(b':');
-    credentials.extend_from_slice(pass.as_bytes());
-    credentials
-}
-
 /// Reads at most `limit` bytes into a buffer that is wiped when dropped, and
 /// whose growth wipes each outgrown buffer (a 2xx body holds the tokens).
 fn read_body(
@@ -355,133 +225,6 @@ fn read_body(
         buf.extend_from_slice(&chunk[..take]);
     }
     Ok(buf)
-}
-
-/// Blanks out every form of the secrets a request carried from text a server
-/// sent back, then makes it one short printable line.
-struct Redactor {
-    /// Longest first, so that an encoded form is blanked whole.
-    patterns: Vec<Zeroizing<String>>,
-}
-
-impl Redactor {
-    fn new(config: &Config, grant: Grant<'_>) -> Redactor {
-        let mut patterns: Vec<Zeroizing<String>> = Vec::new();
-        let secret = config.client_secret.expose();
-        add_forms(&mut patterns, secret);
-        // The Basic header, as sent and as some clients build it (no form-encoding).
-        let b64 =
-            |bytes: &[u8]| Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(bytes));
-        if !secret.is_empty() {
-            patterns.push(b64(&basic_credentials(config)));
-            let mut raw = Zeroizing::new(Vec::with_capacity(
-                config.client_id.len() + 1 + secret.len(),
-            ));
-            raw.extend_from_slice(config.client_id.as_bytes());
-            raw.push(b':');
-            raw.extend_from_slice(secret.as_bytes());
-            patterns.push(b64(&raw));
-        }
-        if let Grant::RefreshToken(rt) = grant {
-            add_forms(&mut patterns, rt.expose());
-        }
-        // The same with control characters made spaces, as `clean` does.
-        let mapped: Vec<Zeroizing<String>> = patterns
-            .iter()
-            .filter(|p| p.chars().any(is_unprintable))
-            .map(|p| Zeroizing::new(printable(p)))
-            .collect();
-        patterns.extend(mapped);
-        patterns.retain(|p| !p.is_empty());
-        patterns.sort_by_key(|p| std::cmp::Reverse(p.len()));
-        patterns.dedup();
-        Redactor { patterns }
-    }
-
-    fn scrub(&self, text: &str) -> Zeroizing<String> {
-        let mut out = Zeroizing::new(text.to_string());
-        for p in &self.patterns {
-            if out.contains(p.as_str()) {
-                // The outgrown copy is wiped as it drops.
-                out = Zeroizing::new(out.replace(p.as_str(), REDACTED));
-            }
-        }
-        out
-    }
-
-    /// Scrubbed first, then cut: a secret crossing the cut cannot leak its head.
-    fn clean(&self, text: &str, max_chars: usize) -> String {
-        let scrubbed = self.scrub(&printable(&self.scrub(text)));
-        let trimmed = scrubbed.trim();
-        let mut out: String = trimmed.chars().take(max_chars).collect();
-        if trimmed.chars().count() > max_chars {
-            out.push('…');
-        }
-        out
-    }
-}
-
-/// The literal value, its form- and percent-encoded forms (either hex case) and
-/// its JSON-escaped form: what a server echoing the request may show.
-fn add_forms(patterns: &mut Vec<Zeroizing<String>>, value: &str) {
-    if value.is_empty() {
-        return;
-    }
-    patterns.push(Zeroizing::new(value.to_string()));
-    let form = form_encode(value);
-    patterns.push(Zeroizing::new(form.to_ascii_lowercase_hex()));
-    patterns.push(form);
-    let mut pct = Zeroizing::new(String::with_capacity(3 * value.len()));
-    pct.extend(percent_encoding::utf8_percent_encode(
-        value,
-        percent_encoding::NON_ALPHANUMERIC,
-    ));
-    patterns.push(Zeroizing::new(pct.to_ascii_lowercase_hex()));
-    patterns.push(pct);
-    if let Ok(json) = serde_json::to_string(value) {
-        let json = Zeroizing::new(json);
-        patterns.push(Zeroizing::new(json[1..json.len() - 1].to_string()));
-    }
-}
-
-trait LowercaseHex {
-    fn to_ascii_lowercase_hex(&self) -> String;
-}
-
-impl LowercaseHex for str {
-    /// `%2F` → `%2f`, other characters unchanged.
-    fn to_ascii_lowercase_hex(&self) -> String {
-        let mut out = String::with_capacity(self.len());
-        let mut hex_left = 0;
-        for c in self.chars() {
-            if hex_left > 0 {
-                out.push(c.to_ascii_lowercase());
-                hex_left -= 1;
-            } else {
-                if c == '%' {
-                    hex_left = 2;
-                }
-                out.push(c);
-            }
-        }
-        out
-    }
-}
-
-/// Control characters and bidirectional overrides: a log line forger's tools.
-fn is_unprintable(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Control characters and bidi overrides made spaces (never longer than `text`).
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    out.extend(
-        text.chars()
-            .map(|c| if is_unprintable(c) { ' ' } else { c }),
-    );
-    out
 }
 
 /// An RFC 6749 §5.2 error body. A 404 is never one: Keycloak answers an unknown
@@ -557,8 +300,12 @@ fn read_error(e: std::io::Error, url: &str, timeout: Duration) -> AttemptError {
 
 #[cfg(test)]
 mod tests {
+    use super::form::{encode_form, form_encode};
+    use super::redact::{is_unprintable, printable};
     use super::*;
+    use base64::Engine;
     use proptest::prelude::*;
+    use reqwest::header::HeaderValue;
 
     #[test]
     fn retry_after_seconds_and_date() {
