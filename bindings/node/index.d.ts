@@ -104,6 +104,13 @@ export declare class TokenManager {
   websocketUrl(streamUrl: string): Promise<string>
   websocketUrlSync(streamUrl: string): string
   /**
+   * The 401 rule of `fetch` (the core's, shared by every HTTP integration), for your
+   * own HTTP client: whether the answer (`status` from `answeredBy`, the final URL after
+   * redirects) to a request that carried `sentToken` to `sentTo` rejected the token (a
+   * 401 from that origin). If so the token is invalidated: send once more with a new one.
+   */
+  onResponse(sentToken: string, sentTo: string | URL, answeredBy: string | URL, status: number): boolean
+  /**
    * Drops the cached token if it is still `rejected` (the API answered 401 to it).
    * Accepts the token, `Bearer <token>` or a Token. Returns whether it was dropped.
    */

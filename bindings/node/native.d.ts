@@ -84,6 +84,13 @@ export declare class NativeTokenManager {
    */
   apiUrl(path: string): string | NativeError
   /**
+   * The core's 401 rule: whether the answer (`status` from `answered_by`, the
+   * final URL) to a request that carried `sent_token` to `sent_to` rejected
+   * the token; if so the token is invalidated and the request may be sent
+   * once more with a new one.
+   */
+  onResponse(sentToken: string, sentTo: string, answeredBy: string, status: number): boolean
+  /**
    * Drops the cached token if it is still `rejected` (the API answered 401 to it;
    * `Bearer x` and `x` are both accepted: the core strips the prefix).
    */

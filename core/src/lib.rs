@@ -54,6 +54,7 @@ pub mod surface {
     pub use crate::settings::{
         Alias, DefaultValue, Describe, Field, Range, Setting, Surface, SETTINGS,
     };
+    pub use crate::token::BEARER;
 }
 pub use stats::Stats;
 pub use token::AccessToken;

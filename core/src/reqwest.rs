@@ -32,7 +32,7 @@ use std::fmt;
 use std::future::Future;
 
 use ::reqwest::header::{HeaderName, HeaderValue, AUTHORIZATION};
-use ::reqwest::{Client, Request, RequestBuilder, Response, StatusCode};
+use ::reqwest::{Client, Request, RequestBuilder, Response};
 
 use crate::token::AccessToken;
 use crate::urls::is_loopback_host;
@@ -127,12 +127,17 @@ pub async fn execute_authorized(
     let mut replay = request.try_clone();
     let mut request = request;
     let token = authorize(manager, &mut request).await?;
-    let origin = request.url().clone();
+    let sent_to = request.url().clone();
     let response = client.execute(request).await?;
-    if !rejected(&origin, &response) {
+    let status = response.status().as_u16();
+    if !manager.on_response(
+        token.secret(),
+        sent_to.as_str(),
+        response.url().as_str(),
+        status,
+    ) {
         return Ok(response);
     }
-    manager.invalidate(token.secret());
     match replay.take() {
         Some(mut again) => {
             authorize(manager, &mut again).await?;
@@ -185,10 +190,4 @@ pub(crate) fn check_url(url: &url::Url) -> crate::Result<()> {
             url.host_str().unwrap_or("no host")
         ))),
     }
-}
-
-/// A 401 from the origin the request was sent to (after redirects, the final
-/// response may come from elsewhere: that origin never got the token).
-pub(crate) fn rejected(sent_to: &url::Url, response: &Response) -> bool {
-    response.status() == StatusCode::UNAUTHORIZED && sent_to.origin() == response.url().origin()
 }

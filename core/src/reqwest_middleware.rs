@@ -27,7 +27,7 @@ use ::reqwest::{Request, Response};
 use ::reqwest_middleware::{Middleware, Next};
 use http::Extensions;
 
-use crate::reqwest::{authorize, rejected};
+use crate::reqwest::authorize;
 use crate::TokenManager;
 
 /// Adds `Authorization` and `Tenant-Name` from a [`TokenManager`]; retries once
@@ -63,12 +63,15 @@ impl Middleware for CortiAuth {
         let token = authorize(&self.manager, &mut req)
             .await
             .map_err(middleware_error)?;
-        let origin = req.url().clone();
+        let sent_to = req.url().clone();
         let response = next.clone().run(req, extensions).await?;
-        if !rejected(&origin, &response) {
+        let (answered_by, status) = (response.url().as_str(), response.status().as_u16());
+        if !self
+            .manager
+            .on_response(token.secret(), sent_to.as_str(), answered_by, status)
+        {
             return Ok(response);
         }
-        self.manager.invalidate(token.secret());
         let Some(mut again) = replay else {
             return Ok(response);
         };

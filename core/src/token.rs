@@ -4,6 +4,11 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+/// The `Authorization` scheme prefix, for hosts that build the header value in
+/// memory of their own (the C library writes it straight into the allocation
+/// it returns).
+pub const BEARER: &str = "Bearer ";
+
 use crate::secret::SecretString;
 
 /// A valid access token and what the server said about it.
@@ -49,7 +54,7 @@ impl AccessToken {
 
     /// `Bearer {token}`, the value of the `Authorization` header.
     pub fn authorization_header(&self) -> String {
-        format!("Bearer {}", self.secret())
+        format!("{BEARER}{}", self.secret())
     }
 
     /// As the server sent it (`Bearer`).

@@ -32,6 +32,15 @@ pub(crate) fn check_label(what: &str, value: &str, var: &str) -> Result<()> {
 }
 
 /// Whether the host is this machine: `localhost`, `127.0.0.0/8` or `::1`.
+/// Whether two URLs have the same origin (scheme, host, port; default ports
+/// filled in). A URL that does not parse has no origin in common with any.
+pub(crate) fn same_origin(a: &str, b: &str) -> bool {
+    match (url::Url::parse(a), url::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin().is_tuple() && a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
 pub(crate) fn is_loopback_host(host: &url::Host<&str>) -> bool {
     match host {
         url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
@@ -106,6 +115,18 @@ pub(crate) fn websocket_url(stream_url: &str, access_token: &str) -> Result<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let api = "https://api.eu.corti.app/v2/interactions";
+        assert!(same_origin(api, "https://api.eu.corti.app:443/other?x=1"));
+        assert!(same_origin(api, "https://API.eu.corti.app/v2"));
+        assert!(!same_origin(api, "http://api.eu.corti.app/v2"));
+        assert!(!same_origin(api, "https://api.eu.corti.app:8443/v2"));
+        assert!(!same_origin(api, "https://evil.example/v2"));
+        assert!(!same_origin(api, ""));
+        assert!(!same_origin("not a url", "not a url"));
+    }
 
     #[test]
     fn websocket_url_appends_with_the_right_separator() {

@@ -274,7 +274,10 @@ pub unsafe extern "C" fn cortiauth_manager_authorization_header(
         let m = unsafe { try_ref(manager, "manager") }?;
         // Built straight into the returned allocation: no unzeroed copy is left.
         *out = m.tokens.with_token(|t| {
-            owned_string(&[b"Bearer ", t.secret().as_bytes()], "access token")
+            owned_string(
+                &[cortiauth::surface::BEARER.as_bytes(), t.secret().as_bytes()],
+                "access token",
+            )
         })??;
         Ok(())
     })

@@ -1,6 +1,7 @@
 'use strict'
 // `manager.fetch`: the global fetch with `Authorization` and `Tenant-Name` added, and
-// one retry with a fresh token after a 401 from the origin the token was sent to.
+// one retry with a fresh token after a 401 from the origin the token was sent to
+// (the decision is the core's `on_response`, as in every HTTP integration).
 
 const { InternalError } = require('./errors.js')
 
@@ -15,20 +16,14 @@ function isStream(body) {
 }
 
 /**
- * Whether `response` came from `origin`. fetch follows redirects itself (and drops
- * `Authorization` when one leaves the origin), so a 401 from elsewhere says nothing
- * about the token: it must neither invalidate it nor cause a retry.
+ * Where `response` came from: its final URL. fetch follows redirects itself (and
+ * drops `Authorization` when one leaves the origin), so the core's 401 rule compares
+ * it with where the token was sent. A Response made by hand has no URL: it counts as
+ * from `sentTo` unless it says it was redirected.
  */
-function fromOrigin(response, origin) {
-  if (typeof response.url === 'string' && response.url !== '') {
-    try {
-      return new URL(response.url).origin === origin
-    } catch {
-      return false
-    }
-  }
-  // No final URL (a Response made by hand): trust it only if no redirect happened.
-  return !response.redirected
+function answeredBy(response, sentTo) {
+  if (typeof response.url === 'string' && response.url !== '') return response.url
+  return response.redirected ? '' : sentTo
 }
 
 async function authorizedFetch(manager, input, init) {
@@ -39,7 +34,7 @@ async function authorizedFetch(manager, input, init) {
   // A string that is no absolute URL is a path on the API: the core joins it.
   if (typeof input === 'string' && !URL.canParse(input)) input = manager.apiUrl(input)
   const isRequest = typeof Request === 'function' && input instanceof Request
-  const origin = new URL(isRequest ? input.url : String(input)).origin
+  const sentTo = isRequest ? input.url : String(input)
   const body = init?.body
   const replayable = isRequest ? (body !== undefined ? !isStream(body) : true) : !isStream(body)
   // A Request's body can be read once: keep a copy for the retry.
@@ -56,9 +51,9 @@ async function authorizedFetch(manager, input, init) {
 
   const token = await manager.getAccessToken()
   const response = await send(input, token)
-  if (response.status !== 401 || !fromOrigin(response, origin)) return response
-  // The API rejected this token: drop it even when the request cannot be sent again.
-  manager.invalidate(token)
+  // The core's 401 rule; when it says rejected, the token is already dropped (even
+  // when the request cannot be sent again).
+  if (!manager.onResponse(token, sentTo, answeredBy(response, sentTo), response.status)) return response
   if (!replayable) return response
   try {
     await response.body?.cancel()

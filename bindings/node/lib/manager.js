@@ -301,6 +301,27 @@ class TokenManager {
    * accepts the token, `Bearer <token>` or a Token. Returns whether it was dropped:
    * a burst of 401s for one token causes one refresh.
    */
+  /**
+   * The 401 rule of `fetch` (the core's, shared by every HTTP integration), for your
+   * own HTTP client: whether the answer (`status`, from `answeredBy`, the final URL
+   * after redirects) to a request that carried `sentToken` to `sentTo` rejected the
+   * token: a 401 from that same origin. If so the token is invalidated; send the
+   * request once more with a new one.
+   */
+  onResponse(sentToken, sentTo, answeredBy, status) {
+    let rejected
+    try {
+      rejected = this.#native.onResponse(sentToken, String(sentTo), String(answeredBy), status)
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    if (rejected) {
+      this.#value = this.#token = null
+      this.#valueStamp = this.#tokenStamp = 0
+    }
+    return rejected
+  }
+
   invalidate(rejected) {
     const value = rejected instanceof Token ? rejected.accessToken : rejected
     if (typeof value !== 'string') throw configError('invalidate() takes the rejected token (a string or a Token)')

@@ -453,6 +453,29 @@ impl NativeTokenManager {
         }
     }
 
+    /// The core's 401 rule: whether the answer (`status` from `answered_by`, the
+    /// final URL) to a request that carried `sent_token` to `sent_to` rejected
+    /// the token; if so the token is invalidated and the request may be sent
+    /// once more with a new one.
+    #[napi(catch_unwind)]
+    pub fn on_response(
+        &self,
+        sent_token: String,
+        sent_to: String,
+        answered_by: String,
+        status: u32,
+    ) -> bool {
+        let sent_token = Zeroizing::new(sent_token);
+        let status = u16::try_from(status).unwrap_or(0);
+        let rejected = self
+            .inner
+            .on_response(&sent_token, &sent_to, &answered_by, status);
+        if rejected {
+            self.stamps.forget();
+        }
+        rejected
+    }
+
     /// Drops the cached token if it is still `rejected` (the API answered 401 to it;
     /// `Bearer x` and `x` are both accepted: the core strips the prefix).
     #[napi(catch_unwind)]

@@ -246,6 +246,15 @@ impl PyTokenManager {
         self.inner.invalidate(rejected_token)
     }
 
+    /// The one 401 rule of the HTTP integrations (the core's): `True` when the
+    /// answer to a request that carried `sent_token` to `sent_to` is a 401 from
+    /// that origin (`answered_by` is the final URL after redirects). The token is
+    /// then invalidated, and the request may be sent once more with a new one.
+    fn on_response(&self, sent_token: &str, sent_to: &str, answered_by: &str, status: u16) -> bool {
+        self.inner
+            .on_response(sent_token, sent_to, answered_by, status)
+    }
+
     /// The core's counters: `token_requests`, `cache_hits`, `refreshes`,
     /// `failures`, `last_error_kind`, and the shared cache's `store_hits`,
     /// `store_misses`, `store_errors`, `store_waits`, `store_last_error`.

@@ -346,6 +346,41 @@ impl TokenManager {
         dropped
     }
 
+    /// The one 401 rule of every HTTP integration (requests, httpx, fetch,
+    /// reqwest, reqwest-middleware). A request carried `sent_token` to
+    /// `sent_to`; the answer came with `status` from `answered_by` (the final
+    /// URL, after redirects). Returns `true` when the API rejected the token: a
+    /// 401 from the origin the token was sent to. The token is then
+    /// invalidated (only if it is still the cached one, so a burst of 401s
+    /// causes one refresh) and the integration sends the request once more with
+    /// a fresh token, if its body can be sent again. A 401 from another origin
+    /// (a redirect that left it, where the token was not sent) says nothing
+    /// about the token: `false`, and nothing is invalidated.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Settings {
+    /// #     client_id: Some("c".into()), client_secret: Some("s".into()),
+    /// #     environment: Some("eu".into()), ..Default::default() }.build()?)?;
+    /// let api = "https://api.eu.corti.app/v2/interactions";
+    /// assert!(!manager.on_response("tok", api, api, 200));
+    /// assert!(!manager.on_response("tok", api, "https://elsewhere.example/x", 401));
+    /// assert!(manager.on_response("tok", api, api, 401));
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
+    pub fn on_response(
+        &self,
+        sent_token: &str,
+        sent_to: &str,
+        answered_by: &str,
+        status: u16,
+    ) -> bool {
+        if status != 401 || !urls::same_origin(sent_to, answered_by) {
+            return false;
+        }
+        self.invalidate(sent_token);
+        true
+    }
+
     pub fn stats(&self) -> Stats {
         let mut stats = self.shared.counters.snapshot();
         if let Some(fleet) = &self.shared.fleet {

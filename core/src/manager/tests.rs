@@ -194,3 +194,29 @@ fn jitter_stays_within_the_exponential_cap() {
     // Attempt numbers past 32 must not overflow the shift.
     assert!(full_jitter(&p, u32::MAX) <= Duration::from_millis(500));
 }
+
+#[test]
+fn a_401_from_the_api_drops_only_that_token_and_one_from_elsewhere_nothing() {
+    let stub = stub(300);
+    let m = stub.manager(false);
+    let first = m.token().unwrap().secret().to_string();
+    let api = "https://api.eu.corti.app/v2/interactions";
+    // Not a 401, or a 401 after a redirect to another origin: the token stays.
+    assert!(!m.on_response(&first, api, api, 403));
+    assert!(!m.on_response(&first, api, "https://login.example/401", 401));
+    assert_eq!(m.token().unwrap().secret(), first);
+    assert_eq!(stub.requests(), 1);
+    // A 401 for an older token than the cached one: retry, but the cache stays.
+    assert!(m.on_response("an-older-token", api, api, 401));
+    assert_eq!(m.token().unwrap().secret(), first);
+    // A 401 from the API for the cached token: dropped, the next call fetches.
+    assert!(m.on_response(
+        &first,
+        api,
+        "https://api.eu.corti.app/v2/interactions/1",
+        401
+    ));
+    let second = m.token().unwrap().secret().to_string();
+    assert_ne!(second, first);
+    assert_eq!(stub.requests(), 2);
+}

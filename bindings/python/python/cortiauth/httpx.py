@@ -15,7 +15,6 @@ except ImportError as e:  # pragma: no cover - exercised only without httpx
     ) from e
 
 from ._manager import TokenManager
-from ._origin import origin
 
 __all__ = ["CortiAuth"]
 
@@ -45,14 +44,11 @@ class CortiAuth(httpx.Auth):
     def _rejected(self, request: httpx.Request, response: httpx.Response, token: str) -> bool:
         """Whether `response` is a 401 to `token` itself; if so the token is
         invalidated, and the answer is whether the request can be sent again."""
-        if response.status_code != 401:
+        # The core's rule: a 401 from the origin the token was sent to (not from
+        # a redirect target, which never got it). It also invalidates the token.
+        sent_to, answered_by = str(request.url), str(response.request.url)
+        if not self.manager.on_response(token, sent_to, answered_by, response.status_code):
             return False
-        sent = response.request
-        if origin(sent.url) != origin(request.url) or (
-            sent.headers.get("Authorization") != f"Bearer {token}"
-        ):
-            return False  # a redirect target's 401: not about this token
-        self.manager.invalidate(token)
         try:
             request.content  # noqa: B018 - raises for a streamed (one-shot) body
         except httpx.RequestNotRead:

@@ -6,7 +6,6 @@ Needs the optional dependency ``requests`` (``pip install cortiauth[requests]``)
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 try:
     from requests.auth import AuthBase
@@ -18,7 +17,6 @@ except ImportError as e:  # pragma: no cover - exercised only without requests
     ) from e
 
 from ._manager import TokenManager
-from ._origin import origin
 
 __all__ = ["CortiAuth"]
 
@@ -55,7 +53,7 @@ class CortiAuth(AuthBase):
                 position = body_tell()
             except OSError:
                 position = None
-        state = _RetryState(self, token, position, origin(urlsplit(r.url or "")))
+        state = _RetryState(self, token, position, r.url or "")
         r.register_hook("response", state.handle_401)
         return r
 
@@ -63,29 +61,23 @@ class CortiAuth(AuthBase):
 class _RetryState:
     """The per-request state of the 401 retry."""
 
-    def __init__(
-        self, auth: CortiAuth, token: str, position: Any, sent_to: tuple[str, str, int]
-    ) -> None:
+    def __init__(self, auth: CortiAuth, token: str, position: Any, sent_to: str) -> None:
         self.auth = auth
         self.token = token
         self.position = position
         # Where the token was sent: requests copies this hook onto redirected
         # requests, whose answers are not about this token.
-        self.origin = sent_to
+        self.sent_to = sent_to
 
     def handle_401(self, r: Response, **kwargs: Any) -> Response:
-        if r.status_code != 401:
-            return r
         request = r.request
-        if (
-            origin(urlsplit(request.url or "")) != self.origin
-            or request.headers.get("Authorization") != f"Bearer {self.token}"
+        # The core's rule: a 401 from the origin the token was sent to (a
+        # redirect target's 401 says nothing about the token, and it must not
+        # get one). It also drops the token, even if this request cannot be resent.
+        if not self.auth.manager.on_response(
+            self.token, self.sent_to, request.url or "", r.status_code
         ):
-            # Another origin (or a request requests stripped the token from):
-            # its 401 says nothing about the token, and it must not get one.
             return r
-        # The API rejected this token: drop it even if this request cannot be resent.
-        self.auth.manager.invalidate(self.token)
         body = request.body
         if body is not None and not isinstance(body, (bytes, str)):
             # A stream: resend only if it can be rewound.
