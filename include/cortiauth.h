@@ -548,6 +548,23 @@ bool cortiauth_manager_invalidate(const struct cortiauth_manager *manager,
                                   const char *rejected_token);
 
 /**
+ * The one 401 rule of the HTTP integrations (the core's), for a C host's own
+ * HTTP client: after a request that carried `sent_token` to `sent_to` was
+ * answered with `status` from `answered_by` (the final URL, after redirects),
+ * returns true when the API rejected the token (a 401 from the origin it was
+ * sent to). The token is then invalidated: send the request once more with a
+ * new one. A 401 from another origin (a redirect target, which never got the
+ * token) returns false and invalidates nothing.
+ *
+ * Returns false as well when an argument is NULL or not UTF-8. Thread-safe.
+ */
+bool cortiauth_manager_on_response(const struct cortiauth_manager *manager,
+                                   const char *sent_token,
+                                   const char *sent_to,
+                                   const char *answered_by,
+                                   uint16_t status);
+
+/**
  * The tenant name, for the `Tenant-Name` header of Corti API calls (`"base"`
  * unless configured). Owned by the manager: valid until this handle is freed.
  * NULL when `manager` is NULL. Thread-safe.

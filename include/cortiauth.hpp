@@ -260,6 +260,15 @@ public:
     bool invalidate(const std::string &rejected_token) const {
         return cortiauth_manager_invalidate(m_.get(), rejected_token.c_str());
     }
+    /** The one 401 rule of the HTTP integrations: true when the answer (`status`
+     * from `answered_by`, the final URL) to a request that carried `sent_token` to
+     * `sent_to` rejected the token (a 401 from that origin); it is then invalidated:
+     * send the request once more with a new token. */
+    bool on_response(const std::string &sent_token, const std::string &sent_to,
+                     const std::string &answered_by, uint16_t status) const {
+        return cortiauth_manager_on_response(m_.get(), sent_token.c_str(), sent_to.c_str(),
+                                             answered_by.c_str(), status);
+    }
     /** The effective settings as one line of JSON (the core's describe(), unchanged). */
     std::string describe() const {
         return detail::string_result([&](char **out, cortiauth_error **err) {

@@ -361,6 +361,40 @@ pub unsafe extern "C" fn cortiauth_manager_invalidate(
     })
 }
 
+/// The one 401 rule of the HTTP integrations (the core's), for a C host's own
+/// HTTP client: after a request that carried `sent_token` to `sent_to` was
+/// answered with `status` from `answered_by` (the final URL, after redirects),
+/// returns true when the API rejected the token (a 401 from the origin it was
+/// sent to). The token is then invalidated: send the request once more with a
+/// new one. A 401 from another origin (a redirect target, which never got the
+/// token) returns false and invalidates nothing.
+///
+/// Returns false as well when an argument is NULL or not UTF-8. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_manager_on_response(
+    manager: *const cortiauth_manager,
+    sent_token: *const c_char,
+    sent_to: *const c_char,
+    answered_by: *const c_char,
+    status: u16,
+) -> bool {
+    ffi_boundary!(default: false, {
+        // SAFETY: C contract: NULL or valid pointers.
+        let args = unsafe {
+            (
+                try_ref(manager, "manager"),
+                arg_str(sent_token, "sent_token"),
+                arg_str(sent_to, "sent_to"),
+                arg_str(answered_by, "answered_by"),
+            )
+        };
+        let (Ok(m), Ok(token), Ok(sent_to), Ok(answered_by)) = args else {
+            return false;
+        };
+        m.tokens.on_response(token, sent_to, answered_by, status)
+    })
+}
+
 /// The tenant name, for the `Tenant-Name` header of Corti API calls (`"base"`
 /// unless configured). Owned by the manager: valid until this handle is freed.
 /// NULL when `manager` is NULL. Thread-safe.
@@ -628,6 +662,29 @@ mod tests {
     }
 
     #[test]
+    fn on_response_is_the_cores_401_rule() {
+        unsafe {
+            let m = manager(c"https://auth.example.test/token");
+            let api = c"https://api.eu.corti.app/v2/interactions";
+            let elsewhere = c"https://login.example/";
+            let on = |to: &CStr, by: &CStr, status| {
+                cortiauth_manager_on_response(m, c"tok".as_ptr(), to.as_ptr(), by.as_ptr(), status)
+            };
+            assert!(on(api, api, 401));
+            assert!(!on(api, api, 403));
+            assert!(!on(api, elsewhere, 401));
+            assert!(!cortiauth_manager_on_response(
+                m,
+                ptr::null(),
+                api.as_ptr(),
+                api.as_ptr(),
+                401
+            ));
+            cortiauth_manager_free(m);
+        }
+    }
+
+    #[test]
     fn null_arguments_are_reported() {
         unsafe {
             let mut err = ptr::null_mut();
@@ -649,6 +706,14 @@ mod tests {
             );
             assert_eq!(s, cortiauth_status::NullParameter);
             assert!(!cortiauth_manager_invalidate(ptr::null(), c"x".as_ptr()));
+            let api = c"https://api.eu.corti.app/v2/x";
+            assert!(!cortiauth_manager_on_response(
+                ptr::null(),
+                c"x".as_ptr(),
+                api.as_ptr(),
+                api.as_ptr(),
+                401
+            ));
             assert_eq!(
                 cortiauth_manager_stats(ptr::null(), ptr::null_mut()),
                 cortiauth_status::NullParameter

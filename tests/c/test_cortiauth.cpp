@@ -158,6 +158,14 @@ void test_invalidate() {
     std::string second = manager.token();
     CHECK(second != first);
     CHECK(manager.stats().token_requests == 2);
+    // The core's 401 rule: a 401 from a redirect target keeps the token; one from
+    // the API's origin drops it.
+    const std::string api = "https://api.eu.corti.app/v2/interactions";
+    CHECK(!manager.on_response(second, api, "https://login.example/", 401));
+    CHECK(manager.token() == second);
+    CHECK(manager.on_response(second, api, api, 401));
+    CHECK(manager.token() != second);
+    CHECK(manager.stats().token_requests == 3);
 }
 
 void test_describe() {
