@@ -27,29 +27,37 @@ mod secret_file;
 mod setting_value;
 mod settings;
 mod stats;
+#[doc(hidden)]
 pub mod store;
 mod token;
 mod transport;
 mod urls;
 
 pub use auth_method::AuthMethod;
-pub use config::{
-    duration_from_millis_f64, duration_from_secs_f64, Config, ConfigBuilder, RefreshPolicy,
-    RetryPolicy,
-};
+#[doc(hidden)]
+pub use config::{duration_from_millis_f64, duration_from_secs_f64};
+pub use config::{Config, ConfigBuilder, RefreshPolicy, RetryPolicy};
 pub use error::{Error, ErrorKind, Result};
 pub use manager::TokenManager;
 pub use secret::SecretString;
+#[doc(hidden)]
 pub use secret_file::{client_secret_from_file_content, client_secret_from_reader};
-pub use settings::{env, Settings};
+#[doc(hidden)]
+pub use settings::env;
+pub use settings::Settings;
 
-/// What the bindings, the CLI and the generators need of the settings table:
-/// its rows, each surface's spelling of a name, the dynamic entry point's
-/// value type. Not part of the API a Rust program uses.
+/// What the bindings, the CLI and the generators need and a Rust program does
+/// not: the settings table's rows, each surface's spelling of a name, the
+/// dynamic entry point's value type, and the helpers for values a surface reads
+/// itself (seconds and milliseconds, a secret from a reader). The shared token
+/// store (`cortiauth::store`) and `cortiauth::env` are hidden from the docs for
+/// the same reason; every old path keeps working.
 #[doc(hidden)]
 pub mod surface {
+    pub use crate::config::{duration_from_millis_f64, duration_from_secs_f64};
     pub use crate::describe::describe_key;
     pub use crate::naming::{camel, is_duration, spelling, suggest, takes_millis, Deprecation};
+    pub use crate::secret_file::{client_secret_from_file_content, client_secret_from_reader};
     pub use crate::setting_value::SettingValue;
     pub use crate::settings::{
         Alias, DefaultValue, Describe, Field, Range, Setting, Surface, SETTINGS,
@@ -59,6 +67,7 @@ pub mod surface {
 pub use stats::Stats;
 pub use token::AccessToken;
 
+#[doc(hidden)]
 /// Appends `token=Bearer%20{access_token}` to a WebSocket stream URL, as
 /// [`TokenManager::websocket_url`] does, for a token obtained elsewhere (the CLI's
 /// on-disk cache). Prefer the manager's method: it always uses a valid token.

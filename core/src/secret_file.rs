@@ -47,7 +47,7 @@ pub(crate) fn read_secret_file(path: &Path) -> Result<SecretString> {
 }
 
 /// The client secret read from `reader` (a secret file, or standard input for
-/// the CLI's `--client-secret-file -`): at most [`MAX_SECRET_FILE_LEN`] bytes,
+/// the CLI's `--client-secret-file -`): at most 64 KiB,
 /// then the rule of [`client_secret_from_file_content`]. Errors name `source`,
 /// never the content.
 pub fn client_secret_from_reader(reader: impl std::io::Read, source: &str) -> Result<SecretString> {
