@@ -22,8 +22,11 @@ use crate::urls;
 /// expire on its way to the API.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RefreshPolicy {
+    /// The most a token is refreshed ahead of its expiry (`refresh_margin`).
     pub max_margin: Duration,
+    /// The share of a token's lifetime it is refreshed ahead (`refresh_margin_fraction`).
     pub margin_fraction: f64,
+    /// The most a token stops being handed out before it expires (`expiry_skew`).
     pub max_expiry_skew: Duration,
     /// Lifetime assumed when the server sends no `expires_in` and the token is not a JWT.
     pub default_lifetime: Duration,
@@ -64,7 +67,9 @@ impl RefreshPolicy {
 pub struct RetryPolicy {
     /// Attempts in all, the first included. 1 disables retries.
     pub max_attempts: u32,
+    /// The first retry's backoff (doubling, with full jitter).
     pub initial_backoff: Duration,
+    /// The largest retry backoff.
     pub max_backoff: Duration,
     /// Overall time budget for one token acquisition, retries included.
     pub deadline: Duration,
@@ -121,6 +126,7 @@ pub struct Config {
 }
 
 impl Config {
+    /// A builder: each method sets one field of [`Settings`].
     pub fn builder() -> ConfigBuilder {
         ConfigBuilder::default()
     }
@@ -245,12 +251,15 @@ impl Config {
         })
     }
 
+    /// The OAuth client id.
     pub fn client_id(&self) -> &str {
         &self.client_id
     }
+    /// The Corti environment (`eu`, `us`, …), when one is set.
     pub fn environment(&self) -> Option<&str> {
         self.environment.as_deref()
     }
+    /// The Keycloak realm and `Tenant-Name` header (`base` by default).
     pub fn tenant(&self) -> &str {
         &self.tenant
     }
@@ -262,6 +271,7 @@ impl Config {
     pub fn scope_param(&self) -> String {
         self.scopes.join(" ")
     }
+    /// The token endpoint.
     pub fn token_url(&self) -> &str {
         &self.token_url
     }
@@ -269,15 +279,19 @@ impl Config {
     pub fn api_base_url(&self) -> Option<&str> {
         self.api_base_url.as_deref()
     }
+    /// How the client authenticates at the token endpoint.
     pub fn auth_method(&self) -> AuthMethod {
         self.auth_method
     }
+    /// The time limit of one request to the token endpoint.
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
+    /// When tokens are refreshed, and handed out until.
     pub fn refresh_policy(&self) -> &RefreshPolicy {
         &self.refresh
     }
+    /// How failed token requests are retried.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.retry
     }
@@ -531,10 +545,12 @@ impl ConfigBuilder {
         &self.settings
     }
 
+    /// The OAuth client id (required).
     pub fn client_id(mut self, v: impl Into<String>) -> Self {
         self.settings.client_id = Some(v.into());
         self
     }
+    /// The client secret (required, unless a secret file); replaces a secret file set before.
     pub fn client_secret(mut self, v: impl Into<SecretString>) -> Self {
         self.settings.set_client_secret(v);
         self
@@ -576,6 +592,7 @@ impl ConfigBuilder {
         self.settings.api_base_url = Some(v.into());
         self
     }
+    /// How the client authenticates (`client_secret_post` by default).
     pub fn auth_method(mut self, v: AuthMethod) -> Self {
         self.settings.auth_method = Some(v);
         self
@@ -636,6 +653,7 @@ impl ConfigBuilder {
         self.binding(v)
     }
 
+    /// Applies the defaults and checks every setting.
     pub fn build(self) -> Result<Config> {
         self.settings.build()
     }

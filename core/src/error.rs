@@ -7,11 +7,17 @@ use std::sync::Arc;
 /// What went wrong, without the detail: for matching, counters and foreign status codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
+    /// The settings are incomplete or invalid.
     Config,
+    /// The token endpoint answered with an OAuth 2.0 error.
     OAuth,
+    /// The token endpoint answered with an HTTP error that is no OAuth error.
     Http,
+    /// The token endpoint could not be reached, or the connection failed.
     Network,
+    /// The token endpoint did not answer in time.
     Timeout,
+    /// The answer is not a token response.
     InvalidResponse,
 }
 
@@ -55,34 +61,47 @@ pub type Cause = Arc<dyn std::error::Error + Send + Sync + 'static>;
 pub enum Error {
     /// The configuration is incomplete or invalid (missing client id, http:// URL, …).
     Config {
+        /// What is wrong and what to set.
         message: String,
         /// The rejected input's parse error (an invalid CA certificate PEM, …).
         source: Option<Cause>,
     },
     /// The token endpoint answered with an RFC 6749 §5.2 error body.
     OAuth {
+        /// The OAuth error code (`invalid_client`, `invalid_scope`, …).
         error: String,
+        /// The server's description of the error, when it gave one (capped, scrubbed).
         error_description: Option<String>,
+        /// The server's link about the error, when it gave one.
         error_uri: Option<String>,
+        /// The HTTP status of the answer.
         http_status: u16,
     },
     /// The token endpoint answered with an HTTP error that is not an OAuth error body
     /// (404 for an unknown tenant, a 502 from a proxy, a refused redirect, …).
-    Http { status: u16, body: String },
+    Http {
+        /// The HTTP status.
+        status: u16,
+        /// A short excerpt of the body, scrubbed of secrets.
+        body: String,
+    },
     /// The request could not be sent or the connection broke (DNS, refused, TLS, …).
     Network {
+        /// What failed, naming the URL.
         message: String,
         /// The HTTP client's or the socket's error.
         source: Option<Cause>,
     },
     /// The token endpoint did not answer in time.
     Timeout {
+        /// What timed out, naming the URL and the limit.
         message: String,
         /// The HTTP client's or the socket's error.
         source: Option<Cause>,
     },
     /// The token endpoint answered 2xx with something that is not a usable token response.
     InvalidResponse {
+        /// What is wrong with the answer.
         message: String,
         /// The JSON parse error, when the body is not JSON.
         source: Option<Cause>,
@@ -152,6 +171,7 @@ impl PartialEq for Error {
 impl Eq for Error {}
 
 impl Error {
+    /// The kind of error, for matching without the fields.
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Config { .. } => ErrorKind::Config,
@@ -361,6 +381,7 @@ impl std::error::Error for Error {
     }
 }
 
+/// A result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 #[cfg(test)]

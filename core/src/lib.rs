@@ -11,6 +11,8 @@
 //! One [`TokenManager`] per client, shared by every thread (it is `Send + Sync`
 //! and `Clone`): concurrent callers cause one token request per token lifetime.
 
+#![warn(missing_docs)]
+
 mod auth_method;
 mod config;
 mod describe;

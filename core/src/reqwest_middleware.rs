@@ -38,10 +38,12 @@ pub struct CortiAuth {
 }
 
 impl CortiAuth {
+    /// The middleware for `manager` (a clone: cheap).
     pub fn new(manager: TokenManager) -> CortiAuth {
         CortiAuth { manager }
     }
 
+    /// The manager whose tokens the middleware sends.
     pub fn manager(&self) -> &TokenManager {
         &self.manager
     }

@@ -11,6 +11,7 @@ use zeroize::Zeroizing;
 pub struct SecretString(Zeroizing<String>);
 
 impl SecretString {
+    /// A secret string (wiped when dropped, never shown by `Debug`).
     pub fn new(value: impl Into<String>) -> Self {
         SecretString(Zeroizing::new(value.into()))
     }
@@ -20,6 +21,7 @@ impl SecretString {
         self.0.as_str()
     }
 
+    /// Whether the secret is the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

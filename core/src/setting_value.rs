@@ -25,7 +25,9 @@ pub enum SettingValue {
     /// environment variable): `2.5` or `2.5s` or `250ms` for a duration, `true`
     /// for a flag, `name=value` for an extra parameter.
     Parse(String),
+    /// A number (durations in the unit the name says: seconds, or milliseconds for `…Ms`/`…_ms`).
     Number(f64),
+    /// A flag.
     Bool(bool),
     /// Strings (scopes, PEM texts, `name=value` pairs).
     List(Vec<String>),

@@ -36,7 +36,9 @@ use crate::secret::SecretString;
 /// table is generated from it).
 #[derive(Clone, Default, PartialEq)]
 pub struct Settings {
+    /// The OAuth client id (required).
     pub client_id: Option<String>,
+    /// The client secret (required, unless `client_secret_file`).
     pub client_secret: Option<SecretString>,
     /// A file holding the secret (the Docker/Kubernetes `_FILE` convention).
     pub client_secret_file: Option<PathBuf>,
@@ -48,7 +50,9 @@ pub struct Settings {
     pub scopes: Option<Vec<String>>,
     /// The full token URL (Tiro: `https://auth.tiro.health/oauth/token`).
     pub token_url: Option<String>,
+    /// The API base URL, instead of `https://api.{environment}.corti.app/v2`.
     pub api_base_url: Option<String>,
+    /// How the client authenticates (`client_secret_post` by default).
     pub auth_method: Option<AuthMethod>,
     /// Extra form parameters sent with every token request (`audience`, `resource`).
     pub extra_params: Vec<(String, String)>,
@@ -56,7 +60,9 @@ pub struct Settings {
     pub timeout: Option<Duration>,
     /// Attempts in all for a token the caller needs, the first included; 1 disables retries.
     pub max_attempts: Option<u32>,
+    /// The first retry's backoff (doubling, with full jitter).
     pub initial_backoff: Option<Duration>,
+    /// The largest retry backoff.
     pub max_backoff: Option<Duration>,
     /// Overall time budget for one token acquisition, retries included.
     pub retry_deadline: Option<Duration>,
@@ -82,13 +88,21 @@ pub struct Settings {
 
 /// Names of the environment variables read by [`Settings::from_env`].
 pub mod env {
+    /// `CORTI_CLIENT_ID`: the client id.
     pub const CLIENT_ID: &str = "CORTI_CLIENT_ID";
+    /// `CORTI_CLIENT_SECRET`: the client secret.
     pub const CLIENT_SECRET: &str = "CORTI_CLIENT_SECRET";
+    /// `CORTI_CLIENT_SECRET_FILE`: a file holding the client secret.
     pub const CLIENT_SECRET_FILE: &str = "CORTI_CLIENT_SECRET_FILE";
+    /// `CORTI_ENVIRONMENT`: the Corti environment.
     pub const ENVIRONMENT: &str = "CORTI_ENVIRONMENT";
+    /// `CORTI_TENANT_NAME`: the tenant (realm).
     pub const TENANT_NAME: &str = "CORTI_TENANT_NAME";
+    /// `CORTI_TOKEN_URL`: the full token URL.
     pub const TOKEN_URL: &str = "CORTI_TOKEN_URL";
+    /// `CORTI_SCOPES`: space-separated scopes.
     pub const SCOPES: &str = "CORTI_SCOPES";
+    /// `CORTIAUTH_SHARED_CACHE`: the shared token cache URL.
     pub const SHARED_CACHE: &str = "CORTIAUTH_SHARED_CACHE";
 }
 
@@ -96,15 +110,23 @@ pub mod env {
 /// The kind decides how a value is converted, shown and documented.
 #[derive(Debug)]
 pub enum Field<'a> {
+    /// A string.
     Text(&'a mut Option<String>),
+    /// A secret string.
     Secret(&'a mut Option<SecretString>),
+    /// A file path.
     Path(&'a mut Option<PathBuf>),
     /// A URL whose password is redacted wherever it is shown.
     Url(&'a mut Option<String>),
+    /// The client authentication method.
     AuthMethod(&'a mut Option<AuthMethod>),
+    /// A duration.
     Duration(&'a mut Option<Duration>),
+    /// A whole number.
     Count(&'a mut Option<u32>),
+    /// A fraction.
     Fraction(&'a mut Option<f64>),
+    /// A flag.
     Flag(&'a mut Option<bool>),
     /// Replaced when set; a string is split on spaces.
     Scopes(&'a mut Option<Vec<String>>),
@@ -121,19 +143,28 @@ pub enum DefaultValue {
     Unset,
     /// The manager cannot be built without it.
     Required,
+    /// A text default.
     Text(&'static str),
+    /// A duration default.
     Duration(Duration),
+    /// A whole-number default.
     Count(u32),
+    /// A fraction default.
     Fraction(f64),
+    /// A flag default.
     Flag(bool),
 }
 
 /// The range `crate::config` checks a setting's value against (both ends included).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Range {
+    /// No range.
     Any,
+    /// Durations from the first to the second.
     Duration(Duration, Duration),
+    /// Whole numbers from the first to the second.
     Count(u32, u32),
+    /// Fractions from the first to the second.
     Fraction(f64, f64),
 }
 
@@ -156,7 +187,9 @@ pub enum Surface {
 /// An old public spelling that still works, with a deprecation warning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Alias {
+    /// The surface that had the old spelling.
     pub surface: Surface,
+    /// The old spelling, as that surface wrote it.
     pub spelling: &'static str,
 }
 
@@ -178,12 +211,15 @@ pub struct Setting {
     pub name: &'static str,
     /// The environment variable [`Settings::from_env`] reads.
     pub env: Option<&'static str>,
+    /// The default the rules apply.
     pub default: DefaultValue,
     /// The default as the docs say it, where it is more than the value.
     pub default_doc: &'static str,
+    /// The range the rules check.
     pub range: Range,
     /// One line of documentation (every surface's docs and type stubs carry it).
     pub doc: &'static str,
+    /// How `describe()` shows the setting.
     pub describe: Describe,
     /// Old spellings, each still accepted with a deprecation warning.
     pub aliases: &'static [Alias],

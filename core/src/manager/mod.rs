@@ -114,6 +114,7 @@ impl TokenManager {
         TokenManager::new(Config::from_env()?)
     }
 
+    /// The validated configuration the manager was built from.
     pub fn config(&self) -> &Config {
         &self.shared.config
     }
@@ -381,6 +382,7 @@ impl TokenManager {
         true
     }
 
+    /// The manager's counters (token requests, cache hits, refreshes, failures, shared cache).
     pub fn stats(&self) -> Stats {
         let mut stats = self.shared.counters.snapshot();
         if let Some(fleet) = &self.shared.fleet {
