@@ -301,6 +301,19 @@ class TokenManager {
    * accepts the token, `Bearer <token>` or a Token. Returns whether it was dropped:
    * a burst of 401s for one token causes one refresh.
    */
+  invalidate(rejected) {
+    const value = rejected instanceof Token ? rejected.accessToken : rejected
+    if (typeof value !== 'string') throw configError('invalidate() takes the rejected token (a string or a Token)')
+    let dropped
+    try {
+      dropped = this.#native.invalidate(value)
+    } catch (e) {
+      throw fromThrown(e)
+    }
+    if (dropped) this.#forgetToken()
+    return dropped
+  }
+
   /**
    * The 401 rule of `fetch` (the core's, shared by every HTTP integration), for your
    * own HTTP client: whether the answer (`status`, from `answeredBy`, the final URL
@@ -315,28 +328,14 @@ class TokenManager {
     } catch (e) {
       throw fromThrown(e)
     }
-    if (rejected) {
-      this.#value = this.#token = null
-      this.#valueStamp = this.#tokenStamp = 0
-    }
+    if (rejected) this.#forgetToken()
     return rejected
   }
 
-  invalidate(rejected) {
-    const value = rejected instanceof Token ? rejected.accessToken : rejected
-    if (typeof value !== 'string') throw configError('invalidate() takes the rejected token (a string or a Token)')
-    let dropped
-    try {
-      dropped = this.#native.invalidate(value)
-    } catch (e) {
-      throw fromThrown(e)
-    }
-    if (dropped) {
-      // Let go of the strings made for it (the core has dropped the token itself).
-      this.#value = this.#token = null
-      this.#valueStamp = this.#tokenStamp = 0
-    }
-    return dropped
+  /** Lets go of the strings made for the cached token (the core has dropped it). */
+  #forgetToken() {
+    this.#value = this.#token = null
+    this.#valueStamp = this.#tokenStamp = 0
   }
 
   /**
