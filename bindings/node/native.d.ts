@@ -17,6 +17,8 @@ export declare class NativeAccessToken {
   /** The stamp naming this token (see `NativeTokenManager`). */
   get stamp(): number
   get accessToken(): string
+  /** The core's `Authorization` header value, `Bearer …`. */
+  get authorization(): string
   get tokenType(): string
   get scope(): string | null
   /** Expiry on the wall clock, in milliseconds since the Unix epoch. */
@@ -32,9 +34,10 @@ export declare class NativeAccessToken {
  * on its thread). Each worker thread builds its own.
  *
  * Cheap repeated reads: the functions made by `cachedStampFn()` / `stampSyncFn()`
- * (and the `tokenAsync()` task) return a stamp naming the token the core handed
- * out (a new stamp whenever the token changes), and `seenAccessToken()` /
- * `seenToken()` hand out the token the last stamp names. The JavaScript layer
+ * (and the tokens `tokenThen()` answers with) carry a stamp naming the token the
+ * core handed out (its generation number: a new stamp whenever the token
+ * changes), and `seenAccessToken()` / `seenAuthorization()` / `seenToken()` hand
+ * out the token the last stamp function call named. The JavaScript layer
  * keeps the string it made for the last stamp, so a cached read is one native call
  * that copies nothing. This is no cache: whether a token is handed out at all is
  * decided by the core at every call. The stamp functions are closures bound to
@@ -61,13 +64,20 @@ export declare class NativeTokenManager {
   stampSyncFn(): () => number | NativeError
   /** The value of the token the last stamp named (null before any stamp). */
   seenAccessToken(): string | null
+  /**
+   * The core's `Authorization` value (`Bearer …`) for the token the last
+   * stamp named (null before any stamp).
+   */
+  seenAuthorization(): string | null
   /** The token the last stamp named (null before any stamp). */
   seenToken(): NativeAccessToken | null
   /**
-   * The token the core's `token()` hands out (with its stamp), called on the
-   * libuv thread pool (the core does single flight and refresh ahead), or an error.
+   * A token from the core's `token_then()`: the token (or error) when the
+   * answer is there without waiting, else a Promise of it that the core's
+   * worker thread settles through a threadsafe function when the one token
+   * request ends. Neither the libuv pool nor a thread per call is used.
    */
-  tokenAsync(): Promise<NativeAccessToken | NativeError>
+  tokenThen(): NativeAccessToken | NativeError | Promise<NativeAccessToken | NativeError>
   /** The core's `Config::describe()`: the effective settings as one line of JSON. */
   describeJson(): string
   /** The stream URL with `token=Bearer%20…` appended (blocks if a fetch is needed). */

@@ -373,10 +373,10 @@ fn run(parsed: Parsed) -> Result<(), Failure> {
             });
             format!("{v}\n")
         }
-        Command::Header => format!("Authorization: Bearer {}\n", token.secret()),
+        Command::Header => format!("Authorization: {}\n", token.token.authorization_header()),
         Command::Headers => format!(
-            "Authorization: Bearer {}\nTenant-Name: {}\n",
-            token.secret(),
+            "Authorization: {}\nTenant-Name: {}\n",
+            token.token.authorization_header(),
             config.tenant()
         ),
         Command::WsUrl { stream_url } => {

@@ -1,6 +1,7 @@
 //! An access token as handed to callers: cheap to clone, redacted when printed.
 
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -20,6 +21,8 @@ pub struct AccessToken(Arc<TokenInner>);
 
 struct TokenInner {
     value: SecretString,
+    /// Names this token among all obtained in this process (see `generation()`).
+    generation: u64,
     token_type: String,
     scope: Option<String>,
     /// Monotonic expiry, immune to wall-clock jumps.
@@ -39,6 +42,7 @@ impl AccessToken {
     ) -> Self {
         AccessToken(Arc::new(TokenInner {
             value,
+            generation: next_generation(),
             token_type,
             scope,
             expires_at: far_instant(requested_at.0, lifetime),
@@ -55,6 +59,14 @@ impl AccessToken {
     /// `Bearer {token}`, the value of the `Authorization` header.
     pub fn authorization_header(&self) -> String {
         format!("{BEARER}{}", self.secret())
+    }
+
+    /// A number naming this token: the same for every copy of it, a new one
+    /// for every token obtained in this process (fetched, seeded or read from
+    /// a shared store), never 0. Bindings use it to reuse the string they made
+    /// for a token without comparing values or addresses.
+    pub fn generation(&self) -> u64 {
+        self.0.generation
     }
 
     /// As the server sent it (`Bearer`).
@@ -105,6 +117,7 @@ impl AccessToken {
         let t = &self.0;
         AccessToken(Arc::new(TokenInner {
             value: t.value.clone(),
+            generation: t.generation,
             token_type: t.token_type.clone(),
             scope: t.scope.clone(),
             expires_at: t.expires_at,
@@ -112,6 +125,12 @@ impl AccessToken {
             lifetime: t.lifetime,
         }))
     }
+}
+
+/// The next token's generation (starts at 1: 0 means "no token" to bindings).
+fn next_generation() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A day short of forever: what an absurd lifetime is cut to.

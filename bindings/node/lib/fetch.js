@@ -40,17 +40,19 @@ async function authorizedFetch(manager, input, init) {
   // A Request's body can be read once: keep a copy for the retry.
   const spare = isRequest && body === undefined && input.body !== null ? input.clone() : null
   const baseHeaders = init?.headers ?? (isRequest ? input.headers : undefined)
-  const tenantName = manager.tenantName
 
-  const send = (target, token) => {
+  // The core's headers; their Authorization value names the token sent (the core's
+  // 401 rule reads it with or without the scheme).
+  const send = (target, auth) => {
     const headers = new Headers(baseHeaders)
-    headers.set('Authorization', `Bearer ${token}`)
-    headers.set('Tenant-Name', tenantName)
+    headers.set('Authorization', auth.Authorization)
+    headers.set('Tenant-Name', auth['Tenant-Name'])
     return fetchImpl(target, { ...init, headers })
   }
 
-  const token = await manager.getAccessToken()
-  const response = await send(input, token)
+  const auth = await manager.headers()
+  const token = auth.Authorization
+  const response = await send(input, auth)
   // The core's 401 rule; when it says rejected, the token is already dropped (even
   // when the request cannot be sent again).
   if (!manager.onResponse(token, sentTo, answeredBy(response, sentTo), response.status)) return response
@@ -60,7 +62,7 @@ async function authorizedFetch(manager, input, init) {
   } catch {
     // The first answer is dropped either way.
   }
-  return send(spare ?? input, await manager.getAccessToken())
+  return send(spare ?? input, await manager.headers())
 }
 
 module.exports = { authorizedFetch }

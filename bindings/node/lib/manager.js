@@ -3,8 +3,9 @@
 // refresh ahead and stale-while-revalidate are the core's; nothing here keeps a
 // token's validity or an in-flight request. A usable token is read synchronously
 // through the core's `try_token()` (also in the refresh window: the core starts the
-// refresh on its worker thread and hands out the current token); otherwise the core's
-// `token()` runs on the libuv pool, one task per manager that concurrent callers share.
+// refresh on its worker thread and hands out the current token); otherwise the
+// core's `token_then()` joins its one token request and the core's worker thread
+// settles the Promise (a threadsafe function: the libuv pool is not used).
 
 const native = require('./native.js')
 const { toError, fromThrown, isFailure, configError } = require('./errors.js')
@@ -49,7 +50,9 @@ function expiresIn() {
 const HEADERS_PROTOTYPE = Object.create(Object.prototype, {
   [inspectSymbol]: {
     value(depth, options, inspect) {
-      const shown = { ...this, Authorization: `Bearer ${REDACTED}` }
+      // The scheme stays visible (it is the core's: the text before the first space).
+      const scheme = String(this.Authorization).split(' ', 1)[0]
+      const shown = { ...this, Authorization: `${scheme} ${REDACTED}` }
       return typeof inspect === 'function' ? inspect(shown, options) : JSON.stringify(shown)
     },
   },
@@ -90,10 +93,10 @@ class TokenManager {
   // whether a token is handed out (a stamp of 0 means it is not).
   #value = null
   #valueStamp = 0
+  #header = null
+  #headerStamp = 0
   #token = null
   #tokenStamp = 0
-  /** The pool task running the core's `token()` for this manager, while it runs. */
-  #hop = null
 
   static {
     describeJsonOf = (m) => m.#native.describeJson()
@@ -139,6 +142,15 @@ class TokenManager {
     return this.#value
   }
 
+  /** The core's `Authorization` value for the token named by `stamp` (made once per token). */
+  #headerFor(stamp) {
+    if (stamp !== this.#headerStamp) {
+      this.#header = this.#native.seenAuthorization()
+      this.#headerStamp = stamp
+    }
+    return this.#header
+  }
+
   /** The Token named by `stamp` (made once per token; it is immutable). */
   #tokenFor(stamp) {
     if (stamp !== this.#tokenStamp) {
@@ -154,38 +166,24 @@ class TokenManager {
   }
 
   /**
-   * The core's `token()` on the libuv pool: a native token (with its stamp), or it
-   * rejects. One pool task per manager at a time: callers that arrive while it runs
-   * share its outcome (in the core they would join the same single flight anyway),
-   * so a cold manager or a token-endpoint outage with its retries holds one of the
-   * pool's four threads, not all of them (fs, dns and crypto queue behind those).
-   * Nothing about the token is kept here: the promise is dropped once settled.
+   * The core's `token_then()`: a native token (with its stamp) when the core answers
+   * without waiting, else the Promise the core's worker thread settles when the one
+   * token request ends (every caller joins it: the core's single flight). It rejects
+   * with the error. Nothing about the token is kept here.
    */
-  #fromPool() {
-    if (this.#hop !== null) return this.#hop
-    let task
+  #fromCore() {
+    let r
     try {
-      task = this.#native.tokenAsync()
+      r = this.#native.tokenThen()
     } catch (e) {
       return Promise.reject(fromThrown(e))
     }
-    const hop = task.then(
-      (r) => {
-        if (isFailure(r)) throw toError(r)
-        return r
-      },
-      (e) => {
-        throw fromThrown(e)
-      },
-    )
-    this.#hop = hop
-    // Registered before any caller's continuation: once it settles, later calls ask
-    // the core again (the fast path, or a new task).
-    const done = () => {
-      if (this.#hop === hop) this.#hop = null
+    if (r instanceof Promise) return r.then(nativeToken)
+    try {
+      return Promise.resolve(nativeToken(r))
+    } catch (e) {
+      return Promise.reject(e)
     }
-    hop.then(done, done)
-    return hop
   }
 
   #syncStamp() {
@@ -201,7 +199,7 @@ class TokenManager {
 
   /**
    * A valid access token. A cached one resolves at once (no thread hop); otherwise the
-   * core's `token()` runs on the libuv thread pool (one request for all callers).
+   * core's one token request for all callers is awaited (not on the libuv pool).
    * @returns {Promise<string>}
    */
   getAccessToken() {
@@ -212,7 +210,7 @@ class TokenManager {
       return Promise.reject(fromThrown(e))
     }
     if (stamp !== 0) return Promise.resolve(this.#valueFor(stamp))
-    return this.#fromPool().then((r) => {
+    return this.#fromCore().then((r) => {
       if (r.stamp !== this.#valueStamp) {
         this.#value = r.accessToken
         this.#valueStamp = r.stamp
@@ -235,7 +233,7 @@ class TokenManager {
       return Promise.reject(fromThrown(e))
     }
     if (stamp !== 0) return Promise.resolve(this.#tokenFor(stamp))
-    return this.#fromPool().then((r) => {
+    return this.#fromCore().then((r) => {
       if (r.stamp !== this.#tokenStamp) {
         this.#token = new Token(r)
         this.#tokenStamp = r.stamp
@@ -257,17 +255,19 @@ class TokenManager {
     } catch (e) {
       return Promise.reject(fromThrown(e))
     }
-    if (stamp !== 0) return Promise.resolve(this.#headersFor(this.#valueFor(stamp)))
-    return this.getAccessToken().then((token) => this.#headersFor(token))
+    if (stamp !== 0) return Promise.resolve(redactedHeaders(this.#headerFor(stamp), this.#tenantName))
+    return this.#fromCore().then((r) => {
+      if (r.stamp !== this.#headerStamp) {
+        this.#header = r.authorization
+        this.#headerStamp = r.stamp
+      }
+      return redactedHeaders(this.#header, this.#tenantName)
+    })
   }
 
   /** `headers()` on this thread (blocks the event loop if a fetch is needed). */
   headersSync() {
-    return this.#headersFor(this.getAccessTokenSync())
-  }
-
-  #headersFor(token) {
-    return redactedHeaders(`Bearer ${token}`, this.#tenantName)
+    return redactedHeaders(this.#headerFor(this.#syncStamp()), this.#tenantName)
   }
 
   /** The stream URL returned by the API with `token=Bearer%20…` appended. */
@@ -334,8 +334,8 @@ class TokenManager {
 
   /** Lets go of the strings made for the cached token (the core has dropped it). */
   #forgetToken() {
-    this.#value = this.#token = null
-    this.#valueStamp = this.#tokenStamp = 0
+    this.#value = this.#header = this.#token = null
+    this.#valueStamp = this.#headerStamp = this.#tokenStamp = 0
   }
 
   /**
@@ -455,6 +455,12 @@ class TokenManager {
     }
     return `TokenManager ${typeof inspect === 'function' ? inspect(shown, options) : JSON.stringify(shown)}`
   }
+}
+
+/** A native answer of `tokenThen()`: the token, or its error thrown. */
+function nativeToken(r) {
+  if (isFailure(r)) throw toError(r)
+  return r
 }
 
 function stringOrThrow(r) {

@@ -12,13 +12,15 @@
 //!   token or an in-flight request: a usable token is read through the core's
 //!   `try_token()` (no I/O, no wait, no thread hop, also in the refresh window,
 //!   where the core starts the refresh on its worker thread); otherwise
-//!   `tokenAsync` runs the core's `token()` on the libuv pool.
+//!   `tokenThen` joins the core's one token request through its completion
+//!   callback (`token_then`), and the core's worker thread settles the Promise
+//!   through a threadsafe function: the libuv pool is not used.
 //! - Nothing here throws for a token error: fallible calls return either their value
 //!   or a [`NativeError`] descriptor, so that the JavaScript layer maps every core
 //!   error kind in one place (`lib/errors.js`, `toError`). Only panics and argument
 //!   conversion failures surface as thrown errors.
-//! - Every exported method runs inside `catch_unwind`, and the pool-side `compute`
-//!   catches panics itself (a panic must not unwind into libuv).
+//! - Every exported method runs inside `catch_unwind`; the core catches a
+//!   panicking completion callback on its worker thread.
 //! - The access token reaches JavaScript as one string created straight from the
 //!   core's buffer (no intermediate Rust copy); the client secret never leaves Rust.
 
@@ -31,7 +33,7 @@ use std::time::UNIX_EPOCH;
 use cortiauth::surface::{SettingValue, Surface};
 use cortiauth::{AccessToken, Settings, TokenManager};
 use napi::bindgen_prelude::*;
-use napi::JsString;
+use napi::{JsDeferred, JsString};
 use napi_derive::napi;
 use zeroize::Zeroizing;
 
@@ -230,7 +232,8 @@ fn internal(message: String) -> Error {
     )
 }
 
-/// Runs pool-side work, turning a panic into an error instead of unwinding into libuv.
+/// Runs a native closure's work, turning a panic into an error instead of
+/// unwinding into V8.
 fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
     catch_unwind(AssertUnwindSafe(f)).map_err(|payload| {
         let message = payload
@@ -246,9 +249,10 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
 /// on its thread). Each worker thread builds its own.
 ///
 /// Cheap repeated reads: the functions made by `cachedStampFn()` / `stampSyncFn()`
-/// (and the `tokenAsync()` task) return a stamp naming the token the core handed
-/// out (a new stamp whenever the token changes), and `seenAccessToken()` /
-/// `seenToken()` hand out the token the last stamp names. The JavaScript layer
+/// (and the tokens `tokenThen()` answers with) carry a stamp naming the token the
+/// core handed out (its generation number: a new stamp whenever the token
+/// changes), and `seenAccessToken()` / `seenAuthorization()` / `seenToken()` hand
+/// out the token the last stamp function call named. The JavaScript layer
 /// keeps the string it made for the last stamp, so a cached read is one native call
 /// that copies nothing. This is no cache: whether a token is handed out at all is
 /// decided by the core at every call. The stamp functions are closures bound to
@@ -266,47 +270,35 @@ pub struct NativeTokenManager {
 #[derive(Clone)]
 struct Stamps {
     manager: TokenManager,
-    seen: Arc<Mutex<Seen>>,
-}
-
-/// The token the last stamp named, kept alive so that its address identifies it.
-#[derive(Default)]
-struct Seen {
-    token: Option<AccessToken>,
-    stamp: u32,
+    seen: Arc<Mutex<Option<AccessToken>>>,
 }
 
 impl Stamps {
-    /// The stamp of `token`: the same as last time if it is the same token.
-    fn observe(&self, token: AccessToken) -> u32 {
+    /// The stamp of `token`: the core's generation number, which names a token
+    /// (the same for every copy of it), as a JavaScript number (exact below 2^53).
+    fn observe(&self, token: AccessToken) -> f64 {
+        let stamp = token.generation() as f64;
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        // `seen.token` is alive, so no other token can have its buffer's address:
-        // equal addresses mean the very same token.
-        let same = seen
-            .token
-            .as_ref()
-            .is_some_and(|t| std::ptr::eq(t.secret().as_ptr(), token.secret().as_ptr()));
-        if !same {
-            seen.stamp = seen.stamp.checked_add(1).unwrap_or(1);
-            seen.token = Some(token);
+        if seen.as_ref().map(AccessToken::generation) != Some(token.generation()) {
+            *seen = Some(token);
         }
-        seen.stamp
+        stamp
     }
 
     /// The stamp of a token the core hands out without waiting (`try_token()`:
     /// also in the refresh window, where the core starts the refresh on its worker
     /// thread), or 0 when a caller would have to wait for a token request. Never
     /// blocks, never does I/O.
-    fn cached(&self) -> u32 {
+    fn cached(&self) -> f64 {
         match self.manager.try_token() {
             Some(t) => self.observe(t),
-            None => 0,
+            None => 0.0,
         }
     }
 
     /// The stamp of the token the core's `token()` hands out (fetching on this
     /// thread if needed), or its error.
-    fn token(&self) -> Either<u32, NativeError> {
+    fn token(&self) -> Either<f64, NativeError> {
         match self.manager.token() {
             Ok(t) => Either::A(self.observe(t)),
             Err(e) => Either::B(NativeError::from_core(&e)),
@@ -315,13 +307,13 @@ impl Stamps {
 
     fn seen(&self) -> Option<AccessToken> {
         let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        seen.token.clone()
+        seen.clone()
     }
 
     /// Lets go of the token the last stamp named (after `invalidate`).
     fn forget(&self) {
         let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        seen.token = None;
+        *seen = None;
     }
 }
 
@@ -351,7 +343,7 @@ impl NativeTokenManager {
     /// or 0 when a caller would have to wait for a token request. It never blocks
     /// and never does I/O.
     #[napi(catch_unwind)]
-    pub fn cached_stamp_fn<'e>(&self, env: &'e Env) -> Result<Function<'e, (), u32>> {
+    pub fn cached_stamp_fn<'e>(&self, env: &'e Env) -> Result<Function<'e, (), f64>> {
         let stamps = self.stamps.clone();
         env.create_function_from_closure("cachedStamp", move |_| guarded(|| stamps.cached()))
     }
@@ -363,7 +355,7 @@ impl NativeTokenManager {
     pub fn stamp_sync_fn<'e>(
         &self,
         env: &'e Env,
-    ) -> Result<Function<'e, (), Either<u32, NativeError>>> {
+    ) -> Result<Function<'e, (), Either<f64, NativeError>>> {
         let stamps = self.stamps.clone();
         env.create_function_from_closure("stampSync", move |_| guarded(|| stamps.token()))
     }
@@ -377,29 +369,51 @@ impl NativeTokenManager {
         }
     }
 
+    /// The core's `Authorization` value (`Bearer …`) for the token the last
+    /// stamp named (null before any stamp).
+    #[napi(catch_unwind)]
+    pub fn seen_authorization<'e>(&self, env: &'e Env) -> Result<Option<JsString<'e>>> {
+        match self.stamps.seen() {
+            Some(t) => js_token(env, Zeroizing::new(t.authorization_header()).as_str()).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// The token the last stamp named (null before any stamp).
     #[napi(catch_unwind)]
     pub fn seen_token(&self) -> Option<NativeAccessToken> {
-        let seen = self
-            .stamps
-            .seen
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        seen.token.clone().map(|inner| NativeAccessToken {
+        self.stamps.seen().map(|inner| NativeAccessToken {
+            stamp: inner.generation() as f64,
             inner,
-            stamp: seen.stamp,
         })
     }
 
-    /// The token the core's `token()` hands out (with its stamp), called on the
-    /// libuv thread pool (the core does single flight and refresh ahead), or an error.
+    /// A token from the core's `token_then()`: the token (or error) when the
+    /// answer is there without waiting, else a Promise of it that the core's
+    /// worker thread settles through a threadsafe function when the one token
+    /// request ends. Neither the libuv pool nor a thread per call is used.
     #[napi(
         catch_unwind,
-        ts_return_type = "Promise<NativeAccessToken | NativeError>"
+        ts_return_type = "NativeAccessToken | NativeError | Promise<NativeAccessToken | NativeError>"
     )]
-    pub fn token_async(&self) -> AsyncTask<TokenTask> {
-        AsyncTask::new(TokenTask {
-            stamps: self.stamps.clone(),
+    pub fn token_then<'e>(
+        &self,
+        env: &'e Env,
+    ) -> Result<Either3<NativeAccessToken, NativeError, Object<'e>>> {
+        let (deferred, promise) = env.create_deferred()?;
+        let settle = Settle(Some(deferred));
+        // The stamp is the token's generation; `seen` is left to the JavaScript
+        // thread's own reads, so that a stamp and the strings made for it always
+        // name one token.
+        let answer = self
+            .inner
+            .token_then(move |answer| settle.resolve(answer.map(stamped)));
+        Ok(match answer {
+            std::task::Poll::Ready(answer) => match native_answer(answer.map(stamped)) {
+                Either::A(t) => Either3::A(t),
+                Either::B(e) => Either3::B(e),
+            },
+            std::task::Poll::Pending => Either3::C(promise),
         })
     }
 
@@ -546,20 +560,72 @@ impl NativeTokenManager {
 #[napi]
 pub struct NativeAccessToken {
     inner: AccessToken,
-    stamp: u32,
+    stamp: f64,
+}
+
+type Answer = Either<NativeAccessToken, NativeError>;
+
+/// The deferred of a `tokenThen()` promise. Dropped unsettled (the core
+/// answered at once and dropped the callback), it settles anyway: an unsettled
+/// deferred would keep its threadsafe function, and so the event loop, alive.
+struct Settle(Option<JsDeferred<Answer, Resolver>>);
+
+/// Makes the answer on the JavaScript thread.
+type Resolver = Box<dyn FnOnce(Env) -> Result<Answer>>;
+
+impl Settle {
+    fn resolve(mut self, answer: cortiauth::Result<(f64, AccessToken)>) {
+        if let Some(d) = self.0.take() {
+            d.resolve(Box::new(move |_| Ok(native_answer(answer))));
+        }
+    }
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            d.resolve(Box::new(|_| {
+                Ok(Either::B(NativeError::from_core(
+                    &cortiauth::Error::network("the token request was answered elsewhere"),
+                )))
+            }));
+        }
+    }
+}
+
+fn stamped(token: AccessToken) -> (f64, AccessToken) {
+    (token.generation() as f64, token)
+}
+
+fn native_answer(
+    answer: cortiauth::Result<(f64, AccessToken)>,
+) -> Either<NativeAccessToken, NativeError> {
+    match answer {
+        Ok((stamp, inner)) => Either::A(NativeAccessToken { inner, stamp }),
+        Err(e) => Either::B(NativeError::from_core(&e)),
+    }
 }
 
 #[napi]
 impl NativeAccessToken {
     /// The stamp naming this token (see `NativeTokenManager`).
     #[napi(getter, catch_unwind)]
-    pub fn stamp(&self) -> u32 {
+    pub fn stamp(&self) -> f64 {
         self.stamp
     }
 
     #[napi(getter, catch_unwind)]
     pub fn access_token<'e>(&self, env: &'e Env) -> Result<JsString<'e>> {
         js_token(env, self.inner.secret())
+    }
+
+    /// The core's `Authorization` header value, `Bearer …`.
+    #[napi(getter, catch_unwind)]
+    pub fn authorization<'e>(&self, env: &'e Env) -> Result<JsString<'e>> {
+        js_token(
+            env,
+            Zeroizing::new(self.inner.authorization_header()).as_str(),
+        )
     }
 
     #[napi(getter, catch_unwind)]
@@ -591,29 +657,5 @@ impl NativeAccessToken {
     #[napi(getter, catch_unwind)]
     pub fn lifetime_ms(&self) -> f64 {
         self.inner.lifetime().as_secs_f64() * 1000.0
-    }
-}
-
-/// Calls the core's `token()` on the libuv pool.
-pub struct TokenTask {
-    stamps: Stamps,
-}
-
-impl Task for TokenTask {
-    type Output = std::result::Result<(u32, AccessToken), cortiauth::Error>;
-    type JsValue = Either<NativeAccessToken, NativeError>;
-
-    fn compute(&mut self) -> Result<Self::Output> {
-        guarded(|| {
-            let token = self.stamps.manager.token()?;
-            Ok((self.stamps.observe(token.clone()), token))
-        })
-    }
-
-    fn resolve(&mut self, _env: Env, output: Self::Output) -> Result<Self::JsValue> {
-        Ok(match output {
-            Ok((stamp, inner)) => Either::A(NativeAccessToken { inner, stamp }),
-            Err(e) => Either::B(NativeError::from_core(&e)),
-        })
     }
 }

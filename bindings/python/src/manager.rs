@@ -10,6 +10,7 @@
 //! GIL round trip.
 
 use std::sync::{Mutex, PoisonError};
+use std::task::Poll;
 
 use cortiauth::{AccessToken, TokenManager};
 use pyo3::exceptions::PyTypeError;
@@ -21,6 +22,9 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use crate::convert::settings;
 use crate::errors::to_py_err;
 use crate::token::PyToken;
+
+/// `cortiauth._manager._settle`, imported on the first async fetch.
+static SETTLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// `json.loads`, imported on the first `describe()`.
 static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -75,11 +79,9 @@ impl PyTokenManager {
         f: impl FnOnce(Python<'_>, &mut LastToken) -> R,
     ) -> R {
         let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
-        let same = last.as_ref().is_some_and(|l| {
-            let (a, b) = (l.token.secret(), token.secret());
-            // Same allocation (the usual case) or same contents.
-            (a.as_ptr() == b.as_ptr() && a.len() == b.len()) || a == b
-        });
+        let same = last
+            .as_ref()
+            .is_some_and(|l| l.token.generation() == token.generation());
         if !same {
             *last = Some(LastToken {
                 token: token.clone(),
@@ -211,6 +213,46 @@ impl PyTokenManager {
     fn _try_access_token(&self, py: Python<'_>) -> Option<Py<PyString>> {
         let token = self.inner.try_token()?;
         Some(self.value(py, &token))
+    }
+
+    /// The async wrappers' slow path, bridged by the core's `token_then()`: a
+    /// `Token` when the answer is there without waiting (an error is raised at
+    /// once), else an `asyncio.Future` of the `event_loop` that the core's
+    /// worker thread settles through `loop.call_soon_threadsafe` when the one
+    /// token request ends. No executor thread, no thread per call.
+    fn _token_then<'py>(
+        &self,
+        py: Python<'py>,
+        event_loop: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let future = event_loop.call_method0(intern!(py, "create_future"))?;
+        let settle = SETTLE
+            .get_or_try_init(py, || -> PyResult<_> {
+                Ok(py
+                    .import("cortiauth._manager")?
+                    .getattr("_settle")?
+                    .unbind())
+            })?
+            .clone_ref(py);
+        let (target, waiting) = (event_loop.clone().unbind(), future.clone().unbind());
+        let answer = self.inner.token_then(move |answer| {
+            Python::attach(|py| {
+                let (token, error) = match answer {
+                    Ok(token) => (Some(PyToken { token }), None),
+                    Err(e) => (None, Some(to_py_err(py, e))),
+                };
+                // A closed loop refuses: nobody is left to tell.
+                let _ = target.bind(py).call_method1(
+                    intern!(py, "call_soon_threadsafe"),
+                    (settle, waiting, token, error),
+                );
+            })
+        });
+        match answer {
+            Poll::Ready(Ok(token)) => Ok(Bound::new(py, PyToken { token })?.into_any()),
+            Poll::Ready(Err(e)) => Err(to_py_err(py, e)),
+            Poll::Pending => Ok(future),
+        }
     }
 
     /// Like `_try_access_token()`, as a `Token`.

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+import cortiauth
 from cortiauth import TimeoutError as CortiTimeoutError
 from cortiauth import TokenManager
 
@@ -201,9 +202,10 @@ class CountingExecutor(ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
-def test_100_async_callers_share_one_executor_job(http_server):
-    """Issue 11 item 8: the async callers of one loop wait on one pending future;
-    only one executor thread waits for the token request (not 100)."""
+def test_1000_async_callers_one_request_and_no_executor_thread(http_server):
+    """Issue 21: 1,000 concurrent awaits on a cold manager cause one request,
+    and the core's worker settles them through call_soon_threadsafe: the
+    loop's default executor is never given a job and no Python thread starts."""
     release = threading.Event()
     server = http_server(
         lambda req: token_json("shared") if release.wait(10) else (500, {}, b"not released")
@@ -211,23 +213,45 @@ def test_100_async_callers_share_one_executor_job(http_server):
     m = TokenManager("id", "secret", token_url=server.url + "/token", max_attempts=1)
     executor = CountingExecutor()
 
-    async def main() -> tuple[list[str], int, int]:
+    async def main() -> tuple[list[str], set[str], int]:
         asyncio.get_running_loop().set_default_executor(executor)
-        tasks = [asyncio.ensure_future(m.get_access_token_async()) for _ in range(100)]
+        before = {t.name for t in threading.enumerate()}
+        tasks = [asyncio.ensure_future(m.get_access_token_async()) for _ in range(1000)]
         await asyncio.sleep(0)  # every task has run up to its await (FIFO ready queue)
-        # Count the executor's own threads: threading.active_count() also sees the
-        # stub server's handler thread, which races with this line (flaky in CI).
-        jobs, threads = executor.jobs, len(executor._threads)
+        assert all(not t.done() for t in tasks)
         release.set()
-        return await asyncio.gather(*tasks), jobs, threads
+        tokens = await asyncio.gather(*tasks)
+        # The stub server's handler threads come and go: ignore them.
+        started = {
+            t.name
+            for t in threading.enumerate()
+            if t.name not in before and "process_request_thread" not in t.name
+        }
+        return tokens, started, executor.jobs
 
-    tokens, jobs, threads = asyncio.run(main())
+    tokens, started, jobs = asyncio.run(main())
     executor.shutdown()
-    assert tokens == ["shared"] * 100
-    assert jobs == 1
-    assert threads <= 1
+    assert tokens == ["shared"] * 1000
+    assert jobs == 0, "the default executor was used"
+    assert started == set(), f"Python threads started: {started}"
+    assert not any(isinstance(t, ThreadPoolExecutor) for t in threading.enumerate())
     assert len(server.requests) == 1
     assert m.stats()["token_requests"] == 1
+
+
+def test_an_async_fetch_error_reaches_every_awaiting_task(http_server):
+    server = http_server(lambda req: (401, {"Content-Type": "application/json"},
+                                      b'{"error":"invalid_client"}'))
+    m = TokenManager("id", "secret", token_url=server.url + "/token", max_attempts=1)
+
+    async def main() -> list[BaseException | str]:
+        tasks = [asyncio.ensure_future(m.get_token_async()) for _ in range(20)]
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    answers = asyncio.run(main())
+    assert all(isinstance(a, cortiauth.OAuthError) for a in answers), answers
+    assert {a.error for a in answers} == {"invalid_client"}
+    assert len(server.requests) == 1
 
 
 def test_a_cancelled_async_caller_does_not_cancel_the_others(http_server):

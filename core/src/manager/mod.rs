@@ -36,6 +36,7 @@ mod worker;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
@@ -44,7 +45,7 @@ use self::cache::Cached;
 use self::clock::Clock;
 use self::fleet::Fleet;
 use self::flight::{CacheState, Decision};
-use self::future::TokenFuture;
+use self::future::{Callback, TokenFuture};
 use self::worker::ProcessState;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -152,6 +153,34 @@ impl TokenManager {
             process: None,
             waited: None,
         }
+    }
+
+    /// A valid access token, for hosts with an event loop of their own (the
+    /// Python and Node bindings bridge to asyncio and libuv with it): the
+    /// completion-callback form of [`TokenManager::token_async`].
+    ///
+    /// Returns `Poll::Ready` when the answer is there without waiting (a usable
+    /// token, or the outcome of a flight that just ended); `done` is then
+    /// dropped uncalled. Otherwise `Poll::Pending`: this call has joined the
+    /// one token request (single flight), and `done` is called exactly once,
+    /// on the manager's worker thread, when that request ends. `done` should
+    /// only hand the answer over (to an event loop's queue): the worker runs
+    /// the next token request after it. No thread is started per call.
+    pub fn token_then(
+        &self,
+        done: impl FnOnce(Result<AccessToken>) + Send + 'static,
+    ) -> Poll<Result<AccessToken>> {
+        if let Some(t) = self.shared.fresh(Cached::copy) {
+            return Poll::Ready(Ok(t));
+        }
+        Callback::start(
+            TokenFuture {
+                shared: Arc::clone(&self.shared),
+                process: None,
+                waited: None,
+            },
+            Box::new(done),
+        )
     }
 
     /// [`TokenManager::headers`] for async callers.

@@ -4,6 +4,7 @@
 //! cache and the waiters, and the rebuild after a `fork()`.
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError, Weak};
+use std::task::Waker;
 use std::time::Duration;
 
 use super::acquire::{Acquired, Failed, Fetched};
@@ -51,9 +52,14 @@ impl Shared {
         let process = self.process()?;
         let mut flight = lock(&process.flight);
         let mut waited = None;
+        let mut woken = Vec::new();
         loop {
-            match self.step(&process, &mut flight, waited) {
-                Ok(outcome) => return outcome,
+            match self.step(&process, &mut flight, waited, &mut woken) {
+                Ok(outcome) => {
+                    drop(flight);
+                    wake(woken);
+                    return outcome;
+                }
                 Err(generation) => {
                     if waited.is_none() {
                         self.counters.waited();
@@ -70,12 +76,14 @@ impl Shared {
 
     /// One decision with the flight lock held: the answer, or the generation to
     /// wait on. Freshness is re-checked here, under the lock, so a caller that
-    /// read an old token never claims a second flight.
+    /// read an old token never claims a second flight. Async waiters to wake
+    /// are put in `woken`: the caller wakes them once it has let go of the lock.
     pub(super) fn step(
         self: &Arc<Self>,
         process: &Arc<ProcessState>,
         flight: &mut Flight,
         waited: Option<u64>,
+        woken: &mut Vec<Waker>,
     ) -> std::result::Result<Result<AccessToken>, u64> {
         let now = self.clock.now();
         let cached = self.cache.load_full();
@@ -99,8 +107,7 @@ impl Shared {
                 if claimed {
                     if let Err(e) = self.wake_worker(process, flight) {
                         // Nobody will run the flight: publish the failure.
-                        let wakers = flight.finish(Err(e.clone()), true, now, Duration::ZERO);
-                        wake(wakers);
+                        woken.extend(flight.finish(Err(e.clone()), true, now, Duration::ZERO));
                         process.done.notify_all();
                         return Ok(Err(e));
                     }

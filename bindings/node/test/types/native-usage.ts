@@ -2,9 +2,10 @@
 import type { NativeTokenManager, NativeAccessToken, NativeError, NativeSetting } from '../../node_modules/cortiauth/native'
 
 export async function native(m: NativeTokenManager, o: NativeSetting): Promise<void> {
-  const r: NativeAccessToken | NativeError = await m.tokenAsync()
+  const r: NativeAccessToken | NativeError = await m.tokenThen()
+  const header: string | null = m.seenAuthorization()
   const stamp: number = m.cachedStampFn()()
   const seen: string | null = m.seenAccessToken()
   const warnings: string[] = m.deprecations()
-  void [r, stamp, seen, o.name, warnings]
+  void [r, header, stamp, seen, o.name, warnings]
 }

@@ -18,7 +18,6 @@ from ._native import Token
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (import time)
 if TYPE_CHECKING:
     import asyncio
-    from typing import Any
 
     from typing_extensions import Unpack
 
@@ -42,10 +41,7 @@ class TokenManager(_native.TokenManager):
     ``describe()`` shows the effective settings.
     """
 
-    # Per event loop, the one pending executor job that fetches a token for the
-    # async callers of that loop (see _token_async).
-    __slots__ = ("_pending",)
-    _pending: dict[asyncio.AbstractEventLoop, asyncio.Future[Token]]
+    __slots__ = ()
 
     @classmethod
     def from_env(cls, **settings: Unpack[Settings]) -> TokenManager:
@@ -55,27 +51,19 @@ class TokenManager(_native.TokenManager):
         ``CORTIAUTH_SHARED_CACHE``; keyword arguments override them."""
         return _native.TokenManager.__new__(cls, from_env=True, **settings)
 
-    # Async variants: a cached token is returned at once, without a thread hop
-    # (and without importing asyncio). Otherwise the callers of one event loop
-    # share one pending future: one executor job runs the blocking get_token()
-    # (which releases the GIL) while every other task awaits that same future,
-    # so 100 tasks hold one executor thread, not 100.
+    # Async variants: a usable token is returned at once, without a thread hop
+    # (and without importing asyncio). Otherwise the core's token_then() joins
+    # the one token request and its worker thread settles this task's future
+    # through loop.call_soon_threadsafe: no executor thread, no per-loop
+    # bookkeeping here (the core's single flight already coalesces).
 
     async def _token_async(self) -> Token:
         import asyncio
 
-        loop = asyncio.get_running_loop()
-        try:
-            pending = self._pending
-        except AttributeError:
-            pending = self._pending = {}
-        future = pending.get(loop)
-        if future is None:
-            future = loop.run_in_executor(None, self.get_token)
-            pending[loop] = future
-            future.add_done_callback(_Forget(pending, loop))
-        # shield: a task cancelled while waiting must not cancel the others' fetch.
-        return await asyncio.shield(future)
+        answer = self._token_then(asyncio.get_running_loop())
+        if type(answer) is Token:
+            return answer
+        return await answer
 
     async def get_access_token_async(self) -> str:
         """``get_access_token()`` without blocking the event loop."""
@@ -107,18 +95,15 @@ class TokenManager(_native.TokenManager):
         return token.websocket_url(stream_url)
 
 
-class _Forget:
-    """Done callback of a pending fetch: forgets it (the next cold call starts a
-    new one) and marks its exception as retrieved (every waiter may be gone)."""
-
-    __slots__ = ("loop", "pending")
-
-    def __init__(self, pending: dict[Any, Any], loop: asyncio.AbstractEventLoop) -> None:
-        self.pending = pending
-        self.loop = loop
-
-    def __call__(self, future: asyncio.Future[Token]) -> None:
-        if self.pending.get(self.loop) is future:
-            del self.pending[self.loop]
-        if not future.cancelled():
-            future.exception()
+def _settle(
+    future: asyncio.Future[Token], token: Token | None, error: BaseException | None
+) -> None:
+    """Hands the core's answer to a waiting task (called on its event loop,
+    scheduled by the core's worker thread). A task cancelled meanwhile has
+    nobody to tell."""
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    elif token is not None:
+        future.set_result(token)

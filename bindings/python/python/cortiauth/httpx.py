@@ -28,7 +28,7 @@ class CortiAuth(httpx.Auth):
     token (one retry only, and only when its body can be sent again: a streamed
     body is not). A 401 from another origin (after a redirect, where httpx has
     removed the token) is left alone. The async flow never blocks the event loop:
-    a cached token is used at once, a fetch runs in a thread.
+    a cached token is used at once, a fetch is awaited on the core's worker.
     """
 
     def __init__(self, manager: TokenManager) -> None:
@@ -37,9 +37,12 @@ class CortiAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"CortiAuth({self.manager!r})"
 
-    def _apply(self, request: httpx.Request, token: str) -> None:
-        request.headers["Authorization"] = f"Bearer {token}"
-        request.headers["Tenant-Name"] = self.manager.tenant
+    @staticmethod
+    def _apply(request: httpx.Request, headers: dict[str, str]) -> str:
+        """Sets the core's headers; returns the Authorization value, which names
+        the token sent (the core's 401 rule reads it with or without "Bearer ")."""
+        request.headers.update(headers)
+        return headers["Authorization"]
 
     def _rejected(self, request: httpx.Request, response: httpx.Response, token: str) -> bool:
         """Whether `response` is a 401 to `token` itself; if so the token is
@@ -58,19 +61,17 @@ class CortiAuth(httpx.Auth):
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        token = self.manager.get_access_token()
-        self._apply(request, token)
+        token = self._apply(request, self.manager.headers())
         response = yield request
         if self._rejected(request, response, token):
-            self._apply(request, self.manager.get_access_token())
+            self._apply(request, self.manager.headers())
             yield request
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.manager.get_access_token_async()
-        self._apply(request, token)
+        token = self._apply(request, await self.manager.headers_async())
         response = yield request
         if self._rejected(request, response, token):
-            self._apply(request, await self.manager.get_access_token_async())
+            self._apply(request, await self.manager.headers_async())
             yield request

@@ -38,13 +38,12 @@ class CortiAuth(AuthBase):
     def __repr__(self) -> str:
         return f"CortiAuth({self.manager!r})"
 
-    def _apply(self, r: PreparedRequest, token: str) -> None:
-        r.headers["Authorization"] = f"Bearer {token}"
-        r.headers["Tenant-Name"] = self.manager.tenant
-
     def __call__(self, r: PreparedRequest) -> PreparedRequest:
-        token = self.manager.get_access_token()
-        self._apply(r, token)
+        # The core's headers; the Authorization value names the token sent
+        # (the core's 401 rule reads it with or without "Bearer ").
+        headers = self.manager.headers()
+        r.headers.update(headers)
+        token = headers["Authorization"]
         # Remember where a file-like body starts, to rewind it for the retry.
         position = None
         body_tell = getattr(r.body, "tell", None)
@@ -86,7 +85,7 @@ class _RetryState:
                 return r
             seek(self.position)
 
-        token = self.auth.manager.get_access_token()
+        headers = self.auth.manager.headers()
 
         # Release the connection of the 401 before sending again.
         r.content  # noqa: B018 - reads the body so the connection is reusable
@@ -96,7 +95,7 @@ class _RetryState:
         if jar is not None:
             extract_cookies_to_jar(jar, request, r.raw)
             retry.prepare_cookies(jar)
-        self.auth._apply(retry, token)
+        retry.headers.update(headers)
         # Only one retry: the copy must not carry this hook again.
         retry.hooks["response"] = [h for h in retry.hooks["response"] if h != self.handle_401]
 
