@@ -1,4 +1,4 @@
-//! Where `--cache` keeps tokens: the core's file store (`cortiauth::store::FileStore`,
+//! Where `--cache` keeps tokens: the core's file store (the file store of `cortiauth`,
 //! through the `shared_cache` setting) in `{cache dir}/tokens`, so that a script
 //! calling `cortiauth header` a hundred times fetches one token. The store's
 //! format, encryption (bound to the client secret), file modes and locking are

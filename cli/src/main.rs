@@ -299,7 +299,7 @@ fn acquire(config: &Config) -> Result<Token, Error> {
             "the shared cache {} failed ({}): the token was fetched directly",
             config
                 .shared_cache()
-                .map(cortiauth::store::redact_url)
+                .map(cortiauth::surface::redact_url)
                 .unwrap_or_default(),
             stats.store_last_error.map_or("error", |k| k.as_str())
         ));
@@ -321,7 +321,7 @@ fn report_source(config: &Config, token: &Token) {
             "cortiauth: token from the shared cache {} (expires in {} s)",
             config
                 .shared_cache()
-                .map(cortiauth::store::redact_url)
+                .map(cortiauth::surface::redact_url)
                 .unwrap_or_default(),
             token.expires_in()
         ),

@@ -116,7 +116,7 @@ fn main() {
     let exe = std::env::current_exe().unwrap();
     println!(
         "fleet: {lifetimes} lifetimes of {lifetime} s tokens, every process asks every 50 ms; store: {}",
-        cortiauth::store::redact_url(&store_base)
+        cortiauth::surface::redact_url(&store_base)
     );
     let mut fleets = Vec::new();
     for (i, (n, shared)) in SIZES

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 pub use crate::auth_method::AuthMethod;
 use crate::error::{Error, Result};
+pub(crate) use crate::redact::redact_url;
 use crate::secret::SecretString;
 use crate::secret_file::read_secret_file;
 use crate::settings::{env, DefaultValue, Field, Range, Settings, SETTINGS};
-pub(crate) use crate::store::redact_url;
 use crate::urls;
 
 /// When a cached token is refreshed, and when it stops being handed out.

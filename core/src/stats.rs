@@ -33,7 +33,7 @@ pub struct Stats {
     /// Shared cache: times another process was fetching and this one waited for its token.
     pub store_waits: u64,
     /// Shared cache: the kind of the last store error.
-    pub store_last_error: Option<crate::store::StoreErrorKind>,
+    pub store_last_error: Option<crate::StoreErrorKind>,
 }
 
 const SHARDS: usize = 16;

@@ -219,10 +219,7 @@ fn the_cache_directory_must_be_private_and_files_regular() {
     m.token().unwrap();
     let s = m.stats();
     assert_eq!(s.store_errors, 1, "{s:?}");
-    assert_eq!(
-        s.store_last_error,
-        Some(cortiauth::store::StoreErrorKind::Unsafe)
-    );
+    assert_eq!(s.store_last_error, Some(cortiauth::StoreErrorKind::Unsafe));
     assert_eq!(s.token_requests, 1);
     // A private directory with a FIFO where the token file goes: refused at
     // once (no hang), the token is fetched directly.

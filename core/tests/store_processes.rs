@@ -12,7 +12,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use cortiauth::store::{self, FlightOptions, Outcome, SharedCache, StoreKey, StoredToken};
+use cortiauth::testing::{
+    self as store, FlightOptions, Outcome, SharedCache, StoreKey, StoredToken,
+};
 use cortiauth::SecretString;
 
 const CHILD_ENV: &str = "CORTIAUTH_STORE_CHILD";
@@ -138,7 +140,7 @@ fn assert_one_fetch(store_url: &str, n: usize) {
         fetches,
         1,
         "{n} processes on {}",
-        store::redact_url(store_url)
+        cortiauth::surface::redact_url(store_url)
     );
     assert!(stats.iter().all(|s| s == "errors=0 direct=0"), "{stats:?}");
 }

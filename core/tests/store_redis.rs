@@ -14,9 +14,9 @@ use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use cortiauth::store::{
-    self, FlightOptions, Holder, Outcome, RedisStore, SharedCache, StoreErrorKind, StoreKey,
-    StoredToken, TokenStore, Waited,
+use cortiauth::testing::{
+    self as store, FlightOptions, Holder, Outcome, RedisStore, SharedCache, StoreErrorKind,
+    StoreKey, StoredToken, TokenStore, Waited,
 };
 use cortiauth::SecretString;
 

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CStr, CString};
 use std::ptr;
 
-use cortiauth::store::StoreErrorKind;
+use cortiauth::StoreErrorKind;
 use cortiauth::{Settings, TokenManager};
 use zeroize::Zeroizing;
 

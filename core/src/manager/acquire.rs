@@ -12,8 +12,8 @@ use super::worker::ProcessState;
 use super::{lock, Shared};
 use crate::error::Error;
 use crate::response::TokenResponse;
-use crate::store::{Outcome, StoredToken};
 use crate::token::AccessToken;
+use crate::token_store::{Outcome, StoredToken};
 use crate::transport::{AttemptError, Grant, Transport, MAX_RETRY_AFTER};
 
 /// What one flight obtained.

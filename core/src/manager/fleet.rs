@@ -18,8 +18,10 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::secret::SecretString;
 use crate::stats::Stats;
-use crate::store::{self, FlightOptions, SharedCache, StoreErrorKind, StoreKey, StoredToken};
 use crate::token::AccessToken;
+use crate::token_store::{
+    self as store, FlightOptions, SharedCache, StoreErrorKind, StoreKey, StoredToken,
+};
 
 /// After a store failed to open, how long the manager fetches directly before
 /// it tries to open it again.

@@ -53,7 +53,7 @@ pub(super) fn encode_form(pairs: &[(&str, &str)]) -> Zeroizing<String> {
 }
 
 /// RFC 6749 §2.3.1 form-encoding of one credential, in a buffer allocated once.
-pub(super) fn form_encode(value: &str) -> Zeroizing<String> {
+pub(crate) fn form_encode(value: &str) -> Zeroizing<String> {
     let mut out = Zeroizing::new(String::with_capacity(3 * value.len()));
     out.extend(form_urlencoded::byte_serialize(value.as_bytes()));
     out
@@ -77,7 +77,7 @@ pub(super) fn basic_auth(config: &Config) -> Result<HeaderValue, Error> {
 }
 
 /// `urlencode(id):urlencode(secret)`, the input of the Basic header.
-pub(super) fn basic_credentials(config: &Config) -> Zeroizing<Vec<u8>> {
+pub(crate) fn basic_credentials(config: &Config) -> Zeroizing<Vec<u8>> {
     let user = form_encode(&config.client_id);
     let pass = form_encode(config.client_secret.expose());
     let mut credentials = Zeroizing::new(Vec::with_capacity(user.len() + 1 + pass.len()));

@@ -17,15 +17,14 @@ use crate::response::{self, TokenResponse};
 use crate::secret::SecretString;
 use crate::urls::is_loopback_host;
 
-mod form;
-mod redact;
+pub(crate) mod form;
 mod tls;
 
 use self::form::{basic_auth, form_body};
-use self::redact::Redactor;
 #[cfg(feature = "redis")]
 pub(crate) use self::tls::plain_tls_config;
 use self::tls::{default_tls, pem_certificates, shared_roots, tls_config};
+use crate::redact::Redactor;
 
 /// Which grant a request uses.
 #[derive(Clone, Copy)]
@@ -59,8 +58,6 @@ const ERROR_FIELD_CHARS: usize = 300;
 /// The longest `Retry-After` honoured: a larger value (up to `u64::MAX` seconds,
 /// or a date in a far future) is read as this, so no arithmetic on it can overflow.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
-/// What blanked-out secrets are replaced with.
-const REDACTED: &str = "[REDACTED]";
 
 /// The connection-pooled HTTP client of one manager (in one process).
 pub(crate) struct Transport {
@@ -301,8 +298,8 @@ fn read_error(e: std::io::Error, url: &str, timeout: Duration) -> AttemptError {
 #[cfg(test)]
 mod tests {
     use super::form::{encode_form, form_encode};
-    use super::redact::{is_unprintable, printable};
     use super::*;
+    use crate::redact::{is_unprintable, printable, REDACTED};
     use base64::Engine;
     use proptest::prelude::*;
     use reqwest::header::HeaderValue;

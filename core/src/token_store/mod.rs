@@ -18,12 +18,14 @@
 //!   [`StoreStats`] and fall through to the fetch.
 //!
 //! [`open`] turns a URL (`redis://…`, `rediss://…`, `file:///dir`, `memory:`)
-//! into a store; [`redact_url`] renders such a URL without its password.
+//! into a store; `crate::redact::redact_url` renders such a URL without its password.
 //! See `core/NOTES.md` ("Shared token store") for the protocol and formats.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use crate::redact::redact_url;
 
 mod envelope;
 #[cfg(unix)]
@@ -473,132 +475,9 @@ fn split_timeout(url: &str, default: Duration) -> Result<(String, Duration), Str
     Ok((out, timeout))
 }
 
-/// The URL with the password (or, when there is no `user:` part, the whole
-/// user info) replaced by `[REDACTED]`: `redis://:[REDACTED]@host:6379/0`.
-///
-/// Works on any string: a URL is parsed and rebuilt with the password
-/// replaced; a string that does not parse, or whose `@` is not where the user
-/// info ends (a password holding `/`, `?` or `#` unencoded makes the parser cut
-/// the URL early), shows only its scheme: `redis://[REDACTED]`. A string
-/// without `@` has no user info and is shown as it is.
-pub fn redact_url(url: &str) -> String {
-    if !url.contains('@') {
-        return url.to_string();
-    }
-    let scheme_only = || {
-        let scheme = url
-            .split_once(':')
-            .map(|(s, _)| s)
-            .filter(|s| {
-                !s.is_empty()
-                    && s.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-            })
-            .unwrap_or("unknown");
-        format!("{scheme}://[REDACTED]")
-    };
-    let Ok(parsed) = url::Url::parse(url) else {
-        return scheme_only();
-    };
-    let has_userinfo = !parsed.username().is_empty() || parsed.password().is_some();
-    let at_elsewhere = [Some(parsed.path()), parsed.query(), parsed.fragment()]
-        .into_iter()
-        .flatten()
-        .any(|part| part.contains('@'));
-    if !has_userinfo {
-        // file:///a@b/c: an @ in a path is just a character, where paths are files.
-        return if parsed.scheme() == "file" || !at_elsewhere {
-            url.to_string()
-        } else {
-            scheme_only()
-        };
-    }
-    if at_elsewhere {
-        return scheme_only();
-    }
-    let mut out = format!("{}://", parsed.scheme());
-    if parsed.password().is_some() {
-        out.push_str(parsed.username());
-        out.push(':');
-    }
-    out.push_str("[REDACTED]@");
-    out.push_str(parsed.host_str().unwrap_or_default());
-    if let Some(port) = parsed.port() {
-        out.push_str(&format!(":{port}"));
-    }
-    out.push_str(parsed.path());
-    if let Some(q) = parsed.query() {
-        out.push('?');
-        out.push_str(q);
-    }
-    if let Some(f) = parsed.fragment() {
-        out.push('#');
-        out.push_str(f);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn redaction_hides_passwords_and_keeps_the_rest() {
-        assert_eq!(
-            redact_url("redis://:hunter2@127.0.0.1:6379/0"),
-            "redis://:[REDACTED]@127.0.0.1:6379/0"
-        );
-        assert_eq!(
-            redact_url("rediss://app:p%40ss:w@cache.example:6380"),
-            "rediss://app:[REDACTED]@cache.example:6380"
-        );
-        // An @ in the password (unencoded): the last @ of the authority ends the user info.
-        assert_eq!(
-            redact_url("redis://u:a@b@host/1?x=1"),
-            "redis://u:[REDACTED]@host/1?x=1"
-        );
-        assert_eq!(
-            redact_url("redis://onlyword@host"),
-            "redis://[REDACTED]@host"
-        );
-        assert_eq!(redact_url("redis://host:6379"), "redis://host:6379");
-        assert_eq!(redact_url("file:///var/cache/x"), "file:///var/cache/x");
-        assert_eq!(redact_url("memory:"), "memory:");
-        // An @ after the authority is not user info.
-        assert_eq!(redact_url("file:///a@b/c"), "file:///a@b/c");
-        assert_eq!(redact_url("redis://[::1]:6379/2"), "redis://[::1]:6379/2");
-        assert_eq!(
-            redact_url("redis://:pw@[::1]:6379/2"),
-            "redis://:[REDACTED]@[::1]:6379/2"
-        );
-    }
-
-    #[test]
-    fn passwords_with_url_delimiters_never_show() {
-        // Unencoded, each of these makes a URL parser end the authority early.
-        for password in [
-            "pa/ss", "pa?ss", "pa#ss", "p@ss", "p:ss", "12/34", "1?x@", "/", "?#@:",
-        ] {
-            for url in [
-                format!("redis://:{password}@cache.internal:6379/0"),
-                format!("rediss://app:{password}@cache.internal:6380"),
-                format!("redis://app:{password}@10.0.0.7/1?timeout_ms=100"),
-                format!("redis:{password}@host"),
-            ] {
-                let shown = redact_url(&url);
-                let secret_part = password.trim_matches(|c| "/?#@:".contains(c));
-                assert!(
-                    secret_part.is_empty() || !shown.contains(secret_part),
-                    "{url} shown as {shown}"
-                );
-                assert!(shown.contains("[REDACTED]"), "{url} shown as {shown}");
-                assert!(shown.starts_with("redis"), "{url} shown as {shown}");
-            }
-        }
-        // Not a URL at all: the scheme only.
-        assert_eq!(redact_url("redis://:a b@c d"), "redis://[REDACTED]");
-        assert_eq!(redact_url("::pw@x"), "unknown://[REDACTED]");
-    }
 
     #[test]
     fn open_errors_name_the_url_without_its_password() {

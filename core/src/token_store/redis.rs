@@ -551,8 +551,9 @@ impl TokenStore for RedisStore {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{open, redact_url};
+    use super::super::open;
     use super::*;
+    use crate::redact::redact_url;
 
     #[test]
     fn urls_parse_without_connecting_and_never_show_the_password() {
