@@ -93,6 +93,9 @@ class TokenManager {
   // whether a token is handed out (a stamp of 0 means it is not).
   #value = null
   #valueStamp = 0
+  /** A Promise resolved with `#value` (immutable once settled: every cached call may share it). */
+  #valuePromise = null
+  #valuePromiseStamp = 0
   #header = null
   #headerStamp = 0
   #token = null
@@ -160,11 +163,6 @@ class TokenManager {
     return this.#token
   }
 
-  /** The stamp of the token the core's `try_token()` hands out, or 0 (a caller would wait). */
-  #cached() {
-    return this.#cachedStamp()
-  }
-
   /**
    * The core's `token_then()`: a native token (with its stamp) when the core answers
    * without waiting, else the Promise the core's worker thread settles when the one
@@ -205,11 +203,22 @@ class TokenManager {
   getAccessToken() {
     let stamp
     try {
-      stamp = this.#cached()
+      stamp = this.#cachedStamp()
     } catch (e) {
       return Promise.reject(fromThrown(e))
     }
-    if (stamp !== 0) return Promise.resolve(this.#valueFor(stamp))
+    // The hot path, kept small: the core hands out the token whose settled Promise
+    // is already made (one per token, shared by the cached calls: no allocation).
+    if (stamp === this.#valuePromiseStamp && stamp !== 0) return this.#valuePromise
+    return this.#accessTokenFor(stamp)
+  }
+
+  #accessTokenFor(stamp) {
+    if (stamp !== 0) {
+      this.#valuePromise = Promise.resolve(this.#valueFor(stamp))
+      this.#valuePromiseStamp = stamp
+      return this.#valuePromise
+    }
     return this.#fromCore().then((r) => {
       if (r.stamp !== this.#valueStamp) {
         this.#value = r.accessToken
@@ -228,7 +237,7 @@ class TokenManager {
   getToken() {
     let stamp
     try {
-      stamp = this.#cached()
+      stamp = this.#cachedStamp()
     } catch (e) {
       return Promise.reject(fromThrown(e))
     }
@@ -251,7 +260,7 @@ class TokenManager {
   headers() {
     let stamp
     try {
-      stamp = this.#cached()
+      stamp = this.#cachedStamp()
     } catch (e) {
       return Promise.reject(fromThrown(e))
     }
@@ -334,8 +343,8 @@ class TokenManager {
 
   /** Lets go of the strings made for the cached token (the core has dropped it). */
   #forgetToken() {
-    this.#value = this.#header = this.#token = null
-    this.#valueStamp = this.#headerStamp = this.#tokenStamp = 0
+    this.#value = this.#valuePromise = this.#header = this.#token = null
+    this.#valueStamp = this.#valuePromiseStamp = this.#headerStamp = this.#tokenStamp = 0
   }
 
   /**

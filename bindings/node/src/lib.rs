@@ -27,6 +27,7 @@
 #![deny(clippy::all)]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::UNIX_EPOCH;
 
@@ -36,6 +37,8 @@ use napi::bindgen_prelude::*;
 use napi::{JsDeferred, JsString};
 use napi_derive::napi;
 use zeroize::Zeroizing;
+
+mod hot;
 
 /// One setting as `lib/options.js` passes it: the option's name as written
 /// (old nested names flattened to `retry.deadlineMs`) and its value in the
@@ -268,30 +271,46 @@ pub struct NativeTokenManager {
 
 /// Gives stamps to tokens; shared by the manager object and its stamp functions.
 #[derive(Clone)]
-struct Stamps {
+pub(crate) struct Stamps {
     manager: TokenManager,
-    seen: Arc<Mutex<Option<AccessToken>>>,
+    seen: Arc<Seen>,
+}
+
+/// The token the last stamp named, and its generation readable without the lock.
+#[derive(Default)]
+struct Seen {
+    token: Mutex<Option<AccessToken>>,
+    /// 0 when there is none (a token's generation is never 0).
+    generation: AtomicU64,
 }
 
 impl Stamps {
     /// The stamp of `token`: the core's generation number, which names a token
     /// (the same for every copy of it), as a JavaScript number (exact below 2^53).
     fn observe(&self, token: AccessToken) -> f64 {
-        let stamp = token.generation() as f64;
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
-        if seen.as_ref().map(AccessToken::generation) != Some(token.generation()) {
+        let generation = token.generation();
+        let mut seen = self
+            .seen
+            .token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if seen.as_ref().map(AccessToken::generation) != Some(generation) {
             *seen = Some(token);
+            self.seen.generation.store(generation, Ordering::Relaxed);
         }
-        stamp
+        generation as f64
     }
 
     /// The stamp of a token the core hands out without waiting (`try_token()`:
     /// also in the refresh window, where the core starts the refresh on its worker
     /// thread), or 0 when a caller would have to wait for a token request. Never
     /// blocks, never does I/O.
-    fn cached(&self) -> f64 {
-        match self.manager.try_token() {
-            Some(t) => self.observe(t),
+    pub(crate) fn cached(&self) -> f64 {
+        // The hot path: the token last named is still the one, nothing copied.
+        let seen = self.seen.generation.load(Ordering::Relaxed);
+        match self.manager.try_token_since(seen) {
+            Some(None) => seen as f64,
+            Some(Some(t)) => self.observe(t),
             None => 0.0,
         }
     }
@@ -306,14 +325,23 @@ impl Stamps {
     }
 
     fn seen(&self) -> Option<AccessToken> {
-        let seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let seen = self
+            .seen
+            .token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         seen.clone()
     }
 
     /// Lets go of the token the last stamp named (after `invalidate`).
     fn forget(&self) {
-        let mut seen = self.seen.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut seen = self
+            .seen
+            .token
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         *seen = None;
+        self.seen.generation.store(0, Ordering::Relaxed);
     }
 }
 
@@ -344,8 +372,7 @@ impl NativeTokenManager {
     /// and never does I/O.
     #[napi(catch_unwind)]
     pub fn cached_stamp_fn<'e>(&self, env: &'e Env) -> Result<Function<'e, (), f64>> {
-        let stamps = self.stamps.clone();
-        env.create_function_from_closure("cachedStamp", move |_| guarded(|| stamps.cached()))
+        hot::cached_stamp_fn(env, self.stamps.clone())
     }
 
     /// A function returning the stamp of the token the core's `token()` hands out,

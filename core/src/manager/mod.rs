@@ -244,6 +244,24 @@ impl TokenManager {
         }
     }
 
+    /// [`TokenManager::try_token`] for a binding that keeps the strings it made
+    /// for the last token it handed out, whose [`AccessToken::generation`] is
+    /// `seen`: `Some(None)` when that same token is the one to hand out (nothing
+    /// is copied), `Some(Some(token))` when it is another one, `None` when a
+    /// caller would have to wait for a token request. Never blocks.
+    #[doc(hidden)]
+    #[inline]
+    pub fn try_token_since(&self, seen: u64) -> Option<Option<AccessToken>> {
+        let fresh = self
+            .shared
+            .fresh(|c| (c.token.generation() != seen).then(|| c.copy()));
+        if fresh.is_some() {
+            return fresh;
+        }
+        self.try_token()
+            .map(|t| (t.generation() != seen).then_some(t))
+    }
+
     /// The cached token while it is usable (even if a refresh is due), with its
     /// wall-clock expiry in [`AccessToken::expires_at_system`]: for saving it
     /// elsewhere (a disk cache) and [`TokenManager::seed`]ing a later manager.

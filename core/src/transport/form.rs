@@ -14,7 +14,7 @@ use crate::error::Error;
 
 /// The form body, built in one allocation that is wiped when the HTTP client
 /// drops the body (it holds the client secret or a refresh token).
-pub(super) fn form_body(config: &Config, grant: Grant<'_>) -> reqwest::blocking::Body {
+pub(super) fn form_body(config: &Config, grant: Grant<'_>) -> reqwest::Body {
     let scope = config.scope_param();
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(6 + config.extra_params.len());
     match grant {
@@ -33,7 +33,7 @@ pub(super) fn form_body(config: &Config, grant: Grant<'_>) -> reqwest::blocking:
         pairs.push(("client_secret", config.client_secret.expose()));
     }
     let body = encode_form(&pairs);
-    reqwest::blocking::Body::from(Bytes::from_owner(body))
+    reqwest::Body::from(Bytes::from_owner(body))
 }
 
 /// `application/x-www-form-urlencoded` of `pairs` in a buffer allocated once at
