@@ -25,7 +25,7 @@ GROUPS = {
     "Python": ("python", ["python:authlib"], ["python:bare requests", "python:bare urllib"]),
     "Node": (
         "node",
-        ["node:simple-oauth2", "node:@corti/sdk"],
+        ["node:simple-oauth2", "node:@corti/sdk", "node:hand-written"],
         ["node:bare fetch"],
     ),
 }

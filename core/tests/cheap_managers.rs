@@ -68,12 +68,29 @@ fn ten_thousand_managers_leave_no_thread_or_memory_behind(stub: &Stub) {
     let grown = rss_kib().saturating_sub(base_rss);
     assert!(grown < 4 * 1024, "RSS grew by {grown} KiB");
 
-    // Managers that fetched: their workers end with them.
+    // A blocking caller runs its token request on its own thread: no worker.
     let managers: Vec<_> = (0..20)
         .map(|_| TokenManager::new(config.clone()).unwrap())
         .collect();
     for m in &managers {
         m.token().unwrap();
+    }
+    assert_eq!(threads(), base_threads, "a blocking fetch started a thread");
+    drop(managers);
+
+    // Managers whose async callers fetched (on the worker): their workers end with them.
+    let managers: Vec<_> = (0..20)
+        .map(|_| TokenManager::new(config.clone()).unwrap())
+        .collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for m in &managers {
+        let tx = tx.clone();
+        if let std::task::Poll::Ready(t) = m.token_then(move |t| tx.send(t.is_ok()).unwrap()) {
+            panic!("a cold manager answered at once: {t:?}");
+        }
+    }
+    for _ in &managers {
+        assert!(rx.recv().unwrap());
     }
     assert!(threads() > base_threads);
     drop(managers);

@@ -141,3 +141,31 @@ fn generation_names_a_token_and_changes_with_it() {
         "a new token, a new generation"
     );
 }
+
+/// The HTTP client is driven on the worker only while a request runs: a pooled
+/// connection the server closed while idle (Node's keepAliveTimeout, Keycloak's
+/// idle timeout) must be noticed before it is reused, not cost a failed attempt.
+#[test]
+fn a_pooled_connection_closed_while_idle_is_not_reused() {
+    let server = Loopback::start_closing_idle(300.0, Duration::from_millis(100));
+    let m = manager(&server.url);
+    let first = m.token().unwrap();
+    assert!(m.invalidate(first.secret()));
+    // Wait for the server to close the idle connection (a signal, not a sleep).
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.idle_closed() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server never closed the connection"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second = m.token().unwrap();
+    assert_eq!(second.secret(), "tok-2");
+    let stats = m.stats();
+    assert_eq!(
+        stats.token_requests, 2,
+        "a failed attempt on the dead connection: {stats:?}"
+    );
+    assert_eq!(stats.failures, 0);
+}

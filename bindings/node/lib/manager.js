@@ -87,7 +87,7 @@ class TokenManager {
   #tenantName
   /** Native functions bound to this manager: the stamp of the core's `try_token()` (0: none without waiting), and `token()` on this thread. */
   #cachedStamp
-  #stampSync
+  #stampSync = null
   // The strings made for the last token the core handed out, named by its stamp, so
   // that a cached read copies nothing. No cache: the core decides at every call
   // whether a token is handed out (a stamp of 0 means it is not).
@@ -125,7 +125,6 @@ class TokenManager {
     this.#native = created
     this.#tenantName = created.tenantName
     this.#cachedStamp = created.cachedStampFn()
-    this.#stampSync = created.stampSyncFn()
   }
 
   /**
@@ -187,6 +186,8 @@ class TokenManager {
   #syncStamp() {
     let r
     try {
+      // Made on first use: most programs never call a Sync variant.
+      this.#stampSync ??= this.#native.stampSyncFn()
       r = this.#stampSync()
     } catch (e) {
       throw fromThrown(e)

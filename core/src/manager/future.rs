@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
 
 use super::cache::Cached;
-use super::worker::ProcessState;
+use super::worker::{ProcessState, Wait};
 use super::{lock, Shared};
 use crate::error::{Error, Result};
 use crate::token::AccessToken;
@@ -50,12 +50,13 @@ impl Future for TokenFuture {
         };
         let mut woken = Vec::new();
         let mut flight = lock(&process.flight);
-        let poll = match this
+        // An async caller never runs a token request itself: the worker does.
+        let step = this
             .shared
-            .step(&process, &mut flight, this.waited, &mut woken)
-        {
+            .step(&process, &mut flight, this.waited, &mut woken, false);
+        let poll = match step {
             Ok(token) => Poll::Ready(token),
-            Err(generation) => {
+            Err(Wait { generation, .. }) => {
                 if this.waited.is_none() {
                     this.shared.counters.waited();
                 }

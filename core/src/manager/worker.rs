@@ -26,6 +26,9 @@ pub(super) const MAX_NAP: Duration = Duration::from_secs(2);
 pub(super) struct ProcessState {
     pub(super) pid: u32,
     pub(super) flight: Mutex<Flight>,
+    /// The HTTP client, built by the first token request. Used by one flight
+    /// at a time: the worker's, or a blocking caller's that runs its own.
+    pub(super) transport: Mutex<Option<Transport>>,
     /// Blocking callers wait here for `Flight::generation` to move.
     pub(super) done: Condvar,
     /// The worker waits here for work.
@@ -37,6 +40,7 @@ impl ProcessState {
         ProcessState {
             pid,
             flight: Mutex::new(flight),
+            transport: Mutex::new(None),
             done: Condvar::new(),
             work: Condvar::new(),
         }
@@ -50,21 +54,32 @@ impl Shared {
             return Ok(t);
         }
         let process = self.process()?;
+        // Outside an async runtime, the caller that claims the token request
+        // runs it on its own thread: no hand-off to the worker and back (inside
+        // one, blocking a runtime thread on I/O is not ours to do: the worker runs it).
+        let run_here = tokio::runtime::Handle::try_current().is_err();
         let mut flight = lock(&process.flight);
         let mut waited = None;
         let mut woken = Vec::new();
         loop {
-            match self.step(&process, &mut flight, waited, &mut woken) {
+            match self.step(&process, &mut flight, waited, &mut woken, run_here) {
                 Ok(outcome) => {
                     drop(flight);
                     wake(woken);
                     return outcome;
                 }
-                Err(generation) => {
+                Err(Wait { generation, run }) => {
                     if waited.is_none() {
                         self.counters.waited();
                     }
                     waited = Some(generation);
+                    if let Some(urgency) = run {
+                        drop(flight);
+                        wake(std::mem::take(&mut woken));
+                        self.run_flight(&process, &mut lock(&process.transport), urgency);
+                        flight = lock(&process.flight);
+                        continue;
+                    }
                     flight = process
                         .done
                         .wait(flight)
@@ -74,17 +89,20 @@ impl Shared {
         }
     }
 
-    /// One decision with the flight lock held: the answer, or the generation to
-    /// wait on. Freshness is re-checked here, under the lock, so a caller that
+    /// One decision with the flight lock held: the answer, or what to wait
+    /// for. Freshness is re-checked here, under the lock, so a caller that
     /// read an old token never claims a second flight. Async waiters to wake
     /// are put in `woken`: the caller wakes them once it has let go of the lock.
+    /// With `run_here`, a token request this caller claims is handed back to
+    /// it to run (`Wait::run`) instead of to the worker.
     pub(super) fn step(
         self: &Arc<Self>,
         process: &Arc<ProcessState>,
         flight: &mut Flight,
         waited: Option<u64>,
         woken: &mut Vec<Waker>,
-    ) -> std::result::Result<Result<AccessToken>, u64> {
+        run_here: bool,
+    ) -> std::result::Result<Result<AccessToken>, Wait> {
         let now = self.clock.now();
         let cached = self.cache.load_full();
         let state = cache_state(cached.as_deref(), now);
@@ -104,6 +122,14 @@ impl Shared {
                 generation,
                 claimed,
             } => {
+                if claimed && run_here {
+                    if let Some(urgency) = flight.pending.take() {
+                        return Err(Wait {
+                            generation,
+                            run: Some(urgency),
+                        });
+                    }
+                }
                 if claimed {
                     if let Err(e) = self.wake_worker(process, flight) {
                         // Nobody will run the flight: publish the failure.
@@ -112,7 +138,10 @@ impl Shared {
                         return Ok(Err(e));
                     }
                 }
-                Err(generation)
+                Err(Wait {
+                    generation,
+                    run: None,
+                })
             }
         }
     }
@@ -146,7 +175,8 @@ impl Shared {
         Ok(())
     }
 
-    /// Runs one claimed fetch (on the worker) and publishes its outcome.
+    /// Runs one claimed fetch (on the worker, or on the blocking caller that
+    /// claimed it) and publishes its outcome.
     pub(super) fn run_flight(
         &self,
         process: &ProcessState,
@@ -284,12 +314,18 @@ impl Drop for Shared {
     }
 }
 
+/// What a caller waits for: the flight `generation` to end; `run`, when the
+/// caller claimed that flight and runs it itself.
+pub(super) struct Wait {
+    pub(super) generation: u64,
+    pub(super) run: Option<Urgency>,
+}
+
 /// The worker thread: runs the fetches callers claim and, with background
 /// refresh on, refreshes ahead on its own. It owns the HTTP client, which is
 /// therefore created, used and dropped on this thread only. It holds the
 /// manager weakly and stops when the manager is dropped.
 fn worker(weak: Weak<Shared>, process: Arc<ProcessState>, clock: Arc<Clock>, background: bool) {
-    let mut transport: Option<Transport> = None;
     loop {
         let Some(shared) = weak.upgrade() else { return };
         // Decide with the manager held; the flight guard is always released
@@ -333,7 +369,7 @@ fn worker(weak: Weak<Shared>, process: Arc<ProcessState>, clock: Arc<Clock>, bac
             (job, nap)
         };
         if let Some(urgency) = job {
-            shared.run_flight(&process, &mut transport, urgency);
+            shared.run_flight(&process, &mut lock(&process.transport), urgency);
             continue;
         }
         drop(shared);

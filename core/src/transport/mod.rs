@@ -59,16 +59,28 @@ const ERROR_FIELD_CHARS: usize = 300;
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 /// The connection-pooled HTTP client of one manager (in one process), and the
-/// single-threaded runtime that drives it on the manager's worker thread.
+/// single-threaded runtime that drives it on the thread running a token
+/// request (the worker, or a blocking caller outside any async runtime).
 ///
 /// Why not reqwest's blocking client: it sends every request to a runtime
-/// thread of its own and waits for the answer, two more thread hand-offs per
-/// token request on top of the caller → worker → caller ones (a warm refetch
-/// cost 1.5× a bare pooled POST). Driving the async client on the worker's own
-/// thread leaves the same two hand-offs a bare blocking POST has.
+/// thread of its own and waits for the answer, two thread hand-offs per token
+/// request on top of ours (a warm refetch cost 1.5× a bare pooled POST). Driven
+/// on the requesting thread, a blocking caller's refetch has no hand-off at all.
 pub(crate) struct Transport {
     client: Client,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped (see `Drop`).
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Transport {
+    /// The transport may be dropped anywhere (with the manager's last handle,
+    /// possibly inside an async runtime, where a runtime's blocking shutdown
+    /// panics): its runtime is shut down without waiting.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Transport {
@@ -113,18 +125,31 @@ impl Transport {
             .enable_time()
             .build()
             .map_err(|e| Error::config("cannot start the HTTP client's runtime").with_source(e))?;
-        Ok(Transport { client, runtime })
+        Ok(Transport {
+            client,
+            runtime: Some(runtime),
+        })
     }
 
     /// Sends one token request and reads the answer, on the calling thread
-    /// (the manager's worker; never inside an async runtime).
+    /// (the manager's worker, or a blocking caller; never inside an async runtime).
     pub fn request(
         &self,
         config: &Config,
         grant: Grant<'_>,
         timeout: Duration,
     ) -> Result<TokenResponse, AttemptError> {
-        self.runtime.block_on(self.exchange(config, grant, timeout))
+        let runtime = self.runtime.as_ref().expect("set until dropped");
+        runtime.block_on(async {
+            // The runtime is driven only while a request runs: first let the
+            // pool's connection tasks see what happened meanwhile (a server
+            // closing an idle keep-alive connection), so that a dead
+            // connection is dropped, not picked for this request.
+            for _ in 0..2 {
+                tokio::task::yield_now().await;
+            }
+            self.exchange(config, grant, timeout).await
+        })
     }
 
     async fn exchange(

@@ -11,7 +11,19 @@ use std::time::Duration;
 pub struct Loopback {
     pub url: String,
     requests: Arc<AtomicUsize>,
+    /// Keep-alive connections closed for idleness (see `start_closing_idle`).
+    idle_closed: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
+}
+
+/// How one connection is served.
+#[derive(Clone, Copy)]
+struct Serve {
+    expires_in: f64,
+    delay: Duration,
+    first_delay: Duration,
+    /// Close a keep-alive connection idle this long (Node's `keepAliveTimeout`).
+    idle_close: Option<Duration>,
 }
 
 impl Loopback {
@@ -23,26 +35,55 @@ impl Loopback {
     /// As [`Loopback::start`], but the first request takes `first_delay`
     /// (a token request that hangs while its sender is killed).
     pub fn start_with(expires_in: f64, delay: Duration, first_delay: Duration) -> Loopback {
+        Loopback::serve(Serve {
+            expires_in,
+            delay,
+            first_delay,
+            idle_close: None,
+        })
+    }
+
+    /// Answers at once, and closes a keep-alive connection left idle for
+    /// `idle` (as Node's HTTP server does after 5 s).
+    #[allow(dead_code)]
+    pub fn start_closing_idle(expires_in: f64, idle: Duration) -> Loopback {
+        Loopback::serve(Serve {
+            expires_in,
+            delay: Duration::ZERO,
+            first_delay: Duration::ZERO,
+            idle_close: Some(idle),
+        })
+    }
+
+    fn serve(how: Serve) -> Loopback {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/token", listener.local_addr().unwrap());
         let requests = Arc::new(AtomicUsize::new(0));
+        let idle_closed = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
-        let (r, s) = (requests.clone(), stop.clone());
+        let (r, c, s) = (requests.clone(), idle_closed.clone(), stop.clone());
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 if s.load(Ordering::SeqCst) {
                     return;
                 }
                 let Ok(conn) = conn else { continue };
-                let r = r.clone();
-                std::thread::spawn(move || serve(conn, &r, expires_in, delay, first_delay));
+                let (r, c) = (r.clone(), c.clone());
+                std::thread::spawn(move || serve(conn, &r, &c, how));
             }
         });
         Loopback {
             url,
             requests,
+            idle_closed,
             stop,
         }
+    }
+
+    /// Connections the server has closed for idleness so far.
+    #[allow(dead_code)]
+    pub fn idle_closed(&self) -> usize {
+        self.idle_closed.load(Ordering::SeqCst)
     }
 
     pub fn requests(&self) -> usize {
@@ -62,13 +103,7 @@ impl Drop for Loopback {
     }
 }
 
-fn serve(
-    conn: TcpStream,
-    requests: &AtomicUsize,
-    expires_in: f64,
-    delay: Duration,
-    first_delay: Duration,
-) {
+fn serve(conn: TcpStream, requests: &AtomicUsize, idle_closed: &AtomicUsize, how: Serve) {
     let _ = conn.set_nodelay(true);
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut conn = conn;
@@ -79,8 +114,21 @@ fn serve(
         let mut first = true;
         loop {
             line.clear();
+            let _ = conn.set_read_timeout(if first { how.idle_close } else { None });
             match reader.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
+                Ok(0) => return,
+                Err(e)
+                    if first
+                        && matches!(
+                            e.kind(),
+                            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                        ) =>
+                {
+                    let _ = conn.shutdown(std::net::Shutdown::Both);
+                    idle_closed.fetch_add(1, Ordering::SeqCst);
+                    return;
+                }
+                Err(_) => return,
                 Ok(_) => {}
             }
             if first {
@@ -102,7 +150,10 @@ fn serve(
             return;
         }
         let n = requests.fetch_add(1, Ordering::SeqCst) + 1;
-        let delay = if n == 1 { first_delay } else { delay };
+        let (expires_in, delay) = (
+            how.expires_in,
+            if n == 1 { how.first_delay } else { how.delay },
+        );
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
