@@ -133,3 +133,49 @@ fn a_closed_port_keeps_the_socket_error_as_the_cause() {
     // The clone every waiting caller gets keeps the cause too.
     assert!(std::error::Error::source(&e.clone()).is_some());
 }
+
+/// A request abandoned at its timeout closes its connection at once: the
+/// server (here one that never answers) sees the client go, rather than
+/// answering later into a socket nobody reads (the freeze scenario's check).
+#[test]
+fn a_timed_out_request_closes_its_connection() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/token", listener.local_addr().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        // Read the request, never answer, and report when the client closes.
+        let mut buf = [0u8; 4096];
+        loop {
+            match conn.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+        tx.send(Instant::now()).unwrap();
+    });
+    let config = Config::builder()
+        .client_id("c")
+        .client_secret("s")
+        .token_url(&url)
+        .timeout(Duration::from_millis(300))
+        .retry_policy(RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let m = TokenManager::new(config).unwrap();
+    let e = m.token().unwrap_err();
+    let failed_at = Instant::now();
+    assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
+    let closed_at = rx
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the client never closed the abandoned connection");
+    assert!(
+        closed_at.saturating_duration_since(failed_at) < Duration::from_millis(500),
+        "closed {:?} after the timeout",
+        closed_at.saturating_duration_since(failed_at)
+    );
+}

@@ -140,16 +140,19 @@ impl Transport {
         timeout: Duration,
     ) -> Result<TokenResponse, AttemptError> {
         let runtime = self.runtime.as_ref().expect("set until dropped");
-        runtime.block_on(async {
-            // The runtime is driven only while a request runs: first let the
-            // pool's connection tasks see what happened meanwhile (a server
-            // closing an idle keep-alive connection), so that a dead
-            // connection is dropped, not picked for this request.
-            for _ in 0..2 {
-                tokio::task::yield_now().await;
-            }
+        // The runtime is driven only inside `block_on`: first let the pool's
+        // connection tasks see what happened meanwhile (a server closing an
+        // idle keep-alive connection), so that a dead connection is dropped,
+        // not picked for this request.
+        let result = runtime.block_on(async {
+            settle_connections().await;
             self.exchange(config, grant, timeout).await
-        })
+        });
+        // And after: an abandoned request (a timeout) or a `Connection: close`
+        // answer leaves its connection to the runtime; let its task close the
+        // socket now, not at the next token request minutes later.
+        runtime.block_on(settle_connections());
+        result
     }
 
     async fn exchange(
@@ -212,6 +215,14 @@ impl Transport {
             })
         };
         Err(AttemptError { error, retry_after })
+    }
+}
+
+/// Lets the runtime's other tasks (the pool's connections) run: two turns,
+/// one to poll the I/O driver, one to run what it woke.
+async fn settle_connections() {
+    for _ in 0..2 {
+        tokio::task::yield_now().await;
     }
 }
 
