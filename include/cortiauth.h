@@ -155,6 +155,15 @@ enum cortiauth_auth_method
      * HTTP Basic authentication (Tiro.health and other RFC 6749 servers accept it).
      */
     CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_BASIC = 1,
+    /**
+     * A JWT assertion signed with HS256 over the client secret (RFC 7523).
+     */
+    CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_JWT = 2,
+    /**
+     * A JWT assertion signed with the key of `cortiauth_config_set_private_key_file`:
+     * no client secret (RFC 7523).
+     */
+    CORTIAUTH_AUTH_METHOD_PRIVATE_KEY_JWT = 3,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -688,6 +697,49 @@ cortiauth_status cortiauth_config_set_token_url(struct cortiauth_config *config,
  */
 cortiauth_status cortiauth_config_set_api_base_url(struct cortiauth_config *config,
                                                    const char *value);
+
+/**
+ * The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart).
+ * Default: none; required by private_key_jwt: PEM (PKCS#8, PKCS#1 RSA or SEC1 EC P-256), a regular file of at most 64 KiB.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_private_key_file(struct cortiauth_config *config,
+                                                       const char *value);
+
+/**
+ * The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt).
+ * Default: from the key: RS256 (RSA), ES256 (EC P-256); HS256 for client_secret_jwt.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_signing_alg(struct cortiauth_config *config,
+                                                  const char *value);
+
+/**
+ * The kid header of the client assertion (when the server holds several keys).
+ * Default: none.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_key_id(struct cortiauth_config *config, const char *value);
+
+/**
+ * The client assertion's aud claim (Keycloak also accepts the realm's issuer URL).
+ * Default: the token URL.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_assertion_audience(struct cortiauth_config *config,
+                                                         const char *value);
 
 /**
  * Time limit of one request to the token endpoint.

@@ -107,6 +107,8 @@ std::string string_result(F &&f) {
 enum class AuthMethod : uint32_t {
     client_secret_post = CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_POST,
     client_secret_basic = CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_BASIC,
+    client_secret_jwt = CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_JWT,
+    private_key_jwt = CORTIAUTH_AUTH_METHOD_PRIVATE_KEY_JWT,
 };
 
 /**
@@ -141,6 +143,16 @@ public:
     Config &api_base_url(const std::string &v) { return set(cortiauth_config_set_api_base_url(get(), v.c_str())); }
     Config &auth_method(AuthMethod m) {
         return set(cortiauth_config_set_auth_method(get(), static_cast<uint32_t>(m)));
+    }
+    /** The PEM private key of private_key_jwt, re-read before every token request. */
+    Config &private_key_file(const std::string &path) {
+        return set(cortiauth_config_set_private_key_file(get(), path.c_str()));
+    }
+    /** RS256, PS256, ES256 (private_key_jwt) or HS256 (client_secret_jwt). */
+    Config &signing_alg(const std::string &v) { return set(cortiauth_config_set_signing_alg(get(), v.c_str())); }
+    Config &key_id(const std::string &v) { return set(cortiauth_config_set_key_id(get(), v.c_str())); }
+    Config &assertion_audience(const std::string &v) {
+        return set(cortiauth_config_set_assertion_audience(get(), v.c_str()));
     }
     /** A name set again keeps its last value. */
     Config &extra_param(const std::string &name, const std::string &value) {

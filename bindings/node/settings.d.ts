@@ -22,8 +22,16 @@ export interface SettingsOptions {
   tokenUrl?: string
   /** The API base URL, instead of https://api.{environment}.corti.app/v2. Default: `https://api.{environment}.corti.app/v2`. */
   apiBaseUrl?: string
-  /** How the client authenticates: client_secret_post or client_secret_basic. Default: `client_secret_post` (or `client_secret_basic`). */
-  authMethod?: 'client_secret_post' | 'client_secret_basic' | 'post' | 'basic'
+  /** How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt (HS256 assertion over the secret) or private_key_jwt (assertion signed with private_key_file). Default: `client_secret_post` (or `client_secret_basic`, `client_secret_jwt`, `private_key_jwt`). */
+  authMethod?: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'post' | 'basic'
+  /** The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart). Default: none; required by `private_key_jwt`: PEM (PKCS#8, PKCS#1 RSA or SEC1 EC P-256), a regular file of at most 64 KiB. */
+  privateKeyFile?: string
+  /** The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt). Default: from the key: `RS256` (RSA), `ES256` (EC P-256); `HS256` for `client_secret_jwt`. */
+  signingAlg?: string
+  /** The kid header of the client assertion (when the server holds several keys). Default: none. */
+  keyId?: string
+  /** The client assertion's aud claim (Keycloak also accepts the realm's issuer URL). Default: the token URL. */
+  assertionAudience?: string
   /** Extra form parameters sent with every token request (name, value). Default: none; a name given twice keeps its last value; `describe()` shows only the values of `audience` and `resource`. */
   extraParams?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>
   /** Time limit of one request to the token endpoint. Milliseconds. Default: 10 s; at most 1 h. */
@@ -100,8 +108,16 @@ export interface SettingsDescription {
   token_url: string
   /** The API base URL, instead of https://api.{environment}.corti.app/v2. */
   api_base_url: string | null
-  /** How the client authenticates: client_secret_post or client_secret_basic. */
-  auth_method: 'client_secret_post' | 'client_secret_basic'
+  /** How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt (HS256 assertion over the secret) or private_key_jwt (assertion signed with private_key_file). */
+  auth_method: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt'
+  /** The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart). */
+  private_key_file: string | null
+  /** The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt). */
+  signing_alg: string | null
+  /** The kid header of the client assertion (when the server holds several keys). */
+  key_id: string | null
+  /** The client assertion's aud claim (Keycloak also accepts the realm's issuer URL). */
+  assertion_audience: string | null
   /** Extra form parameters sent with every token request (name, value). */
   extra_params: Array<[string, string]>
   /** Time limit of one request to the token endpoint. */
@@ -130,4 +146,6 @@ export interface SettingsDescription {
   ca_certificates: number
   /** A token cache shared between processes: redis://…, rediss://… or file:///dir. */
   shared_cache: string | null
+  /** private_key_jwt: the key's type, algorithm and public-key fingerprint (never the key); null otherwise. */
+  private_key: { type: string; alg: string; fingerprint: string } | { error: string } | null
 }

@@ -916,3 +916,59 @@ fn http_get<'a>(url: &str, headers: impl Iterator<Item = &'a str>) -> (u16, Stri
         .to_string();
     (status, body)
 }
+
+/// RFC 7523 client authentication (issue 22): private_key_jwt by flags (with
+/// the on-disk cache: the second call is served from it, its slot bound to the
+/// key) and client_secret_jwt from the environment.
+#[test]
+#[ignore = "needs the loopback servers: scripts/test.sh runs it"]
+fn client_assertions_by_flags_and_environment() {
+    let home = tempfile::tempdir().unwrap();
+    let key = var("CORTIAUTH_KC_JWT_EC_KEY_FILE");
+    let flags = |c: &mut Command| {
+        c.args(["--token-url", &var("CORTIAUTH_KC_TOKEN_URL_BASE")])
+            .args(["--client-id", &var("CORTIAUTH_KC_JWT_EC_CLIENT_ID")])
+            .args([
+                "--auth-method",
+                "private_key_jwt",
+                "--private-key-file",
+                &key,
+            ]);
+    };
+    let mut first = cortiauth(home.path());
+    first.args(["token", "--cache", "-v"]);
+    flags(&mut first);
+    let r = ok(&mut first);
+    assert_jwt(r.stdout.trim_end());
+    assert!(fetched(&r), "{}", r.stderr);
+    let mut second = cortiauth(home.path());
+    second.args(["token", "--cache", "-v"]);
+    flags(&mut second);
+    let again = ok(&mut second);
+    assert_eq!(again.stdout, r.stdout, "served from the cache");
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let line = pem.lines().nth(1).unwrap();
+    assert!(!r.stderr.contains(line) && !again.stderr.contains(line));
+
+    let mut described = cortiauth(home.path());
+    described.args(["config", "--json"]);
+    flags(&mut described);
+    let d = ok(&mut described);
+    assert!(
+        d.stdout.contains("\"fingerprint\":\"sha256:"),
+        "{}",
+        d.stdout
+    );
+    assert!(!d.stdout.contains(line));
+
+    let r = ok(cortiauth(home.path())
+        .env("CORTI_TOKEN_URL", var("CORTIAUTH_KC_TOKEN_URL_BASE"))
+        .env("CORTI_CLIENT_ID", var("CORTIAUTH_KC_JWT_SECRET_CLIENT_ID"))
+        .env(
+            "CORTI_CLIENT_SECRET",
+            var("CORTIAUTH_KC_JWT_SECRET_CLIENT_SECRET"),
+        )
+        .env("CORTI_AUTH_METHOD", "client_secret_jwt")
+        .arg("token"));
+    assert_jwt(r.stdout.trim_end());
+}

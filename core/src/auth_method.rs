@@ -10,15 +10,29 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// HTTP Basic authentication with the form-encoded id and secret.
     ClientSecretBasic,
+    /// A JWT assertion signed with HS256 over the client secret, fresh for
+    /// every token request (RFC 7523; Keycloak's "Signed JWT with client secret").
+    ClientSecretJwt,
+    /// A JWT assertion signed with the private key in `private_key_file`
+    /// (RS256, PS256 or ES256), fresh for every token request: no shared secret
+    /// (RFC 7523; Keycloak's "Signed JWT").
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
-    /// `client_secret_post` or `client_secret_basic`.
+    /// `client_secret_post`, `client_secret_basic`, `client_secret_jwt` or `private_key_jwt`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
         }
+    }
+
+    /// Whether the method uses the client secret (every one but `private_key_jwt`).
+    pub fn uses_secret(self) -> bool {
+        !matches!(self, AuthMethod::PrivateKeyJwt)
     }
 }
 
@@ -28,8 +42,10 @@ impl std::str::FromStr for AuthMethod {
         match s.trim().to_ascii_lowercase().replace('-', "_").as_str() {
             "client_secret_post" | "post" => Ok(AuthMethod::ClientSecretPost),
             "client_secret_basic" | "basic" => Ok(AuthMethod::ClientSecretBasic),
+            "client_secret_jwt" => Ok(AuthMethod::ClientSecretJwt),
+            "private_key_jwt" => Ok(AuthMethod::PrivateKeyJwt),
             other => Err(Error::config(format!(
-                "unknown auth method {other:?}: use client_secret_post or client_secret_basic"
+                "unknown auth method {other:?}: use client_secret_post, client_secret_basic, client_secret_jwt or private_key_jwt"
             ))),
         }
     }

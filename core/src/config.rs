@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::auth_method::AuthMethod;
+use crate::client_auth::{SigningAlg, SigningKey};
 use crate::error::{Error, Result};
 pub(crate) use crate::redact::redact_url;
 use crate::secret::SecretString;
@@ -116,6 +117,15 @@ pub struct Config {
     pub(crate) token_url: String,
     pub(crate) api_base_url: Option<String>,
     pub(crate) auth_method: AuthMethod,
+    /// `private_key_jwt`: the key file, read again before every token request.
+    pub(crate) private_key_file: Option<PathBuf>,
+    /// The assertion's algorithm when `signing_alg` names one.
+    pub(crate) signing_alg: Option<SigningAlg>,
+    pub(crate) key_id: Option<String>,
+    pub(crate) assertion_audience: Option<String>,
+    /// What binds the shared cache's slot to this client's credential: the
+    /// secret, or (`private_key_jwt`) a digest of the private key.
+    pub(crate) store_binding: SecretString,
     pub(crate) extra_params: Vec<(String, String)>,
     pub(crate) timeout: Duration,
     pub(crate) refresh: RefreshPolicy,
@@ -149,6 +159,7 @@ impl Config {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
             .ok_or_else(|| Error::config(format!("missing client id: set {}", env::CLIENT_ID)))?;
+        let auth_method = s.auth_method.unwrap_or_default();
         let client_secret = match (s.client_secret.take(), &s.client_secret_file) {
             (Some(_), Some(_)) => {
                 return Err(Error::config(format!(
@@ -161,14 +172,59 @@ impl Config {
             (None, Some(path)) => Some(read_secret_file(path)?),
             (None, None) => None,
         }
-        .filter(|v| !v.expose().trim().is_empty())
-        .ok_or_else(|| {
-            Error::config(format!(
-                "missing client secret: set {} or {}",
-                env::CLIENT_SECRET,
-                env::CLIENT_SECRET_FILE
-            ))
-        })?;
+        .filter(|v| !v.expose().trim().is_empty());
+        let client_secret = match (client_secret, auth_method.uses_secret()) {
+            (Some(secret), true) => secret,
+            (None, true) => {
+                return Err(Error::config(format!(
+                    "missing client secret: set {} or {} (or use private_key_jwt with a private key file)",
+                    env::CLIENT_SECRET,
+                    env::CLIENT_SECRET_FILE
+                )))
+            }
+            (Some(_), false) => {
+                return Err(Error::config(format!(
+                    "{} authenticates with private_key_file, not a client secret: unset the secret",
+                    auth_method.as_str()
+                )))
+            }
+            (None, false) => SecretString::new(""),
+        };
+        let signing_alg = match s.signing_alg.take().filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some(SigningAlg::parse(&v)?),
+            None => None,
+        };
+        let private_key_file = s.private_key_file.take();
+        let store_binding = match auth_method {
+            AuthMethod::PrivateKeyJwt => {
+                let path = private_key_file.as_deref().ok_or_else(|| {
+                    Error::config(format!(
+                        "private_key_jwt needs a private key: set private_key_file ({})",
+                        env::PRIVATE_KEY_FILE
+                    ))
+                })?;
+                // Read and checked now (a clear error at start-up), and again
+                // before every token request (a rotated key needs no restart).
+                SigningKey::load(path, signing_alg)?;
+                SigningKey::binding(path)?
+            }
+            AuthMethod::ClientSecretJwt => {
+                if signing_alg.is_some_and(|a| a != SigningAlg::Hs256) {
+                    return Err(Error::config(
+                        "client_secret_jwt signs with HS256: signing_alg must be HS256 or unset",
+                    ));
+                }
+                client_secret.clone()
+            }
+            _ => client_secret.clone(),
+        };
+        if private_key_file.is_some() && auth_method != AuthMethod::PrivateKeyJwt {
+            return Err(Error::config(format!(
+                "private_key_file is set but auth_method is {}: set auth_method to private_key_jwt ({})",
+                auth_method.as_str(),
+                env::AUTH_METHOD
+            )));
+        }
         let environment = s.environment.take().filter(|v| !v.trim().is_empty());
         if let Some(e) = &environment {
             urls::check_label("environment", e, env::ENVIRONMENT)?;
@@ -216,7 +272,15 @@ impl Config {
             if name.trim().is_empty() {
                 return Err(Error::config("extra parameter names must not be empty"));
             }
-            if reserved_param(&name) {
+            // With an assertion method the assertion is ours too (a
+            // hand-made one in extra_params stays possible with the others).
+            let assertion_param =
+                matches!(name.as_str(), "client_assertion" | "client_assertion_type");
+            let signs = matches!(
+                auth_method,
+                AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt
+            );
+            if reserved_param(&name) || (assertion_param && signs) {
                 return Err(Error::config(format!(
                     "extra parameter {name:?} is set by cortiauth itself"
                 )));
@@ -240,7 +304,12 @@ impl Config {
             scopes: normalize_scopes(s.scopes.as_deref().unwrap_or_default()),
             token_url,
             api_base_url,
-            auth_method: s.auth_method.unwrap_or_default(),
+            auth_method,
+            private_key_file,
+            signing_alg,
+            key_id: s.key_id.take().filter(|v| !v.trim().is_empty()),
+            assertion_audience: s.assertion_audience.take().filter(|v| !v.trim().is_empty()),
+            store_binding,
             extra_params,
             timeout,
             refresh,
@@ -318,6 +387,10 @@ impl Config {
             token_url: Some(self.token_url.clone()),
             api_base_url: self.api_base_url.clone(),
             auth_method: Some(self.auth_method),
+            private_key_file: self.private_key_file.clone(),
+            signing_alg: self.signing_alg.map(|a| a.as_str().to_string()),
+            key_id: self.key_id.clone(),
+            assertion_audience: self.assertion_audience.clone(),
             extra_params: self.extra_params.clone(),
             timeout: Some(self.timeout),
             max_attempts: Some(self.retry.max_attempts),
@@ -597,6 +670,26 @@ impl ConfigBuilder {
         self.settings.auth_method = Some(v);
         self
     }
+    /// The PEM private key of `private_key_jwt`, re-read before every token request.
+    pub fn private_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.private_key_file = Some(path.into());
+        self
+    }
+    /// The client assertion's algorithm (`RS256`, `PS256`, `ES256`, `HS256`).
+    pub fn signing_alg(mut self, alg: impl Into<String>) -> Self {
+        self.settings.signing_alg = Some(alg.into());
+        self
+    }
+    /// The client assertion's `kid` header.
+    pub fn key_id(mut self, kid: impl Into<String>) -> Self {
+        self.settings.key_id = Some(kid.into());
+        self
+    }
+    /// The client assertion's `aud`, instead of the token URL.
+    pub fn assertion_audience(mut self, aud: impl Into<String>) -> Self {
+        self.settings.assertion_audience = Some(aud.into());
+        self
+    }
     /// An extra form parameter sent with every token request (`audience`,
     /// `resource`); setting a name again replaces its value.
     pub fn extra_param(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
@@ -849,7 +942,9 @@ mod settings_tests {
         assert_eq!(keys, sorted);
         assert!(!json.contains('\n'));
         // Every field of Settings is shown.
-        assert_eq!(keys.len(), 24, "{keys:?}");
+        // (and `private_key`, null without private_key_jwt)
+        assert_eq!(keys.len(), 29, "{keys:?}");
+        assert_eq!(v["private_key"], Value::Null);
     }
 
     #[test]

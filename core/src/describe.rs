@@ -87,6 +87,10 @@ impl Config {
             }
         }
         m.insert("user_agent".into(), self.user_agent().into());
+        m.insert(
+            "private_key".into(),
+            crate::client_auth::describe_private_key(self),
+        );
         serde_json::to_string(&m).expect("a map of JSON values serializes")
     }
 }

@@ -16,6 +16,7 @@
 #![cfg_attr(not(feature = "testing"), warn(missing_docs))]
 
 mod auth_method;
+mod client_auth;
 mod config;
 mod describe;
 mod error;
@@ -81,6 +82,7 @@ pub use token_store::StoreErrorKind;
 #[cfg(feature = "testing")]
 #[doc(hidden)]
 pub mod testing {
+    pub use crate::client_auth::client_assertion;
     pub use crate::token_store::*;
 }
 

@@ -23,7 +23,7 @@ pub(crate) struct Redactor {
 }
 
 impl Redactor {
-    pub(crate) fn new(config: &Config, grant: Grant<'_>) -> Redactor {
+    pub(crate) fn new(config: &Config, grant: Grant<'_>, assertion: Option<&str>) -> Redactor {
         let mut patterns: Vec<Zeroizing<String>> = Vec::new();
         let secret = config.client_secret.expose();
         add_forms(&mut patterns, secret);
@@ -42,6 +42,14 @@ impl Redactor {
         }
         if let Grant::RefreshToken(rt) = grant {
             add_forms(&mut patterns, rt.expose());
+        }
+        // A client assertion is a credential while it lives (and its
+        // signature part alone, in case a server echoes pieces of it).
+        if let Some(jwt) = assertion {
+            add_forms(&mut patterns, jwt);
+            if let Some((_, signature)) = jwt.rsplit_once('.') {
+                add_forms(&mut patterns, signature);
+            }
         }
         // The same with control characters made spaces, as `clean` does.
         let mapped: Vec<Zeroizing<String>> = patterns

@@ -1,6 +1,8 @@
-//! The client secret from a file (the Docker/Kubernetes `_FILE` convention) or
-//! from standard input: one rule for the content (the first line), one bound
-//! on its size, and errors that name the source, never the content.
+//! Credentials from files: the client secret (the Docker/Kubernetes `_FILE`
+//! convention) or standard input, and the private key of `private_key_jwt`.
+//! One rule for what a credential file may be (a regular file, read without
+//! blocking, at most 64 KiB), one for a secret's content (the first line), and
+//! errors that name the source, never the content.
 
 use std::path::Path;
 
@@ -15,14 +17,24 @@ use crate::settings::env;
 /// file from filling memory.
 pub(crate) const MAX_SECRET_FILE_LEN: usize = 64 * 1024;
 
-/// The first line of a secret file, without its line ending. The file must be a
-/// regular file once symlinks are followed (Kubernetes mounts secrets as
-/// symlinks); it is opened non-blocking, so a FIFO or device is refused at once
-/// instead of blocking, and at most [`MAX_SECRET_FILE_LEN`] bytes are read.
-/// Errors name the file and the variable, never the content.
+/// The first line of a secret file, without its line ending (see
+/// [`read_credential_file`] for what the file may be). Errors name the file
+/// and the variable, never the content.
 pub(crate) fn read_secret_file(path: &Path) -> Result<SecretString> {
     let source = format!("file {} ({})", path.display(), env::CLIENT_SECRET_FILE);
-    let failed = |what: String| Error::config(format!("the client secret {source} {what}"));
+    let content = read_credential_file(path, &format!("the client secret {source}"))?;
+    client_secret_from_file_content(&content, &source)
+}
+
+/// The bytes of a credential file. It must be a regular file once symlinks are
+/// followed (Kubernetes mounts secrets as symlinks); it is opened non-blocking,
+/// so a FIFO or device is refused at once instead of blocking, and at most
+/// [`MAX_SECRET_FILE_LEN`] bytes are read. `what` names it in errors ("the
+/// private key file /run/key.pem (private_key_file)"); the content never
+/// appears in them.
+pub(crate) fn read_credential_file(path: &Path, what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let failed = |why: String| Error::config(format!("{what} {why}"));
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
@@ -38,12 +50,21 @@ pub(crate) fn read_secret_file(path: &Path) -> Result<SecretString> {
         .map_err(|e| failed(format!("cannot be read: {}", e.kind())))?;
     if !meta.is_file() {
         return Err(failed(
-            "is not a regular file (a directory, FIFO or device): point it at the file that \
-             holds the secret"
+            "is not a regular file (a directory, FIFO or device): point it at the file itself"
                 .into(),
         ));
     }
-    client_secret_from_reader(file, &source)
+    let mut content = Zeroizing::new(Vec::new());
+    file.take(MAX_SECRET_FILE_LEN as u64 + 1)
+        .read_to_end(&mut content)
+        .map_err(|e| failed(format!("cannot be read: {}", e.kind())))?;
+    if content.len() > MAX_SECRET_FILE_LEN {
+        return Err(failed(format!(
+            "is larger than {} KiB: is it the right file?",
+            MAX_SECRET_FILE_LEN / 1024
+        )));
+    }
+    Ok(content)
 }
 
 /// The client secret read from `reader` (a secret file, or standard input for

@@ -54,6 +54,14 @@ pub struct Settings {
     pub api_base_url: Option<String>,
     /// How the client authenticates (`client_secret_post` by default).
     pub auth_method: Option<AuthMethod>,
+    /// The PEM private key of `private_key_jwt` (re-read before every token request).
+    pub private_key_file: Option<PathBuf>,
+    /// The client assertion's algorithm (`RS256`, `PS256`, `ES256`; by default from the key).
+    pub signing_alg: Option<String>,
+    /// The `kid` header of the client assertion.
+    pub key_id: Option<String>,
+    /// The client assertion's `aud`, instead of the token URL.
+    pub assertion_audience: Option<String>,
     /// Extra form parameters sent with every token request (`audience`, `resource`).
     pub extra_params: Vec<(String, String)>,
     /// Timeout of one HTTP request to the token endpoint.
@@ -104,6 +112,16 @@ pub mod env {
     pub const SCOPES: &str = "CORTI_SCOPES";
     /// `CORTIAUTH_SHARED_CACHE`: the shared token cache URL.
     pub const SHARED_CACHE: &str = "CORTIAUTH_SHARED_CACHE";
+    /// `CORTI_AUTH_METHOD`: how the client authenticates.
+    pub const AUTH_METHOD: &str = "CORTI_AUTH_METHOD";
+    /// `CORTI_PRIVATE_KEY_FILE`: the private key of `private_key_jwt`.
+    pub const PRIVATE_KEY_FILE: &str = "CORTI_PRIVATE_KEY_FILE";
+    /// `CORTI_SIGNING_ALG`: the client assertion's algorithm.
+    pub const SIGNING_ALG: &str = "CORTI_SIGNING_ALG";
+    /// `CORTI_KEY_ID`: the client assertion's `kid`.
+    pub const KEY_ID: &str = "CORTI_KEY_ID";
+    /// `CORTI_ASSERTION_AUDIENCE`: the client assertion's `aud`.
+    pub const ASSERTION_AUDIENCE: &str = "CORTI_ASSERTION_AUDIENCE";
 }
 
 /// One field of [`Settings`], by kind: what [`Setting::field`] hands out.
@@ -339,12 +357,52 @@ pub static SETTINGS: &[Setting] = &[
         )
     },
     Setting {
-        default_doc: "`client_secret_post` (or `client_secret_basic`)",
+        env: Some(env::AUTH_METHOD),
+        default_doc: "`client_secret_post` (or `client_secret_basic`, `client_secret_jwt`, `private_key_jwt`)",
         ..row(
             "auth_method",
             DefaultValue::Unset,
-            "How the client authenticates: client_secret_post or client_secret_basic.",
+            "How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt (HS256 assertion over the secret) or private_key_jwt (assertion signed with private_key_file).",
             |s| Field::AuthMethod(&mut s.auth_method),
+        )
+    },
+    Setting {
+        env: Some(env::PRIVATE_KEY_FILE),
+        default_doc: "none; required by `private_key_jwt`: PEM (PKCS#8, PKCS#1 RSA or SEC1 EC P-256), a regular file of at most 64 KiB",
+        ..row(
+            "private_key_file",
+            DefaultValue::Unset,
+            "The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart).",
+            |s| Field::Path(&mut s.private_key_file),
+        )
+    },
+    Setting {
+        env: Some(env::SIGNING_ALG),
+        default_doc: "from the key: `RS256` (RSA), `ES256` (EC P-256); `HS256` for `client_secret_jwt`",
+        ..row(
+            "signing_alg",
+            DefaultValue::Unset,
+            "The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt).",
+            |s| Field::Text(&mut s.signing_alg),
+        )
+    },
+    Setting {
+        env: Some(env::KEY_ID),
+        ..row(
+            "key_id",
+            DefaultValue::Unset,
+            "The kid header of the client assertion (when the server holds several keys).",
+            |s| Field::Text(&mut s.key_id),
+        )
+    },
+    Setting {
+        env: Some(env::ASSERTION_AUDIENCE),
+        default_doc: "the token URL",
+        ..row(
+            "assertion_audience",
+            DefaultValue::Unset,
+            "The client assertion's aud claim (Keycloak also accepts the realm's issuer URL).",
+            |s| Field::Text(&mut s.assertion_audience),
         )
     },
     Setting {

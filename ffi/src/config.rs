@@ -41,6 +41,11 @@ pub enum cortiauth_auth_method {
     ClientSecretPost = 0,
     /// HTTP Basic authentication (Tiro.health and other RFC 6749 servers accept it).
     ClientSecretBasic = 1,
+    /// A JWT assertion signed with HS256 over the client secret (RFC 7523).
+    ClientSecretJwt = 2,
+    /// A JWT assertion signed with the key of `cortiauth_config_set_private_key_file`:
+    /// no client secret (RFC 7523).
+    PrivateKeyJwt = 3,
 }
 
 // SAFETY: every `*const cortiauth_config` handed out is made by `into_box` in `new_config`.
@@ -175,9 +180,11 @@ pub unsafe extern "C" fn cortiauth_config_set_auth_method(
         let method = match auth_method {
             m if m == cortiauth_auth_method::ClientSecretPost as u32 => AuthMethod::ClientSecretPost,
             m if m == cortiauth_auth_method::ClientSecretBasic as u32 => AuthMethod::ClientSecretBasic,
+            m if m == cortiauth_auth_method::ClientSecretJwt as u32 => AuthMethod::ClientSecretJwt,
+            m if m == cortiauth_auth_method::PrivateKeyJwt as u32 => AuthMethod::PrivateKeyJwt,
             other => {
                 return Err(Failure::invalid_argument(format!(
-                    "unknown auth method {other}: use CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_POST or _BASIC"
+                    "unknown auth method {other}: use CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_POST, _BASIC, _JWT or CORTIAUTH_AUTH_METHOD_PRIVATE_KEY_JWT"
                 )))
             }
         };

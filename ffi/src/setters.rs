@@ -136,6 +136,66 @@ pub unsafe extern "C" fn cortiauth_config_set_api_base_url(
     unsafe { set_named_str(config, "api_base_url", value) }
 }
 
+/// The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart).
+/// Default: none; required by private_key_jwt: PEM (PKCS#8, PKCS#1 RSA or SEC1 EC P-256), a regular file of at most 64 KiB.
+/// The string is copied; `""` unsets it.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_private_key_file(
+    config: *mut cortiauth_config,
+    value: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_named_str(config, "private_key_file", value) }
+}
+
+/// The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt).
+/// Default: from the key: RS256 (RSA), ES256 (EC P-256); HS256 for client_secret_jwt.
+/// The string is copied; `""` unsets it.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_signing_alg(
+    config: *mut cortiauth_config,
+    value: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_named_str(config, "signing_alg", value) }
+}
+
+/// The kid header of the client assertion (when the server holds several keys).
+/// Default: none.
+/// The string is copied; `""` unsets it.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_key_id(
+    config: *mut cortiauth_config,
+    value: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_named_str(config, "key_id", value) }
+}
+
+/// The client assertion's aud claim (Keycloak also accepts the realm's issuer URL).
+/// Default: the token URL.
+/// The string is copied; `""` unsets it.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_assertion_audience(
+    config: *mut cortiauth_config,
+    value: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_named_str(config, "assertion_audience", value) }
+}
+
 /// Time limit of one request to the token endpoint.
 /// In milliseconds. Default: 10 s; at most 1 h.
 ///

@@ -143,6 +143,49 @@ TEST(version) {
 }
 
 /* The docs' example: credentials from the environment, print the access token. */
+/* RFC 7523 client authentication (issue 22): client_secret_jwt, and
+ * private_key_jwt with the RSA and EC keys tests/servers/keycloak.sh made. */
+TEST(client_assertions) {
+    const char *url = need_env("CORTIAUTH_KC_TOKEN_URL_BASE");
+    cortiauth_config *c = cortiauth_config_new();
+    CHECK(c != NULL);
+    CHECK_OK(cortiauth_config_set_client_id(c, need_env("CORTIAUTH_KC_JWT_SECRET_CLIENT_ID")), NULL);
+    CHECK_OK(cortiauth_config_set_client_secret(c, need_env("CORTIAUTH_KC_JWT_SECRET_CLIENT_SECRET")), NULL);
+    CHECK_OK(cortiauth_config_set_token_url(c, url), NULL);
+    CHECK_OK(cortiauth_config_set_auth_method(c, CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_JWT), NULL);
+    cortiauth_manager *m = manager_of(c);
+    char *token = token_of(m);
+    CHECK(looks_like_jwt(token));
+    cortiauth_string_free(token);
+    cortiauth_manager_free(m);
+
+    const char *clients[2][2] = {
+        {"CORTIAUTH_KC_JWT_RSA_CLIENT_ID", "CORTIAUTH_KC_JWT_RSA_KEY_FILE"},
+        {"CORTIAUTH_KC_JWT_EC_CLIENT_ID", "CORTIAUTH_KC_JWT_EC_KEY_FILE"},
+    };
+    for (int i = 0; i < 2; i++) {
+        c = cortiauth_config_new();
+        CHECK(c != NULL);
+        CHECK_OK(cortiauth_config_set_client_id(c, need_env(clients[i][0])), NULL);
+        CHECK_OK(cortiauth_config_set_token_url(c, url), NULL);
+        /* By name, as a host reading a configuration file would. */
+        cortiauth_error *err = NULL;
+        CHECK_OK(cortiauth_config_set(c, "auth_method", "private_key_jwt", &err), &err);
+        CHECK_OK(cortiauth_config_set_private_key_file(c, need_env(clients[i][1])), NULL);
+        m = manager_of(c);
+        token = token_of(m);
+        CHECK(looks_like_jwt(token));
+        cortiauth_string_free(token);
+        char *d = NULL;
+        CHECK_OK(cortiauth_manager_describe(m, &d, &err), &err);
+        CHECK(contains(d, "\"auth_method\":\"private_key_jwt\""));
+        CHECK(contains(d, "\"fingerprint\":\"sha256:"));
+        CHECK(!contains(d, "BEGIN"));
+        cortiauth_string_free(d);
+        cortiauth_manager_free(m);
+    }
+}
+
 TEST(docs_example) {
     CHECK(setenv("CORTI_CLIENT_ID", need_env("CORTIAUTH_KC_CLIENT_ID"), 1) == 0);
     CHECK(setenv("CORTI_CLIENT_SECRET", need_env("CORTIAUTH_KC_CLIENT_SECRET"), 1) == 0);
@@ -474,7 +517,7 @@ TEST(invalid_arguments) {
     CHECK_STATUS(I, cortiauth_config_set_client_secret_file(c, bad), NULL);
     CHECK_STATUS(I, cortiauth_config_set_api_base_url(c, bad), NULL);
     CHECK_STATUS(I, cortiauth_config_set_shared_cache(c, bad), NULL);
-    CHECK_STATUS(I, cortiauth_config_set_auth_method(c, 2), NULL);
+    CHECK_STATUS(I, cortiauth_config_set_auth_method(c, 99), NULL);
     cortiauth_config_free(c);
 
     cortiauth_manager *m = manager_of(kc_config());
@@ -1194,6 +1237,7 @@ static const struct test_case TESTS[] = {
     CASE(string_free_after_shortening),
     CASE(ca_cert_pem_adds),
     CASE(invalidate_accepts_bearer_prefix),
+    CASE(client_assertions),
 };
 #define NTESTS (sizeof TESTS / sizeof TESTS[0])
 

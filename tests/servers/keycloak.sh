@@ -191,13 +191,50 @@ cmd_start() {
   # of keycloak.migration.dir: older versions of this script wrote realms there.
   rm -rf "$KC_HOME/data/import"
 
-  # This run's realm files: one <realm>-realm.json per realm in realms.json.
+  # Keys for the private_key_jwt clients, made for this run (no private key is
+  # committed): RSA 2048 and EC P-256 in PKCS#8 PEM, each with a self-signed
+  # certificate Keycloak checks the assertions against.
+  rm -rf "$rd/keys"
+  mkdir -p "$rd/keys"
+  chmod 700 "$rd/keys"
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$rd/keys/rsa.pem" 2>/dev/null ||
+    die "openssl cannot make the test RSA key"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$rd/keys/ec.pem" 2>/dev/null ||
+    die "openssl cannot make the test EC key"
+  local kind
+  for kind in rsa ec; do
+    openssl req -x509 -new -key "$rd/keys/$kind.pem" -subj "/CN=cortiauth-jwt-$kind" -days 2 \
+      -outform DER -out "$rd/keys/$kind.der" 2>/dev/null || die "openssl cannot make the test $kind certificate"
+  done
+
+  # This run's realm files: one <realm>-realm.json per realm in realms.json,
+  # plus the clients of the assertion methods (client_secret_jwt, and
+  # private_key_jwt with this run's certificates).
   rm -rf "$rd/keycloak-import" "$rd/keycloak-tx"
   mkdir -p "$rd/keycloak-import"
-  python3 - "$REALMS_FILE" "$rd/keycloak-import" <<'PY'
-import json, os, sys
+  python3 - "$REALMS_FILE" "$rd/keycloak-import" "$rd/keys" <<'PY'
+import base64, copy, json, os, sys
 realms = json.load(open(sys.argv[1]))
+keys = sys.argv[3]
 for realm in realms if isinstance(realms, list) else [realms]:
+    template = next(c for c in realm["clients"] if c["clientId"] == "cortiauth-corti")
+    def client(client_id, authenticator, description, attributes, secret=None):
+        c = copy.deepcopy(template)
+        c.update(clientId=client_id, name=client_id, description=description,
+                 clientAuthenticatorType=authenticator)
+        c.pop("secret", None)
+        if secret:
+            c["secret"] = secret
+        c.setdefault("attributes", {}).update(attributes)
+        return c
+    realm["clients"].append(client(
+        "cortiauth-jwt-secret", "client-secret-jwt", "client_secret_jwt (HS256 over the secret)",
+        {}, secret="cortiauth-jwt-secret-secret"))
+    for kind in ("rsa", "ec"):
+        cert = base64.b64encode(open(os.path.join(keys, kind + ".der"), "rb").read()).decode()
+        realm["clients"].append(client(
+            "cortiauth-jwt-" + kind, "client-jwt", "private_key_jwt, " + kind + " key made by the test setup",
+            {"use.jwks.url": "false", "jwt.credential.certificate": cert}))
     with open(os.path.join(sys.argv[2], realm["realm"] + "-realm.json"), "w") as f:
         json.dump(realm, f)
 PY
@@ -245,6 +282,12 @@ export CORTIAUTH_KC_REFRESH_CLIENT_ID='cortiauth-refresh'
 export CORTIAUTH_KC_REFRESH_CLIENT_SECRET='cortiauth-refresh-secret'
 export CORTIAUTH_KC_DISABLED_CLIENT_ID='cortiauth-disabled'
 export CORTIAUTH_KC_DISABLED_CLIENT_SECRET='cortiauth-disabled-secret'
+export CORTIAUTH_KC_JWT_SECRET_CLIENT_ID='cortiauth-jwt-secret'
+export CORTIAUTH_KC_JWT_SECRET_CLIENT_SECRET='cortiauth-jwt-secret-secret'
+export CORTIAUTH_KC_JWT_RSA_CLIENT_ID='cortiauth-jwt-rsa'
+export CORTIAUTH_KC_JWT_RSA_KEY_FILE='$rd/keys/rsa.pem'
+export CORTIAUTH_KC_JWT_EC_CLIENT_ID='cortiauth-jwt-ec'
+export CORTIAUTH_KC_JWT_EC_KEY_FILE='$rd/keys/ec.pem'
 export CORTIAUTH_KC_ADMIN_USERNAME='$KC_ADMIN_USERNAME'
 export CORTIAUTH_KC_ADMIN_PASSWORD='$KC_ADMIN_PASSWORD'
 EOF

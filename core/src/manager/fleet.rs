@@ -185,7 +185,7 @@ fn store_key(config: &Config) -> StoreKey {
         &url,
         config.client_id(),
         config.scopes(),
-        &config.client_secret,
+        &config.store_binding,
     )
 }
 

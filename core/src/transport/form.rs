@@ -9,12 +9,17 @@ use zeroize::Zeroizing;
 
 use super::Grant;
 use crate::auth_method::AuthMethod;
+use crate::client_auth::ASSERTION_TYPE;
 use crate::config::Config;
 use crate::error::Error;
 
 /// The form body, built in one allocation that is wiped when the HTTP client
 /// drops the body (it holds the client secret or a refresh token).
-pub(super) fn form_body(config: &Config, grant: Grant<'_>) -> reqwest::Body {
+pub(super) fn form_body(
+    config: &Config,
+    grant: Grant<'_>,
+    assertion: Option<&str>,
+) -> reqwest::Body {
     let scope = config.scope_param();
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(6 + config.extra_params.len());
     match grant {
@@ -28,9 +33,18 @@ pub(super) fn form_body(config: &Config, grant: Grant<'_>) -> reqwest::Body {
     for (k, v) in &config.extra_params {
         pairs.push((k, v));
     }
-    if config.auth_method == AuthMethod::ClientSecretPost {
-        pairs.push(("client_id", &config.client_id));
-        pairs.push(("client_secret", config.client_secret.expose()));
+    match (config.auth_method, assertion) {
+        (AuthMethod::ClientSecretPost, _) => {
+            pairs.push(("client_id", &config.client_id));
+            pairs.push(("client_secret", config.client_secret.expose()));
+        }
+        // RFC 7523 §2.2: the assertion authenticates; client_id names the client.
+        (AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt, Some(jwt)) => {
+            pairs.push(("client_id", &config.client_id));
+            pairs.push(("client_assertion_type", ASSERTION_TYPE));
+            pairs.push(("client_assertion", jwt));
+        }
+        _ => {}
     }
     let body = encode_form(&pairs);
     reqwest::Body::from(Bytes::from_owner(body))

@@ -10,6 +10,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::auth_method::AuthMethod;
+use crate::client_auth::client_assertion;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::response::{self, TokenResponse};
@@ -170,8 +171,14 @@ impl Transport {
         if config.auth_method == AuthMethod::ClientSecretBasic {
             request = request.header(AUTHORIZATION, basic_auth(config)?);
         }
+        // A fresh assertion per request (its jti is never sent twice).
+        let assertion = client_assertion(config)?;
         let mut response = request
-            .body(form_body(config, grant))
+            .body(form_body(
+                config,
+                grant,
+                assertion.as_deref().map(|a| a.as_str()),
+            ))
             .send()
             .await
             .map_err(|e| send_error(e, &config.token_url, timeout))?;
@@ -195,7 +202,7 @@ impl Transport {
         }
         let retry_after = retry_after(&headers);
         let code = status.as_u16();
-        let redactor = Redactor::new(config, grant);
+        let redactor = Redactor::new(config, grant, assertion.as_deref().map(|a| a.as_str()));
         let error = if status.is_redirection() {
             let location = headers
                 .get(LOCATION)
@@ -438,7 +445,7 @@ mod tests {
     #[test]
     fn excerpts_are_short_one_line_and_scrubbed() {
         let config = config(AuthMethod::ClientSecretPost);
-        let r = Redactor::new(&config, Grant::ClientCredentials);
+        let r = Redactor::new(&config, Grant::ClientCredentials, None);
         let body = format!("line1\nyou sent client_secret={SECRET} {}", "x".repeat(500));
         let e = r.clean(&body, EXCERPT_CHARS);
         assert!(!e.contains(SECRET));
@@ -452,7 +459,7 @@ mod tests {
     #[test]
     fn a_secret_crossing_the_cut_leaks_nothing() {
         let config = config(AuthMethod::ClientSecretPost);
-        let r = Redactor::new(&config, Grant::ClientCredentials);
+        let r = Redactor::new(&config, Grant::ClientCredentials, None);
         for at in EXCERPT_CHARS - SECRET.len()..EXCERPT_CHARS + 2 {
             let body = format!("{}{SECRET}{}", "a".repeat(at), "b".repeat(100));
             let e = r.clean(&body, EXCERPT_CHARS);
@@ -473,7 +480,7 @@ mod tests {
         let pct_lower = "p%40ss%20w%2frd%2b%22x%22%2dtopsecretvalue";
         for method in [AuthMethod::ClientSecretPost, AuthMethod::ClientSecretBasic] {
             let config = config(method);
-            let r = Redactor::new(&config, Grant::RefreshToken(&rt));
+            let r = Redactor::new(&config, Grant::RefreshToken(&rt), None);
             let body = format!(
                 "{{\"echo\":\"{json_secret}\",\"form\":\"client_secret={form_secret}&x={}\",\
                  \"auth\":\"Basic {basic}\",\"raw\":\"{raw_basic}\",\"pct\":\"{pct_lower}\",\
@@ -500,7 +507,7 @@ mod tests {
     #[test]
     fn oauth_fields_are_capped_printable_and_scrubbed() {
         let config = config(AuthMethod::ClientSecretPost);
-        let r = Redactor::new(&config, Grant::ClientCredentials);
+        let r = Redactor::new(&config, Grant::ClientCredentials, None);
         let body = serde_json::json!({
             "error": "invalid_request\n2026-01-01 INFO forged line",
             "error_description": format!("bad\r\nINFO fake\u{202e}txt {SECRET} {}", "d".repeat(5000)),
@@ -575,7 +582,7 @@ mod tests {
                 .token_url("http://127.0.0.1:1/t")
                 .build()
                 .unwrap();
-            let r = Redactor::new(&config, Grant::ClientCredentials);
+            let r = Redactor::new(&config, Grant::ClientCredentials, None);
             let placed = match form {
                 0 => secret.clone(),
                 1 => form_encode(&secret).to_string(),

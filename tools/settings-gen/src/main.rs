@@ -348,7 +348,9 @@ class Settings(TypedDict, total=False):
 fn ts_type(k: Kind) -> &'static str {
     match k {
         Kind::Text | Kind::Secret | Kind::Url | Kind::Path => "string",
-        Kind::AuthMethod => "'client_secret_post' | 'client_secret_basic' | 'post' | 'basic'",
+        Kind::AuthMethod => {
+            "'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'post' | 'basic'"
+        }
         Kind::Duration | Kind::Count | Kind::Fraction => "number",
         Kind::Flag => "boolean",
         Kind::Scopes => "string | readonly string[]",
@@ -441,7 +443,9 @@ export interface SettingsDescription {
             Kind::Secret => "'[REDACTED]'",
             Kind::Text | Kind::Path | Kind::Url if nullable.contains(&key) => "string | null",
             Kind::Text | Kind::Path | Kind::Url => "string",
-            Kind::AuthMethod => "'client_secret_post' | 'client_secret_basic'",
+            Kind::AuthMethod => {
+                "'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt'"
+            }
             Kind::Duration | Kind::Count | Kind::Fraction | Kind::Pems => "number",
             Kind::Flag => "boolean",
             Kind::Scopes => "string[]",
@@ -450,6 +454,10 @@ export interface SettingsDescription {
         writeln!(out, "  /** {} */", row.doc).unwrap();
         writeln!(out, "  {key}: {ty}").unwrap();
     }
+    out.push_str(
+        "  /** private_key_jwt: the key's type, algorithm and public-key fingerprint (never the key); null otherwise. */\n  \
+         private_key: { type: string; alg: string; fingerprint: string } | { error: string } | null\n",
+    );
     out.push_str("}\n");
     out
 }
@@ -541,6 +549,9 @@ fn readme_table() -> String {
     }
     out.push_str(
         "| `user_agent` | — | `binding` | (`c`) | (`python`) | (`node`) | (`cli`) | `cortiauth/<version> (<binding>)` |\n",
+    );
+    out.push_str(
+        "| `private_key` | — | (read from `private_key_file`) | — | — | — | — | `private_key_jwt`: the key's `type`, `alg` and public-key `fingerprint` (never the key); null otherwise |\n",
     );
     writeln!(out, "{README_END}").unwrap();
     out

@@ -45,9 +45,28 @@ class Settings(TypedDict, total=False):
     #: https://api.{environment}.corti.app/v2.
     api_base_url: Optional[str]
 
-    #: How the client authenticates: client_secret_post or client_secret_basic. Default:
-    #: client_secret_post (or client_secret_basic).
+    #: How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt
+    #: (HS256 assertion over the secret) or private_key_jwt (assertion signed with
+    #: private_key_file). Default: client_secret_post (or client_secret_basic, client_secret_jwt,
+    #: private_key_jwt).
     auth_method: Optional[str]
+
+    #: The PEM private key that signs private_key_jwt assertions, re-read before every token
+    #: request (a rotated key needs no restart). Default: none; required by private_key_jwt: PEM
+    #: (PKCS#8, PKCS#1 RSA or SEC1 EC P-256), a regular file of at most 64 KiB.
+    private_key_file: Union[str, os.PathLike[str], None]
+
+    #: The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256
+    #: (client_secret_jwt). Default: from the key: RS256 (RSA), ES256 (EC P-256); HS256 for
+    #: client_secret_jwt.
+    signing_alg: Optional[str]
+
+    #: The kid header of the client assertion (when the server holds several keys). Default: none.
+    key_id: Optional[str]
+
+    #: The client assertion's aud claim (Keycloak also accepts the realm's issuer URL). Default:
+    #: the token URL.
+    assertion_audience: Optional[str]
 
     #: Extra form parameters sent with every token request (name, value). Default: none; a name
     #: given twice keeps its last value; describe() shows only the values of audience and resource.
