@@ -164,6 +164,11 @@ enum cortiauth_auth_method
      * no client secret (RFC 7523).
      */
     CORTIAUTH_AUTH_METHOD_PRIVATE_KEY_JWT = 3,
+    /**
+     * The TLS client certificate of `cortiauth_config_set_client_certificate_file`
+     * and `cortiauth_config_set_client_key_file` authenticates (RFC 8705).
+     */
+    CORTIAUTH_AUTH_METHOD_TLS_CLIENT_AUTH = 4,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -740,6 +745,28 @@ cortiauth_status cortiauth_config_set_key_id(struct cortiauth_config *config, co
  */
 cortiauth_status cortiauth_config_set_assertion_audience(struct cortiauth_config *config,
                                                          const char *value);
+
+/**
+ * The PEM client certificate (chain) presented on the TLS connection to the token endpoint (mTLS, RFC 8705); re-read when it changes.
+ * Default: none; required by tls_client_auth, with client_key_file; used with any method when set.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_client_certificate_file(struct cortiauth_config *config,
+                                                              const char *value);
+
+/**
+ * The PEM private key of client_certificate_file.
+ * Default: none; required with client_certificate_file.
+ * The string is copied; `""` unsets it.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+ * `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+ */
+cortiauth_status cortiauth_config_set_client_key_file(struct cortiauth_config *config,
+                                                      const char *value);
 
 /**
  * Time limit of one request to the token endpoint.

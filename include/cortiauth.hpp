@@ -109,6 +109,7 @@ enum class AuthMethod : uint32_t {
     client_secret_basic = CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_BASIC,
     client_secret_jwt = CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_JWT,
     private_key_jwt = CORTIAUTH_AUTH_METHOD_PRIVATE_KEY_JWT,
+    tls_client_auth = CORTIAUTH_AUTH_METHOD_TLS_CLIENT_AUTH,
 };
 
 /**
@@ -153,6 +154,13 @@ public:
     Config &key_id(const std::string &v) { return set(cortiauth_config_set_key_id(get(), v.c_str())); }
     Config &assertion_audience(const std::string &v) {
         return set(cortiauth_config_set_assertion_audience(get(), v.c_str()));
+    }
+    /** mTLS: the PEM client certificate (chain) and its key (required by tls_client_auth). */
+    Config &client_certificate_file(const std::string &path) {
+        return set(cortiauth_config_set_client_certificate_file(get(), path.c_str()));
+    }
+    Config &client_key_file(const std::string &path) {
+        return set(cortiauth_config_set_client_key_file(get(), path.c_str()));
     }
     /** A name set again keeps its last value. */
     Config &extra_param(const std::string &name, const std::string &value) {

@@ -144,7 +144,7 @@ export declare class TokenManager {
   readonly tokenUrl: string
   /** The scopes sent, `openid` first. */
   readonly scopes: string[]
-  readonly authMethod: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt'
+  readonly authMethod: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth'
   toJSON(): { clientId: string; tenantName: string; tokenUrl: string }
 }
 

@@ -22,8 +22,8 @@ export interface SettingsOptions {
   tokenUrl?: string
   /** The API base URL, instead of https://api.{environment}.corti.app/v2. Default: `https://api.{environment}.corti.app/v2`. */
   apiBaseUrl?: string
-  /** How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt (HS256 assertion over the secret) or private_key_jwt (assertion signed with private_key_file). Default: `client_secret_post` (or `client_secret_basic`, `client_secret_jwt`, `private_key_jwt`). */
-  authMethod?: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'post' | 'basic'
+  /** How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt (HS256 assertion over the secret), private_key_jwt (assertion signed with private_key_file) or tls_client_auth (the client certificate). Default: `client_secret_post` (or `client_secret_basic`, `client_secret_jwt`, `private_key_jwt`, `tls_client_auth`). */
+  authMethod?: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'post' | 'basic'
   /** The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart). Default: none; required by `private_key_jwt`: PEM (PKCS#8, PKCS#1 RSA or SEC1 EC P-256), a regular file of at most 64 KiB. */
   privateKeyFile?: string
   /** The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt). Default: from the key: `RS256` (RSA), `ES256` (EC P-256); `HS256` for `client_secret_jwt`. */
@@ -32,6 +32,10 @@ export interface SettingsOptions {
   keyId?: string
   /** The client assertion's aud claim (Keycloak also accepts the realm's issuer URL). Default: the token URL. */
   assertionAudience?: string
+  /** The PEM client certificate (chain) presented on the TLS connection to the token endpoint (mTLS, RFC 8705); re-read when it changes. Default: none; required by `tls_client_auth`, with `client_key_file`; used with any method when set. */
+  clientCertificateFile?: string
+  /** The PEM private key of client_certificate_file. Default: none; required with `client_certificate_file`. */
+  clientKeyFile?: string
   /** Extra form parameters sent with every token request (name, value). Default: none; a name given twice keeps its last value; `describe()` shows only the values of `audience` and `resource`. */
   extraParams?: Readonly<Record<string, string>> | ReadonlyArray<readonly [string, string]>
   /** Time limit of one request to the token endpoint. Milliseconds. Default: 10 s; at most 1 h. */
@@ -108,8 +112,8 @@ export interface SettingsDescription {
   token_url: string
   /** The API base URL, instead of https://api.{environment}.corti.app/v2. */
   api_base_url: string | null
-  /** How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt (HS256 assertion over the secret) or private_key_jwt (assertion signed with private_key_file). */
-  auth_method: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt'
+  /** How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt (HS256 assertion over the secret), private_key_jwt (assertion signed with private_key_file) or tls_client_auth (the client certificate). */
+  auth_method: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth'
   /** The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart). */
   private_key_file: string | null
   /** The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt). */
@@ -118,6 +122,10 @@ export interface SettingsDescription {
   key_id: string | null
   /** The client assertion's aud claim (Keycloak also accepts the realm's issuer URL). */
   assertion_audience: string | null
+  /** The PEM client certificate (chain) presented on the TLS connection to the token endpoint (mTLS, RFC 8705); re-read when it changes. */
+  client_certificate_file: string | null
+  /** The PEM private key of client_certificate_file. */
+  client_key_file: string | null
   /** Extra form parameters sent with every token request (name, value). */
   extra_params: Array<[string, string]>
   /** Time limit of one request to the token endpoint. */
@@ -148,4 +156,6 @@ export interface SettingsDescription {
   shared_cache: string | null
   /** private_key_jwt: the key's type, algorithm and public-key fingerprint (never the key); null otherwise. */
   private_key: { type: string; alg: string; fingerprint: string } | { error: string } | null
+  /** mTLS: the client certificate's x5t#S256 (never the key); null otherwise. */
+  client_certificate: { 'x5t#S256': string } | { error: string } | null
 }

@@ -961,6 +961,19 @@ fn client_assertions_by_flags_and_environment() {
     );
     assert!(!d.stdout.contains(line));
 
+    // tls_client_auth from the environment, with --ca-cert for the test CA.
+    let r = ok(cortiauth(home.path())
+        .env("CORTI_TOKEN_URL", var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
+        .env("CORTI_CLIENT_ID", var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
+        .env("CORTI_AUTH_METHOD", "tls_client_auth")
+        .env(
+            "CORTI_CLIENT_CERTIFICATE_FILE",
+            var("CORTIAUTH_KC_MTLS_CERT_FILE"),
+        )
+        .env("CORTI_CLIENT_KEY_FILE", var("CORTIAUTH_KC_MTLS_KEY_FILE"))
+        .args(["token", "--json", "--ca-cert", &var("CORTIAUTH_KC_CA_FILE")]));
+    assert!(r.stdout.contains("\"access_token\""), "{}", r.stdout);
+
     let r = ok(cortiauth(home.path())
         .env("CORTI_TOKEN_URL", var("CORTIAUTH_KC_TOKEN_URL_BASE"))
         .env("CORTI_CLIENT_ID", var("CORTIAUTH_KC_JWT_SECRET_CLIENT_ID"))

@@ -17,22 +17,29 @@ pub enum AuthMethod {
     /// (RS256, PS256 or ES256), fresh for every token request: no shared secret
     /// (RFC 7523; Keycloak's "Signed JWT").
     PrivateKeyJwt,
+    /// The client certificate of the TLS connection authenticates (RFC 8705
+    /// §2): `client_certificate_file` and `client_key_file`, no secret. The
+    /// server binds the token to the certificate (`cnf.x5t#S256`).
+    TlsClientAuth,
 }
 
 impl AuthMethod {
-    /// `client_secret_post`, `client_secret_basic`, `client_secret_jwt` or `private_key_jwt`.
+    /// `client_secret_post`, `client_secret_basic`, `client_secret_jwt`,
+    /// `private_key_jwt` or `tls_client_auth`.
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::ClientSecretPost => "client_secret_post",
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretJwt => "client_secret_jwt",
             AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
         }
     }
 
-    /// Whether the method uses the client secret (every one but `private_key_jwt`).
+    /// Whether the method uses the client secret (all but `private_key_jwt`
+    /// and `tls_client_auth`).
     pub fn uses_secret(self) -> bool {
-        !matches!(self, AuthMethod::PrivateKeyJwt)
+        !matches!(self, AuthMethod::PrivateKeyJwt | AuthMethod::TlsClientAuth)
     }
 }
 
@@ -44,8 +51,9 @@ impl std::str::FromStr for AuthMethod {
             "client_secret_basic" | "basic" => Ok(AuthMethod::ClientSecretBasic),
             "client_secret_jwt" => Ok(AuthMethod::ClientSecretJwt),
             "private_key_jwt" => Ok(AuthMethod::PrivateKeyJwt),
+            "tls_client_auth" => Ok(AuthMethod::TlsClientAuth),
             other => Err(Error::config(format!(
-                "unknown auth method {other:?}: use client_secret_post, client_secret_basic, client_secret_jwt or private_key_jwt"
+                "unknown auth method {other:?}: use client_secret_post, client_secret_basic, client_secret_jwt, private_key_jwt or tls_client_auth"
             ))),
         }
     }

@@ -207,6 +207,88 @@ impl SigningKey {
     }
 }
 
+/// A TLS client certificate (chain) and its key (mTLS, RFC 8705), read from
+/// `client_certificate_file` and `client_key_file`.
+pub(crate) struct ClientIdentity {
+    pub(crate) certs: Vec<rustls::pki_types::CertificateDer<'static>>,
+    pub(crate) key: PrivateKeyDer<'static>,
+}
+
+impl ClientIdentity {
+    /// Reads both files; a `Config` error naming the setting and the file
+    /// (never its content) when either is unreadable or holds nothing usable.
+    pub(crate) fn load(cert: &Path, key: &Path) -> Result<ClientIdentity> {
+        use rustls::pki_types::CertificateDer;
+        let what_cert = format!(
+            "the client certificate file {} (client_certificate_file)",
+            cert.display()
+        );
+        let what_key = format!("the client key file {} (client_key_file)", key.display());
+        let pem = read_credential_file(cert, &what_cert)?;
+        let certs = CertificateDer::pem_slice_iter(&pem)
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|_| Error::config(format!("{what_cert} holds no readable PEM certificate")))?;
+        if certs.is_empty() {
+            return Err(Error::config(format!(
+                "{what_cert} holds no PEM certificate"
+            )));
+        }
+        let pem = read_credential_file(key, &what_key)?;
+        let key = PrivateKeyDer::from_pem_slice(&pem).map_err(|_| {
+            Error::config(format!(
+                "{what_key} holds no PEM private key (PKCS#8, PKCS#1 RSA or SEC1 EC)"
+            ))
+        })?;
+        Ok(ClientIdentity { certs, key })
+    }
+
+    /// The certificate's `x5t#S256` (RFC 8705 §3.1): base64url SHA-256 of its
+    /// DER, the value a bound token's `cnf` carries.
+    pub(crate) fn thumbprint(&self) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(self.certs[0].as_ref()))
+    }
+
+    /// What binds the shared cache's slot: a digest of the private key.
+    pub(crate) fn binding(&self) -> SecretString {
+        let mut h = Sha256::new();
+        h.update(b"cortiauth tls_client_auth slot\0");
+        h.update(self.key.secret_der());
+        SecretString::new(URL_SAFE_NO_PAD.encode(h.finalize()))
+    }
+}
+
+/// The size and modification time of the identity files: the transport is
+/// rebuilt when they change (a renewed certificate needs no restart).
+pub(crate) fn identity_stamp(config: &Config) -> Option<Vec<(u64, Option<SystemTime>)>> {
+    let files = [
+        config.client_certificate_file.as_deref()?,
+        config.client_key_file.as_deref()?,
+    ];
+    Some(
+        files
+            .iter()
+            .map(|f| match std::fs::metadata(f) {
+                Ok(m) => (m.len(), m.modified().ok()),
+                Err(_) => (0, None),
+            })
+            .collect(),
+    )
+}
+
+/// What `describe()` shows of the TLS client certificate: its `x5t#S256`.
+pub(crate) fn describe_client_certificate(config: &Config) -> serde_json::Value {
+    let (Some(cert), Some(key)) = (
+        config.client_certificate_file.as_deref(),
+        config.client_key_file.as_deref(),
+    ) else {
+        return serde_json::Value::Null;
+    };
+    match ClientIdentity::load(cert, key) {
+        Ok(id) => serde_json::json!({ "x5t#S256": id.thumbprint() }),
+        Err(_) => serde_json::json!({ "error": "the certificate or key file cannot be read now" }),
+    }
+}
+
 /// What `describe()` shows of the credential that signs assertions
 /// (`private_key_jwt`): the key's type, the algorithm and the SHA-256
 /// fingerprint of its public half, never the key; `null` for other methods.
@@ -229,7 +311,9 @@ pub(crate) fn describe_private_key(config: &Config) -> serde_json::Value {
 /// random 128-bit `jti`, `iat` now and `exp` 60 s later; `kid` from `key_id`.
 pub fn client_assertion(config: &Config) -> Result<Option<Zeroizing<String>>> {
     let jwt = match config.auth_method {
-        AuthMethod::ClientSecretPost | AuthMethod::ClientSecretBasic => return Ok(None),
+        AuthMethod::ClientSecretPost
+        | AuthMethod::ClientSecretBasic
+        | AuthMethod::TlsClientAuth => return Ok(None),
         AuthMethod::ClientSecretJwt => sign_jwt(config, SigningAlg::Hs256, |input| {
             let key = ring::hmac::Key::new(
                 ring::hmac::HMAC_SHA256,

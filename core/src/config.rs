@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use crate::auth_method::AuthMethod;
-use crate::client_auth::{SigningAlg, SigningKey};
+use crate::client_auth::{ClientIdentity, SigningAlg, SigningKey};
 use crate::error::{Error, Result};
 pub(crate) use crate::redact::redact_url;
 use crate::secret::SecretString;
@@ -123,8 +123,12 @@ pub struct Config {
     pub(crate) signing_alg: Option<SigningAlg>,
     pub(crate) key_id: Option<String>,
     pub(crate) assertion_audience: Option<String>,
+    /// The mTLS client certificate and its key (both or neither).
+    pub(crate) client_certificate_file: Option<PathBuf>,
+    pub(crate) client_key_file: Option<PathBuf>,
     /// What binds the shared cache's slot to this client's credential: the
-    /// secret, or (`private_key_jwt`) a digest of the private key.
+    /// secret, or a digest of the private key (`private_key_jwt`) or of the
+    /// client certificate's key (`tls_client_auth`).
     pub(crate) store_binding: SecretString,
     pub(crate) extra_params: Vec<(String, String)>,
     pub(crate) timeout: Duration,
@@ -184,7 +188,7 @@ impl Config {
             }
             (Some(_), false) => {
                 return Err(Error::config(format!(
-                    "{} authenticates with private_key_file, not a client secret: unset the secret",
+                    "{} authenticates without a client secret (a key or certificate file): unset the secret",
                     auth_method.as_str()
                 )))
             }
@@ -195,7 +199,30 @@ impl Config {
             None => None,
         };
         let private_key_file = s.private_key_file.take();
+        let client_certificate_file = s.client_certificate_file.take();
+        let client_key_file = s.client_key_file.take();
+        let identity = match (&client_certificate_file, &client_key_file) {
+            (Some(cert), Some(key)) => Some(ClientIdentity::load(cert, key)?),
+            (None, None) => None,
+            (Some(_), None) | (None, Some(_)) => {
+                return Err(Error::config(format!(
+                    "a client certificate needs its key: set both client_certificate_file ({}) and client_key_file ({})",
+                    env::CLIENT_CERTIFICATE_FILE,
+                    env::CLIENT_KEY_FILE
+                )))
+            }
+        };
         let store_binding = match auth_method {
+            AuthMethod::TlsClientAuth => match &identity {
+                Some(id) => id.binding(),
+                None => {
+                    return Err(Error::config(format!(
+                        "tls_client_auth needs a client certificate: set client_certificate_file ({}) and client_key_file ({})",
+                        env::CLIENT_CERTIFICATE_FILE,
+                        env::CLIENT_KEY_FILE
+                    )))
+                }
+            },
             AuthMethod::PrivateKeyJwt => {
                 let path = private_key_file.as_deref().ok_or_else(|| {
                     Error::config(format!(
@@ -309,6 +336,8 @@ impl Config {
             signing_alg,
             key_id: s.key_id.take().filter(|v| !v.trim().is_empty()),
             assertion_audience: s.assertion_audience.take().filter(|v| !v.trim().is_empty()),
+            client_certificate_file,
+            client_key_file,
             store_binding,
             extra_params,
             timeout,
@@ -391,6 +420,8 @@ impl Config {
             signing_alg: self.signing_alg.map(|a| a.as_str().to_string()),
             key_id: self.key_id.clone(),
             assertion_audience: self.assertion_audience.clone(),
+            client_certificate_file: self.client_certificate_file.clone(),
+            client_key_file: self.client_key_file.clone(),
             extra_params: self.extra_params.clone(),
             timeout: Some(self.timeout),
             max_attempts: Some(self.retry.max_attempts),
@@ -688,6 +719,17 @@ impl ConfigBuilder {
     /// The client assertion's `aud`, instead of the token URL.
     pub fn assertion_audience(mut self, aud: impl Into<String>) -> Self {
         self.settings.assertion_audience = Some(aud.into());
+        self
+    }
+    /// The PEM client certificate (chain) and its key, presented on the TLS
+    /// connection to the token endpoint (mTLS; required by `tls_client_auth`).
+    pub fn client_certificate(
+        mut self,
+        cert_file: impl Into<PathBuf>,
+        key_file: impl Into<PathBuf>,
+    ) -> Self {
+        self.settings.client_certificate_file = Some(cert_file.into());
+        self.settings.client_key_file = Some(key_file.into());
         self
     }
     /// An extra form parameter sent with every token request (`audience`,

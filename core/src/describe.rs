@@ -91,6 +91,10 @@ impl Config {
             "private_key".into(),
             crate::client_auth::describe_private_key(self),
         );
+        m.insert(
+            "client_certificate".into(),
+            crate::client_auth::describe_client_certificate(self),
+        );
         serde_json::to_string(&m).expect("a map of JSON values serializes")
     }
 }

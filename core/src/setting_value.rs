@@ -98,7 +98,7 @@ fn expected(field: &Field<'_>, millis: bool) -> &'static str {
     match field {
         Field::Text(_) | Field::Secret(_) | Field::Url(_) => "a string",
         Field::Path(_) => "a path (string)",
-        Field::AuthMethod(_) => "\"client_secret_post\", \"client_secret_basic\", \"client_secret_jwt\" or \"private_key_jwt\"",
+        Field::AuthMethod(_) => "\"client_secret_post\", \"client_secret_basic\", \"client_secret_jwt\", \"private_key_jwt\" or \"tls_client_auth\"",
         Field::Duration(_) if millis => "a number of milliseconds",
         Field::Duration(_) => "a number of seconds",
         Field::Count(_) => "a whole number",

@@ -62,6 +62,10 @@ pub struct Settings {
     pub key_id: Option<String>,
     /// The client assertion's `aud`, instead of the token URL.
     pub assertion_audience: Option<String>,
+    /// The PEM client certificate (chain) presented to the token endpoint (mTLS).
+    pub client_certificate_file: Option<PathBuf>,
+    /// The PEM private key of `client_certificate_file`.
+    pub client_key_file: Option<PathBuf>,
     /// Extra form parameters sent with every token request (`audience`, `resource`).
     pub extra_params: Vec<(String, String)>,
     /// Timeout of one HTTP request to the token endpoint.
@@ -122,6 +126,10 @@ pub mod env {
     pub const KEY_ID: &str = "CORTI_KEY_ID";
     /// `CORTI_ASSERTION_AUDIENCE`: the client assertion's `aud`.
     pub const ASSERTION_AUDIENCE: &str = "CORTI_ASSERTION_AUDIENCE";
+    /// `CORTI_CLIENT_CERTIFICATE_FILE`: the TLS client certificate (mTLS).
+    pub const CLIENT_CERTIFICATE_FILE: &str = "CORTI_CLIENT_CERTIFICATE_FILE";
+    /// `CORTI_CLIENT_KEY_FILE`: the TLS client certificate's key.
+    pub const CLIENT_KEY_FILE: &str = "CORTI_CLIENT_KEY_FILE";
 }
 
 /// One field of [`Settings`], by kind: what [`Setting::field`] hands out.
@@ -358,11 +366,11 @@ pub static SETTINGS: &[Setting] = &[
     },
     Setting {
         env: Some(env::AUTH_METHOD),
-        default_doc: "`client_secret_post` (or `client_secret_basic`, `client_secret_jwt`, `private_key_jwt`)",
+        default_doc: "`client_secret_post` (or `client_secret_basic`, `client_secret_jwt`, `private_key_jwt`, `tls_client_auth`)",
         ..row(
             "auth_method",
             DefaultValue::Unset,
-            "How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt (HS256 assertion over the secret) or private_key_jwt (assertion signed with private_key_file).",
+            "How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt (HS256 assertion over the secret), private_key_jwt (assertion signed with private_key_file) or tls_client_auth (the client certificate).",
             |s| Field::AuthMethod(&mut s.auth_method),
         )
     },
@@ -403,6 +411,26 @@ pub static SETTINGS: &[Setting] = &[
             DefaultValue::Unset,
             "The client assertion's aud claim (Keycloak also accepts the realm's issuer URL).",
             |s| Field::Text(&mut s.assertion_audience),
+        )
+    },
+    Setting {
+        env: Some(env::CLIENT_CERTIFICATE_FILE),
+        default_doc: "none; required by `tls_client_auth`, with `client_key_file`; used with any method when set",
+        ..row(
+            "client_certificate_file",
+            DefaultValue::Unset,
+            "The PEM client certificate (chain) presented on the TLS connection to the token endpoint (mTLS, RFC 8705); re-read when it changes.",
+            |s| Field::Path(&mut s.client_certificate_file),
+        )
+    },
+    Setting {
+        env: Some(env::CLIENT_KEY_FILE),
+        default_doc: "none; required with `client_certificate_file`",
+        ..row(
+            "client_key_file",
+            DefaultValue::Unset,
+            "The PEM private key of client_certificate_file.",
+            |s| Field::Path(&mut s.client_key_file),
         )
     },
     Setting {

@@ -375,3 +375,51 @@ fn a_rotated_key_file_takes_effect_without_a_restart() {
     // describe() shows the new key's fingerprint.
     assert_ne!(m.config().describe(), before);
 }
+
+// ------------------------------------------------------------------ mTLS
+
+/// RFC 8705: `tls_client_auth` over Keycloak's HTTPS port (a test CA made for
+/// the run); the token is bound to the certificate: `cnf.x5t#S256` is the
+/// base64url SHA-256 of the certificate's DER.
+#[test]
+#[ignore = "needs the loopback servers: scripts/test.sh runs it"]
+fn tls_client_auth_gets_a_certificate_bound_token() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::CertificateDer;
+    use sha2::Digest;
+    let ca = std::fs::read(var("CORTIAUTH_KC_CA_FILE")).unwrap();
+    let cert_file = var("CORTIAUTH_KC_MTLS_CERT_FILE");
+    let config = Config::builder()
+        .token_url(var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
+        .client_id(var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
+        .auth_method(AuthMethod::TlsClientAuth)
+        .client_certificate(&cert_file, var("CORTIAUTH_KC_MTLS_KEY_FILE"))
+        .add_ca_certificate_pem(ca)
+        .build()
+        .unwrap();
+    let m = TokenManager::new(config).unwrap();
+    let t = m.token().unwrap_or_else(|e| panic!("{e:#}"));
+    let c = claims(t.secret());
+    assert_eq!(c["azp"], "cortiauth-mtls");
+    let der = CertificateDer::from_pem_file(&cert_file).unwrap();
+    let thumbprint = URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der.as_ref()));
+    assert_eq!(c["cnf"]["x5t#S256"], thumbprint.as_str(), "{c}");
+    let d: serde_json::Value = serde_json::from_str(&m.config().describe()).unwrap();
+    assert_eq!(d["client_certificate"]["x5t#S256"], thumbprint.as_str());
+    assert_eq!(d["auth_method"], "tls_client_auth");
+
+    // Without the certificate the same client is refused.
+    let bare = Config::builder()
+        .token_url(var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
+        .client_id(var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
+        .client_secret("not-the-way")
+        .add_ca_certificate_pem(std::fs::read(var("CORTIAUTH_KC_CA_FILE")).unwrap())
+        .retry_policy(cortiauth::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let e = TokenManager::new(bare).unwrap().token().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OAuth, "{e}");
+}

@@ -46,6 +46,9 @@ pub enum cortiauth_auth_method {
     /// A JWT assertion signed with the key of `cortiauth_config_set_private_key_file`:
     /// no client secret (RFC 7523).
     PrivateKeyJwt = 3,
+    /// The TLS client certificate of `cortiauth_config_set_client_certificate_file`
+    /// and `cortiauth_config_set_client_key_file` authenticates (RFC 8705).
+    TlsClientAuth = 4,
 }
 
 // SAFETY: every `*const cortiauth_config` handed out is made by `into_box` in `new_config`.
@@ -182,9 +185,10 @@ pub unsafe extern "C" fn cortiauth_config_set_auth_method(
             m if m == cortiauth_auth_method::ClientSecretBasic as u32 => AuthMethod::ClientSecretBasic,
             m if m == cortiauth_auth_method::ClientSecretJwt as u32 => AuthMethod::ClientSecretJwt,
             m if m == cortiauth_auth_method::PrivateKeyJwt as u32 => AuthMethod::PrivateKeyJwt,
+            m if m == cortiauth_auth_method::TlsClientAuth as u32 => AuthMethod::TlsClientAuth,
             other => {
                 return Err(Failure::invalid_argument(format!(
-                    "unknown auth method {other}: use CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_POST, _BASIC, _JWT or CORTIAUTH_AUTH_METHOD_PRIVATE_KEY_JWT"
+                    "unknown auth method {other}: use CORTIAUTH_AUTH_METHOD_CLIENT_SECRET_POST, _BASIC, _JWT, CORTIAUTH_AUTH_METHOD_PRIVATE_KEY_JWT or CORTIAUTH_AUTH_METHOD_TLS_CLIENT_AUTH"
                 )))
             }
         };

@@ -196,6 +196,36 @@ pub unsafe extern "C" fn cortiauth_config_set_assertion_audience(
     unsafe { set_named_str(config, "assertion_audience", value) }
 }
 
+/// The PEM client certificate (chain) presented on the TLS connection to the token endpoint (mTLS, RFC 8705); re-read when it changes.
+/// Default: none; required by tls_client_auth, with client_key_file; used with any method when set.
+/// The string is copied; `""` unsets it.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_client_certificate_file(
+    config: *mut cortiauth_config,
+    value: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_named_str(config, "client_certificate_file", value) }
+}
+
+/// The PEM private key of client_certificate_file.
+/// Default: none; required with client_certificate_file.
+/// The string is copied; `""` unsets it.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_client_key_file(
+    config: *mut cortiauth_config,
+    value: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_named_str(config, "client_key_file", value) }
+}
+
 /// Time limit of one request to the token endpoint.
 /// In milliseconds. Default: 10 s; at most 1 h.
 ///

@@ -184,6 +184,34 @@ TEST(client_assertions) {
         cortiauth_string_free(d);
         cortiauth_manager_free(m);
     }
+
+    /* tls_client_auth (RFC 8705) over Keycloak's HTTPS port with this run's test CA. */
+    c = cortiauth_config_new();
+    CHECK(c != NULL);
+    CHECK_OK(cortiauth_config_set_client_id(c, need_env("CORTIAUTH_KC_MTLS_CLIENT_ID")), NULL);
+    CHECK_OK(cortiauth_config_set_token_url(c, need_env("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE")), NULL);
+    CHECK_OK(cortiauth_config_set_auth_method(c, CORTIAUTH_AUTH_METHOD_TLS_CLIENT_AUTH), NULL);
+    CHECK_OK(cortiauth_config_set_client_certificate_file(c, need_env("CORTIAUTH_KC_MTLS_CERT_FILE")), NULL);
+    CHECK_OK(cortiauth_config_set_client_key_file(c, need_env("CORTIAUTH_KC_MTLS_KEY_FILE")), NULL);
+    {
+        FILE *f = fopen(need_env("CORTIAUTH_KC_CA_FILE"), "rb");
+        CHECK(f != NULL);
+        static char pem[16384];
+        size_t n = fread(pem, 1, sizeof pem - 1, f);
+        fclose(f);
+        pem[n] = '\0';
+        CHECK_OK(cortiauth_config_set_ca_certificates_pem(c, pem), NULL);
+    }
+    m = manager_of(c);
+    token = token_of(m);
+    CHECK(looks_like_jwt(token));
+    cortiauth_string_free(token);
+    char *d = NULL;
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_describe(m, &d, &err), &err);
+    CHECK(contains(d, "\"client_certificate\":{\"x5t#S256\":\""));
+    cortiauth_string_free(d);
+    cortiauth_manager_free(m);
 }
 
 TEST(docs_example) {

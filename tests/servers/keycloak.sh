@@ -97,10 +97,12 @@ cmd_install() {
 
 # One attempt at starting; returns 0 when ready, 2 when the port was taken, 1 otherwise.
 launch_and_wait() {
-  local rd="$1" port mport url token t0 status pid
+  local rd="$1" port mport hport url token t0 status pid
   port="$(free_port)"
   mport="$(free_port)"
   while [ "$mport" = "$port" ]; do mport="$(free_port)"; done
+  hport="$(free_port)"
+  while [ "$hport" = "$port" ] || [ "$hport" = "$mport" ]; do hport="$(free_port)"; done
   url="http://127.0.0.1:$port"
   token="$url/realms/base/protocol/openid-connect/token"
 
@@ -123,6 +125,10 @@ launch_and_wait() {
     "-Dquarkus.transaction-manager.object-store.directory=$rd/keycloak-tx" \
     --http-host=127.0.0.1 --http-port="$port" \
     --http-management-port="$mport" \
+    --https-port="$hport" \
+    --https-certificate-file="$rd/keys/server.crt" --https-certificate-key-file="$rd/keys/server.key" \
+    --https-client-auth=request \
+    --https-trust-store-file="$rd/keys/trust.p12" --https-trust-store-password=cortiauth \
     --db=dev-mem --import-realm \
     --log=console --log-console-color=false \
     '--log-level=WARN,io.quarkus:INFO,org.keycloak.exportimport:INFO' \
@@ -164,6 +170,7 @@ launch_and_wait() {
   KC_URL="$url"
   KC_PID="$pid"
   KC_MGMT_PORT="$mport"
+  KC_HTTPS_PORT="$hport"
   return 0
 }
 
@@ -206,6 +213,10 @@ cmd_start() {
     openssl req -x509 -new -key "$rd/keys/$kind.pem" -subj "/CN=cortiauth-jwt-$kind" -days 2 \
       -outform DER -out "$rd/keys/$kind.der" 2>/dev/null || die "openssl cannot make the test $kind certificate"
   done
+  # mTLS (tls_client_auth): a test CA, a certificate for 127.0.0.1 and a client
+  # certificate, made for this run. Keycloak serves HTTPS beside HTTP and asks
+  # for (does not require) a client certificate, checked against this CA.
+  make_tls_keys "$rd/keys" || die "openssl/keytool cannot make the test TLS certificates"
 
   # This run's realm files: one <realm>-realm.json per realm in realms.json,
   # plus the clients of the assertion methods (client_secret_jwt, and
@@ -235,6 +246,10 @@ for realm in realms if isinstance(realms, list) else [realms]:
         realm["clients"].append(client(
             "cortiauth-jwt-" + kind, "client-jwt", "private_key_jwt, " + kind + " key made by the test setup",
             {"use.jwks.url": "false", "jwt.credential.certificate": cert}))
+    realm["clients"].append(client(
+        "cortiauth-mtls", "client-x509", "tls_client_auth: this run's client certificate, bound tokens",
+        {"x509.subjectdn": "CN=cortiauth-mtls", "x509.allow.regex.pattern.comparison": "false",
+         "tls.client.certificate.bound.access.tokens": "true"}))
     with open(os.path.join(sys.argv[2], realm["realm"] + "-realm.json"), "w") as f:
         json.dump(realm, f)
 PY
@@ -288,12 +303,42 @@ export CORTIAUTH_KC_JWT_RSA_CLIENT_ID='cortiauth-jwt-rsa'
 export CORTIAUTH_KC_JWT_RSA_KEY_FILE='$rd/keys/rsa.pem'
 export CORTIAUTH_KC_JWT_EC_CLIENT_ID='cortiauth-jwt-ec'
 export CORTIAUTH_KC_JWT_EC_KEY_FILE='$rd/keys/ec.pem'
+export CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE='https://127.0.0.1:$KC_HTTPS_PORT/realms/base/protocol/openid-connect/token'
+export CORTIAUTH_KC_CA_FILE='$rd/keys/ca.crt'
+export CORTIAUTH_KC_MTLS_CLIENT_ID='cortiauth-mtls'
+export CORTIAUTH_KC_MTLS_CERT_FILE='$rd/keys/client.crt'
+export CORTIAUTH_KC_MTLS_KEY_FILE='$rd/keys/client.key'
 export CORTIAUTH_KC_ADMIN_USERNAME='$KC_ADMIN_USERNAME'
 export CORTIAUTH_KC_ADMIN_PASSWORD='$KC_ADMIN_PASSWORD'
 EOF
   local rss
   rss="$(ps -o rss= -p "$(pgrep -g "$KC_PID" java | head -n1)" 2>/dev/null | tr -d ' ' || true)"
   say "Keycloak $KEYCLOAK_VERSION ready at $KC_URL in $READY_SECONDS s (java $JAVA_MAJOR, AOT cache: $AOT_MODE, pid $KC_PID, RSS ${rss:-?} KiB, management port $KC_MGMT_PORT)"
+}
+
+# make_tls_keys DIR: ca.crt, server.{crt,key}, client.{crt,key} and trust.p12
+# (the CA, for Keycloak's client-certificate check).
+make_tls_keys() {
+  local d="$1" keytool
+  keytool="${JAVA_HOME_FOR_KC:+$JAVA_HOME_FOR_KC/bin/}keytool"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout "$d/ca.key" -out "$d/ca.crt" -subj "/CN=cortiauth test CA" -days 2 \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign 2>/dev/null || return 1
+  local who ext
+  for who in server client; do
+    if [ "$who" = server ]; then
+      ext=$'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE'
+    else
+      ext=$'extendedKeyUsage=clientAuth\nbasicConstraints=CA:FALSE'
+    fi
+    openssl req "${ec[@]}" -keyout "$d/$who.key" -out "$d/$who.csr" \
+      -subj "/CN=$([ "$who" = server ] && echo 127.0.0.1 || echo cortiauth-mtls)" 2>/dev/null || return 1
+    openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+      -days 2 -out "$d/$who.crt" -extfile <(printf '%s\n' "$ext") 2>/dev/null || return 1
+  done
+  rm -f "$d"/*.csr "$d/trust.p12"
+  "$keytool" -importcert -noprompt -alias cortiauth-test-ca -file "$d/ca.crt" -keystore "$d/trust.p12" \
+    -storetype PKCS12 -storepass cortiauth >/dev/null 2>&1
 }
 
 cmd_stop() {

@@ -59,3 +59,19 @@ test('a local mistake is a ConfigError naming the setting; an unknown key is inv
   })
   await assert.rejects(m.getAccessToken(), (e) => e.oauthError === 'invalid_client')
 })
+
+test('tls_client_auth: the token is bound to the client certificate', async () => {
+  const { createHash, X509Certificate } = await import('node:crypto')
+  const cert = readFileSync(env('CORTIAUTH_KC_MTLS_CERT_FILE'))
+  const m = new TokenManager({
+    clientId: env('CORTIAUTH_KC_MTLS_CLIENT_ID'),
+    tokenUrl: env('CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE'),
+    authMethod: 'tls_client_auth',
+    clientCertificateFile: env('CORTIAUTH_KC_MTLS_CERT_FILE'),
+    clientKeyFile: env('CORTIAUTH_KC_MTLS_KEY_FILE'),
+    caCertificatesPem: [readFileSync(env('CORTIAUTH_KC_CA_FILE'), 'utf8')],
+  })
+  const thumbprint = createHash('sha256').update(new X509Certificate(cert).raw).digest('base64url')
+  assert.deepEqual(claims(await m.getAccessToken()).cnf, { 'x5t#S256': thumbprint })
+  assert.deepEqual(m.describe().client_certificate, { 'x5t#S256': thumbprint })
+})

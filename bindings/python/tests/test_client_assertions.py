@@ -108,3 +108,24 @@ def test_local_mistakes_are_config_errors_naming_the_setting(servers: Servers, t
     with pytest.raises(cortiauth.OAuthError) as refused:
         m.get_access_token()
     assert refused.value.error == "invalid_client"
+
+
+def test_tls_client_auth_binds_the_token_to_the_certificate(servers: Servers) -> None:
+    import base64
+    import hashlib
+    import ssl
+
+    cert = _env("CORTIAUTH_KC_MTLS_CERT_FILE")
+    m = TokenManager(
+        client_id=_env("CORTIAUTH_KC_MTLS_CLIENT_ID"),
+        token_url=_env("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"),
+        auth_method="tls_client_auth",
+        client_certificate_file=cert,
+        client_key_file=_env("CORTIAUTH_KC_MTLS_KEY_FILE"),
+        ca_certificates_pem=pathlib.Path(_env("CORTIAUTH_KC_CA_FILE")).read_bytes(),
+    )
+    der = ssl.PEM_cert_to_DER_cert(pathlib.Path(cert).read_text())
+    thumbprint = base64.urlsafe_b64encode(hashlib.sha256(der).digest()).rstrip(b"=").decode()
+    c = claims(m.get_access_token())
+    assert c["cnf"] == {"x5t#S256": thumbprint}
+    assert m.describe()["client_certificate"] == {"x5t#S256": thumbprint}

@@ -84,6 +84,13 @@ impl Shared {
         urgency: Urgency,
         deadline: Nanos,
     ) -> std::result::Result<Fetched, Failed> {
+        // A renewed client certificate (mTLS) needs a new TLS client.
+        if transport
+            .as_ref()
+            .is_some_and(|t| t.identity_changed(&self.config))
+        {
+            *transport = None;
+        }
         if transport.is_none() {
             *transport = Some(Transport::new(&self.config).map_err(|error| Failed {
                 error,

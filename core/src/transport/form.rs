@@ -39,6 +39,8 @@ pub(super) fn form_body(
             pairs.push(("client_secret", config.client_secret.expose()));
         }
         // RFC 7523 §2.2: the assertion authenticates; client_id names the client.
+        // RFC 8705 §2: the certificate authenticates; client_id names the client.
+        (AuthMethod::TlsClientAuth, _) => pairs.push(("client_id", &config.client_id)),
         (AuthMethod::ClientSecretJwt | AuthMethod::PrivateKeyJwt, Some(jwt)) => {
             pairs.push(("client_id", &config.client_id));
             pairs.push(("client_assertion_type", ASSERTION_TYPE));

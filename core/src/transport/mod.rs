@@ -10,7 +10,7 @@ use serde_json::Value;
 use zeroize::Zeroizing;
 
 use crate::auth_method::AuthMethod;
-use crate::client_auth::client_assertion;
+use crate::client_auth::{client_assertion, identity_stamp, ClientIdentity};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::response::{self, TokenResponse};
@@ -23,7 +23,9 @@ mod tls;
 use self::form::{basic_auth, form_body};
 #[cfg(feature = "redis")]
 pub(crate) use self::tls::plain_tls_config;
-use self::tls::{default_tls, pem_certificates, shared_roots, tls_config};
+use self::tls::{
+    default_tls, pem_certificates, shared_roots, tls_config, tls_config_with_identity,
+};
 use crate::redact::Redactor;
 
 /// Which grant a request uses.
@@ -68,6 +70,8 @@ pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 /// request on top of ours (a warm refetch cost 1.5× a bare pooled POST). Driven
 /// on the requesting thread, a blocking caller's refetch has no hand-off at all.
 pub(crate) struct Transport {
+    /// The client certificate files as they were when this transport was built.
+    identity_stamp: Option<Vec<(u64, Option<SystemTime>)>>,
     client: Client,
     /// Always `Some` until dropped (see `Drop`).
     runtime: Option<tokio::runtime::Runtime>,
@@ -98,8 +102,8 @@ impl Transport {
     /// and shared (parsing the system's ~290 roots took 3 ms per client); only a
     /// manager with extra CA certificates gets a root store of its own.
     pub fn new(config: &Config) -> Result<Transport> {
-        let tls = if config.ca_certs_pem.is_empty() {
-            default_tls().clone()
+        let roots = if config.ca_certs_pem.is_empty() {
+            None
         } else {
             let mut roots = (*shared_roots()).clone();
             for pem in &config.ca_certs_pem {
@@ -109,7 +113,19 @@ impl Transport {
                         .map_err(|e| Error::config("invalid CA certificate").with_source(e))?;
                 }
             }
-            tls_config(Arc::new(roots))
+            Some(Arc::new(roots))
+        };
+        // The client certificate (mTLS), read now: a renewed file is picked up
+        // by a new transport (`identity_changed`).
+        let identity_stamp = identity_stamp(config);
+        let identity = match (&config.client_certificate_file, &config.client_key_file) {
+            (Some(cert), Some(key)) => Some(ClientIdentity::load(cert, key)?),
+            _ => None,
+        };
+        let tls = match (roots, identity) {
+            (None, None) => default_tls().clone(),
+            (roots, None) => tls_config(roots.unwrap_or_else(shared_roots)),
+            (roots, Some(id)) => tls_config_with_identity(roots.unwrap_or_else(shared_roots), id)?,
         };
         let builder = Client::builder()
             // A redirect on the token endpoint would carry the secret elsewhere.
@@ -127,9 +143,16 @@ impl Transport {
             .build()
             .map_err(|e| Error::config("cannot start the HTTP client's runtime").with_source(e))?;
         Ok(Transport {
+            identity_stamp,
             client,
             runtime: Some(runtime),
         })
+    }
+
+    /// Whether the client certificate or key file changed since this
+    /// transport was built (it is then built again, with the new identity).
+    pub fn identity_changed(&self, config: &Config) -> bool {
+        self.identity_stamp.is_some() && identity_stamp(config) != self.identity_stamp
     }
 
     /// Sends one token request and reads the answer, on the calling thread

@@ -41,17 +41,42 @@ pub(super) fn default_tls() -> &'static rustls::ClientConfig {
     TLS.get_or_init(|| tls_config(shared_roots()))
 }
 
-pub(super) fn tls_config(roots: Arc<RootCertStore>) -> rustls::ClientConfig {
+/// The process's crypto provider (ring unless the host installed another),
+/// safe protocol versions, `roots`.
+fn builder(
+    roots: Arc<RootCertStore>,
+) -> rustls::ConfigBuilder<rustls::ClientConfig, rustls::client::WantsClientCert> {
     let provider = rustls::crypto::CryptoProvider::get_default()
         .cloned()
         .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+    rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .expect("the ring provider supports TLS 1.2 and 1.3")
         .with_root_certificates(roots)
-        .with_no_client_auth();
+}
+
+pub(super) fn tls_config(roots: Arc<RootCertStore>) -> rustls::ClientConfig {
+    let mut tls = builder(roots).with_no_client_auth();
     tls.alpn_protocols = vec![b"http/1.1".to_vec()];
     tls
+}
+
+/// As [`tls_config`], presenting `identity` when the server asks for a
+/// client certificate (mTLS).
+pub(super) fn tls_config_with_identity(
+    roots: Arc<RootCertStore>,
+    identity: crate::client_auth::ClientIdentity,
+) -> Result<rustls::ClientConfig> {
+    let mut tls = builder(roots)
+        .with_client_auth_cert(identity.certs, identity.key)
+        .map_err(|e| {
+            Error::config(
+                "the client certificate and client_key_file do not make a usable TLS identity (a key that does not match the certificate?)",
+            )
+            .with_source(e)
+        })?;
+    tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tls)
 }
 
 /// The DER certificates of a PEM bundle.

@@ -349,7 +349,7 @@ fn ts_type(k: Kind) -> &'static str {
     match k {
         Kind::Text | Kind::Secret | Kind::Url | Kind::Path => "string",
         Kind::AuthMethod => {
-            "'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'post' | 'basic'"
+            "'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'post' | 'basic'"
         }
         Kind::Duration | Kind::Count | Kind::Fraction => "number",
         Kind::Flag => "boolean",
@@ -444,7 +444,7 @@ export interface SettingsDescription {
             Kind::Text | Kind::Path | Kind::Url if nullable.contains(&key) => "string | null",
             Kind::Text | Kind::Path | Kind::Url => "string",
             Kind::AuthMethod => {
-                "'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt'"
+                "'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth'"
             }
             Kind::Duration | Kind::Count | Kind::Fraction | Kind::Pems => "number",
             Kind::Flag => "boolean",
@@ -456,7 +456,9 @@ export interface SettingsDescription {
     }
     out.push_str(
         "  /** private_key_jwt: the key's type, algorithm and public-key fingerprint (never the key); null otherwise. */\n  \
-         private_key: { type: string; alg: string; fingerprint: string } | { error: string } | null\n",
+         private_key: { type: string; alg: string; fingerprint: string } | { error: string } | null\n  \
+         /** mTLS: the client certificate's x5t#S256 (never the key); null otherwise. */\n  \
+         client_certificate: { 'x5t#S256': string } | { error: string } | null\n",
     );
     out.push_str("}\n");
     out
@@ -552,6 +554,9 @@ fn readme_table() -> String {
     );
     out.push_str(
         "| `private_key` | — | (read from `private_key_file`) | — | — | — | — | `private_key_jwt`: the key's `type`, `alg` and public-key `fingerprint` (never the key); null otherwise |\n",
+    );
+    out.push_str(
+        "| `client_certificate` | — | (read from `client_certificate_file`) | — | — | — | — | mTLS: the certificate's `x5t#S256` (the value a bound token's `cnf` carries); null otherwise |\n",
     );
     writeln!(out, "{README_END}").unwrap();
     out

@@ -88,7 +88,7 @@ export async function usage(): Promise<void> {
   // @ts-expect-error: Token has no public constructor
   new Token()
   // @ts-expect-error: unknown auth method
-  new TokenManager({ authMethod: 'tls_client_auth' })
+  new TokenManager({ authMethod: 'mtls' })
   // Secretless: private_key_jwt with a key file.
   new TokenManager({ clientId: 'c', environment: 'eu', authMethod: 'private_key_jwt', privateKeyFile: '/k.pem', signingAlg: 'ES256' })
   void wrong

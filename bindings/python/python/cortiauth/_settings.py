@@ -46,9 +46,9 @@ class Settings(TypedDict, total=False):
     api_base_url: Optional[str]
 
     #: How the client authenticates: client_secret_post, client_secret_basic, client_secret_jwt
-    #: (HS256 assertion over the secret) or private_key_jwt (assertion signed with
-    #: private_key_file). Default: client_secret_post (or client_secret_basic, client_secret_jwt,
-    #: private_key_jwt).
+    #: (HS256 assertion over the secret), private_key_jwt (assertion signed with private_key_file)
+    #: or tls_client_auth (the client certificate). Default: client_secret_post (or
+    #: client_secret_basic, client_secret_jwt, private_key_jwt, tls_client_auth).
     auth_method: Optional[str]
 
     #: The PEM private key that signs private_key_jwt assertions, re-read before every token
@@ -67,6 +67,15 @@ class Settings(TypedDict, total=False):
     #: The client assertion's aud claim (Keycloak also accepts the realm's issuer URL). Default:
     #: the token URL.
     assertion_audience: Optional[str]
+
+    #: The PEM client certificate (chain) presented on the TLS connection to the token endpoint
+    #: (mTLS, RFC 8705); re-read when it changes. Default: none; required by tls_client_auth, with
+    #: client_key_file; used with any method when set.
+    client_certificate_file: Union[str, os.PathLike[str], None]
+
+    #: The PEM private key of client_certificate_file. Default: none; required with
+    #: client_certificate_file.
+    client_key_file: Union[str, os.PathLike[str], None]
 
     #: Extra form parameters sent with every token request (name, value). Default: none; a name
     #: given twice keeps its last value; describe() shows only the values of audience and resource.
