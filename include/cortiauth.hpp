@@ -149,6 +149,10 @@ public:
     Config &private_key_file(const std::string &path) {
         return set(cortiauth_config_set_private_key_file(get(), path.c_str()));
     }
+    /** A client assertion minted elsewhere (a projected Kubernetes token), read before every request. */
+    Config &client_assertion_file(const std::string &path) {
+        return set(cortiauth_config_set_client_assertion_file(get(), path.c_str()));
+    }
     /** RS256, PS256, ES256 (private_key_jwt) or HS256 (client_secret_jwt). */
     Config &signing_alg(const std::string &v) { return set(cortiauth_config_set_signing_alg(get(), v.c_str())); }
     Config &key_id(const std::string &v) { return set(cortiauth_config_set_key_id(get(), v.c_str())); }

@@ -26,6 +26,8 @@ export interface SettingsOptions {
   authMethod?: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth' | 'post' | 'basic'
   /** The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart). Default: none; required by `private_key_jwt`: PEM (PKCS#8, PKCS#1 RSA or SEC1 EC P-256), a regular file of at most 64 KiB. */
   privateKeyFile?: string
+  /** A client assertion minted elsewhere (a projected Kubernetes service-account token), re-read and sent with every token request. Default: none; a JWT in a regular file of at most 64 KiB, sent as it is (`private_key_jwt`, instead of `private_key_file`); no shared cache with it. */
+  clientAssertionFile?: string
   /** The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt). Default: from the key: `RS256` (RSA), `ES256` (EC P-256); `HS256` for `client_secret_jwt`. */
   signingAlg?: string
   /** The kid header of the client assertion (when the server holds several keys). Default: none. */
@@ -116,6 +118,8 @@ export interface SettingsDescription {
   auth_method: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth'
   /** The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart). */
   private_key_file: string | null
+  /** A client assertion minted elsewhere (a projected Kubernetes service-account token), re-read and sent with every token request. */
+  client_assertion_file: string | null
   /** The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt). */
   signing_alg: string | null
   /** The kid header of the client assertion (when the server holds several keys). */

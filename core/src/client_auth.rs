@@ -321,6 +321,9 @@ pub fn client_assertion(config: &Config) -> Result<Option<Zeroizing<String>>> {
             );
             Ok(ring::hmac::sign(&key, input).as_ref().to_vec())
         })?,
+        AuthMethod::PrivateKeyJwt if config.client_assertion_file.is_some() => {
+            read_assertion_file(config.client_assertion_file.as_deref().expect("checked"))?
+        }
         AuthMethod::PrivateKeyJwt => {
             let path = config
                 .private_key_file
@@ -331,6 +334,31 @@ pub fn client_assertion(config: &Config) -> Result<Option<Zeroizing<String>>> {
         }
     };
     Ok(Some(jwt))
+}
+
+/// The assertion in `client_assertion_file`, as it is (surrounding white
+/// space aside): it must look like a JWT (three base64url parts).
+pub(crate) fn read_assertion_file(path: &Path) -> Result<Zeroizing<String>> {
+    let what = format!(
+        "the client assertion file {} (client_assertion_file)",
+        path.display()
+    );
+    let content = read_credential_file(path, &what)?;
+    let text = std::str::from_utf8(&content)
+        .map_err(|_| Error::config(format!("{what} is not UTF-8 text")))?
+        .trim();
+    let parts: Vec<&str> = text.split('.').collect();
+    let b64url = |p: &str| {
+        !p.is_empty()
+            && p.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    if parts.len() != 3 || !parts.iter().all(|p| b64url(p)) {
+        return Err(Error::config(format!(
+            "{what} does not hold a JWT (three base64url parts separated by dots)"
+        )));
+    }
+    Ok(Zeroizing::new(text.to_string()))
 }
 
 fn sign_jwt(

@@ -119,6 +119,8 @@ pub struct Config {
     pub(crate) auth_method: AuthMethod,
     /// `private_key_jwt`: the key file, read again before every token request.
     pub(crate) private_key_file: Option<PathBuf>,
+    /// `private_key_jwt` with an assertion minted elsewhere, read before every request.
+    pub(crate) client_assertion_file: Option<PathBuf>,
     /// The assertion's algorithm when `signing_alg` names one.
     pub(crate) signing_alg: Option<SigningAlg>,
     pub(crate) key_id: Option<String>,
@@ -163,7 +165,11 @@ impl Config {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
             .ok_or_else(|| Error::config(format!("missing client id: set {}", env::CLIENT_ID)))?;
-        let auth_method = s.auth_method.unwrap_or_default();
+        // An assertion file alone means private_key_jwt (no key of ours signs).
+        let auth_method = match (s.auth_method, &s.client_assertion_file) {
+            (None, Some(_)) => AuthMethod::PrivateKeyJwt,
+            (m, _) => m.unwrap_or_default(),
+        };
         let client_secret = match (s.client_secret.take(), &s.client_secret_file) {
             (Some(_), Some(_)) => {
                 return Err(Error::config(format!(
@@ -223,11 +229,32 @@ impl Config {
                     )))
                 }
             },
+            AuthMethod::PrivateKeyJwt if s.client_assertion_file.is_some() => {
+                if private_key_file.is_some() {
+                    return Err(Error::config(format!(
+                        "both private_key_file and client_assertion_file are set ({} / {}): set one",
+                        env::PRIVATE_KEY_FILE,
+                        env::CLIENT_ASSERTION_FILE
+                    )));
+                }
+                if s.shared_cache.as_deref().is_some_and(|u| !u.trim().is_empty()) {
+                    // The assertion rotates and anyone holding it is the client:
+                    // nothing stable and private to bind the slot to.
+                    return Err(Error::config(format!(
+                        "the shared cache ({}) needs a secret or a private key to bind its slot to; a client_assertion_file is neither",
+                        env::SHARED_CACHE
+                    )));
+                }
+                let path = s.client_assertion_file.as_deref().expect("checked");
+                crate::client_auth::read_assertion_file(path)?;
+                SecretString::new("")
+            }
             AuthMethod::PrivateKeyJwt => {
                 let path = private_key_file.as_deref().ok_or_else(|| {
                     Error::config(format!(
-                        "private_key_jwt needs a private key: set private_key_file ({})",
-                        env::PRIVATE_KEY_FILE
+                        "private_key_jwt needs a private key: set private_key_file ({}) or client_assertion_file ({})",
+                        env::PRIVATE_KEY_FILE,
+                        env::CLIENT_ASSERTION_FILE
                     ))
                 })?;
                 // Read and checked now (a clear error at start-up), and again
@@ -245,9 +272,11 @@ impl Config {
             }
             _ => client_secret.clone(),
         };
-        if private_key_file.is_some() && auth_method != AuthMethod::PrivateKeyJwt {
+        if (private_key_file.is_some() || s.client_assertion_file.is_some())
+            && auth_method != AuthMethod::PrivateKeyJwt
+        {
             return Err(Error::config(format!(
-                "private_key_file is set but auth_method is {}: set auth_method to private_key_jwt ({})",
+                "private_key_file or client_assertion_file is set but auth_method is {}: set auth_method to private_key_jwt ({})",
                 auth_method.as_str(),
                 env::AUTH_METHOD
             )));
@@ -333,6 +362,7 @@ impl Config {
             api_base_url,
             auth_method,
             private_key_file,
+            client_assertion_file: s.client_assertion_file.take(),
             signing_alg,
             key_id: s.key_id.take().filter(|v| !v.trim().is_empty()),
             assertion_audience: s.assertion_audience.take().filter(|v| !v.trim().is_empty()),
@@ -417,6 +447,7 @@ impl Config {
             api_base_url: self.api_base_url.clone(),
             auth_method: Some(self.auth_method),
             private_key_file: self.private_key_file.clone(),
+            client_assertion_file: self.client_assertion_file.clone(),
             signing_alg: self.signing_alg.map(|a| a.as_str().to_string()),
             key_id: self.key_id.clone(),
             assertion_audience: self.assertion_audience.clone(),
@@ -704,6 +735,12 @@ impl ConfigBuilder {
     /// The PEM private key of `private_key_jwt`, re-read before every token request.
     pub fn private_key_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.settings.private_key_file = Some(path.into());
+        self
+    }
+    /// A client assertion minted elsewhere (a projected Kubernetes
+    /// service-account token), re-read and sent with every token request.
+    pub fn client_assertion_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.settings.client_assertion_file = Some(path.into());
         self
     }
     /// The client assertion's algorithm (`RS256`, `PS256`, `ES256`, `HS256`).

@@ -56,6 +56,9 @@ pub struct Settings {
     pub auth_method: Option<AuthMethod>,
     /// The PEM private key of `private_key_jwt` (re-read before every token request).
     pub private_key_file: Option<PathBuf>,
+    /// A client assertion minted elsewhere (a projected Kubernetes service-account
+    /// token), re-read before every token request: `private_key_jwt` without a key.
+    pub client_assertion_file: Option<PathBuf>,
     /// The client assertion's algorithm (`RS256`, `PS256`, `ES256`; by default from the key).
     pub signing_alg: Option<String>,
     /// The `kid` header of the client assertion.
@@ -120,6 +123,8 @@ pub mod env {
     pub const AUTH_METHOD: &str = "CORTI_AUTH_METHOD";
     /// `CORTI_PRIVATE_KEY_FILE`: the private key of `private_key_jwt`.
     pub const PRIVATE_KEY_FILE: &str = "CORTI_PRIVATE_KEY_FILE";
+    /// `CORTI_CLIENT_ASSERTION_FILE`: a client assertion minted elsewhere.
+    pub const CLIENT_ASSERTION_FILE: &str = "CORTI_CLIENT_ASSERTION_FILE";
     /// `CORTI_SIGNING_ALG`: the client assertion's algorithm.
     pub const SIGNING_ALG: &str = "CORTI_SIGNING_ALG";
     /// `CORTI_KEY_ID`: the client assertion's `kid`.
@@ -382,6 +387,16 @@ pub static SETTINGS: &[Setting] = &[
             DefaultValue::Unset,
             "The PEM private key that signs private_key_jwt assertions, re-read before every token request (a rotated key needs no restart).",
             |s| Field::Path(&mut s.private_key_file),
+        )
+    },
+    Setting {
+        env: Some(env::CLIENT_ASSERTION_FILE),
+        default_doc: "none; a JWT in a regular file of at most 64 KiB, sent as it is (`private_key_jwt`, instead of `private_key_file`); no shared cache with it",
+        ..row(
+            "client_assertion_file",
+            DefaultValue::Unset,
+            "A client assertion minted elsewhere (a projected Kubernetes service-account token), re-read and sent with every token request.",
+            |s| Field::Path(&mut s.client_assertion_file),
         )
     },
     Setting {

@@ -423,3 +423,58 @@ fn tls_client_auth_gets_a_certificate_bound_token() {
     let e = TokenManager::new(bare).unwrap().token().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::OAuth, "{e}");
 }
+
+/// A client assertion minted elsewhere (here by the test, as Kubernetes mints a
+/// projected service-account token) is read from its file before every token
+/// request and sent as it is: a new assertion in the file is used at the next
+/// request; the same one sent again is refused as a replay.
+#[test]
+#[ignore = "needs the loopback servers: scripts/test.sh runs it"]
+fn client_assertion_file_is_read_before_every_request() {
+    let minter = private_key_client("cortiauth-jwt-rsa", &var("CORTIAUTH_KC_JWT_RSA_KEY_FILE"))
+        .build()
+        .unwrap();
+    let mint = || {
+        cortiauth::testing::client_assertion(&minter)
+            .unwrap()
+            .unwrap()
+            .to_string()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    std::fs::write(&file, mint() + "\n").unwrap();
+    let config = Config::builder()
+        .token_url(token_url())
+        .client_id("cortiauth-jwt-rsa")
+        .client_assertion_file(&file)
+        .retry_policy(cortiauth::RetryPolicy {
+            max_attempts: 1,
+            // No cooldown: the next call asks the server again at once.
+            failure_cooldown: std::time::Duration::ZERO,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    assert_eq!(config.auth_method(), AuthMethod::PrivateKeyJwt);
+    let m = TokenManager::new(config).unwrap();
+    let first = m.token().unwrap();
+    assert_eq!(claims(first.secret())["azp"], "cortiauth-jwt-rsa");
+    // The same assertion again: Keycloak refuses the replay.
+    m.invalidate(first.secret());
+    let e = m.token().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OAuth, "{e}");
+    // A fresh one in the file: taken at the next request.
+    std::fs::write(&file, mint()).unwrap();
+    let second = m.token().unwrap();
+    assert_ne!(second.secret(), first.secret());
+
+    // Nothing private binds a shared cache slot to an assertion file.
+    let e = Config::builder()
+        .token_url(token_url())
+        .client_id("cortiauth-jwt-rsa")
+        .client_assertion_file(&file)
+        .shared_cache(format!("file://{}", dir.path().display()))
+        .build()
+        .unwrap_err();
+    assert!(e.to_string().contains("client_assertion_file"), "{e}");
+}

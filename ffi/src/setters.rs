@@ -151,6 +151,21 @@ pub unsafe extern "C" fn cortiauth_config_set_private_key_file(
     unsafe { set_named_str(config, "private_key_file", value) }
 }
 
+/// A client assertion minted elsewhere (a projected Kubernetes service-account token), re-read and sent with every token request.
+/// Default: none; a JWT in a regular file of at most 64 KiB, sent as it is (private_key_jwt, instead of private_key_file); no shared cache with it.
+/// The string is copied; `""` unsets it.
+///
+/// Returns `CORTIAUTH_STATUS_NULL_PARAMETER` if an argument is NULL,
+/// `CORTIAUTH_STATUS_INVALID_ARGUMENT` if the string is not UTF-8.
+#[no_mangle]
+pub unsafe extern "C" fn cortiauth_config_set_client_assertion_file(
+    config: *mut cortiauth_config,
+    value: *const c_char,
+) -> cortiauth_status {
+    // SAFETY: C contract: NULL or valid pointers.
+    unsafe { set_named_str(config, "client_assertion_file", value) }
+}
+
 /// The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256 (client_secret_jwt).
 /// Default: from the key: RS256 (RSA), ES256 (EC P-256); HS256 for client_secret_jwt.
 /// The string is copied; `""` unsets it.

@@ -56,6 +56,11 @@ class Settings(TypedDict, total=False):
     #: (PKCS#8, PKCS#1 RSA or SEC1 EC P-256), a regular file of at most 64 KiB.
     private_key_file: Union[str, os.PathLike[str], None]
 
+    #: A client assertion minted elsewhere (a projected Kubernetes service-account token), re-read
+    #: and sent with every token request. Default: none; a JWT in a regular file of at most 64 KiB,
+    #: sent as it is (private_key_jwt, instead of private_key_file); no shared cache with it.
+    client_assertion_file: Union[str, os.PathLike[str], None]
+
     #: The client assertion's algorithm: RS256, PS256 or ES256 (private_key_jwt), HS256
     #: (client_secret_jwt). Default: from the key: RS256 (RSA), ES256 (EC P-256); HS256 for
     #: client_secret_jwt.
