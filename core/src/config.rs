@@ -1021,9 +1021,10 @@ mod settings_tests {
         assert_eq!(keys, sorted);
         assert!(!json.contains('\n'));
         // Every field of Settings is shown.
-        // (and `private_key`, null without private_key_jwt)
-        assert_eq!(keys.len(), 29, "{keys:?}");
+        // (and `private_key`, `client_certificate`: null without them)
+        assert_eq!(keys.len(), 33, "{keys:?}");
         assert_eq!(v["private_key"], Value::Null);
+        assert_eq!(v["client_certificate"], Value::Null);
     }
 
     #[test]
