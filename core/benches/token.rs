@@ -2,6 +2,7 @@
 //!
 //! `cargo bench -p cortiauth --bench token` prints:
 //! - cached/token, cached/with_token: one thread, token in cache;
+//!   cached/token_private_key_jwt: the same with `private_key_jwt`;
 //! - cached/token_2_threads: per-call time while two threads call at once;
 //! - cold/manager_refetch vs cold/bare_reqwest_post: one token request against a
 //!   loopback endpoint through the manager, and the same POST with bare reqwest;
@@ -77,6 +78,40 @@ fn cached(c: &mut Criterion) {
                 std::task::Poll::Pending => unreachable!("cached"),
             }
         })
+    });
+    // The same cached path with private_key_jwt (issue 22): a key made here,
+    // the token seeded (no server needed); the method never enters this path.
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.pem");
+    let pkcs8 = ring::signature::EcdsaKeyPair::generate_pkcs8(
+        &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        &ring::rand::SystemRandom::new(),
+    )
+    .unwrap();
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref());
+    std::fs::write(
+        &key,
+        format!("-----BEGIN PRIVATE KEY-----\n{b64}\n-----END PRIVATE KEY-----\n"),
+    )
+    .unwrap();
+    let keyed = TokenManager::new(
+        Config::builder()
+            .client_id("bench")
+            .token_url("http://127.0.0.1:9/token")
+            .auth_method(cortiauth::AuthMethod::PrivateKeyJwt)
+            .private_key_file(&key)
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(keyed.seed(
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl",
+        std::time::SystemTime::now() + Duration::from_secs(3600),
+        None
+    ));
+    g.bench_function("token_private_key_jwt", |b| {
+        b.iter(|| black_box(keyed.token().unwrap()))
     });
     g.bench_function("with_token", |b| {
         b.iter(|| black_box(m.with_token(|t| t.secret().len()).unwrap()))

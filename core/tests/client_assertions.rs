@@ -105,32 +105,53 @@ fn private_key_jwt_with_rsa_and_ec_keys_and_every_algorithm() {
     }
 }
 
-/// 16 threads × 1,000 calls on a cold manager: one token request.
+/// 16 threads × 1,000 calls on a cold manager: one token request, for every
+/// method (client_secret_jwt, private_key_jwt RSA and EC, tls_client_auth).
 #[test]
 #[ignore = "needs the loopback servers: scripts/test.sh runs it"]
-fn sixteen_threads_share_one_request_with_private_key_jwt() {
-    let m = TokenManager::new(
-        private_key_client("cortiauth-jwt-ec", &var("CORTIAUTH_KC_JWT_EC_KEY_FILE"))
-            .build()
-            .unwrap(),
-    )
-    .unwrap();
-    let barrier = Arc::new(std::sync::Barrier::new(16));
-    let threads: Vec<_> = (0..16)
-        .map(|_| {
-            let (m, barrier) = (m.clone(), barrier.clone());
-            std::thread::spawn(move || {
-                barrier.wait();
-                for _ in 0..1000 {
-                    m.token().unwrap();
-                }
+fn sixteen_threads_share_one_request_for_every_method() {
+    let configs = [
+        Config::builder()
+            .token_url(token_url())
+            .client_id(var("CORTIAUTH_KC_JWT_SECRET_CLIENT_ID"))
+            .client_secret(var("CORTIAUTH_KC_JWT_SECRET_CLIENT_SECRET"))
+            .auth_method(AuthMethod::ClientSecretJwt),
+        private_key_client("cortiauth-jwt-rsa", &var("CORTIAUTH_KC_JWT_RSA_KEY_FILE")),
+        private_key_client("cortiauth-jwt-ec", &var("CORTIAUTH_KC_JWT_EC_KEY_FILE")),
+        Config::builder()
+            .token_url(var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
+            .client_id(var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
+            .auth_method(AuthMethod::TlsClientAuth)
+            .client_certificate(
+                var("CORTIAUTH_KC_MTLS_CERT_FILE"),
+                var("CORTIAUTH_KC_MTLS_KEY_FILE"),
+            )
+            .add_ca_certificate_pem(std::fs::read(var("CORTIAUTH_KC_CA_FILE")).unwrap()),
+    ];
+    for config in configs {
+        let m = TokenManager::new(config.build().unwrap()).unwrap();
+        let barrier = Arc::new(std::sync::Barrier::new(16));
+        let threads: Vec<_> = (0..16)
+            .map(|_| {
+                let (m, barrier) = (m.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    for _ in 0..1000 {
+                        m.token().unwrap();
+                    }
+                })
             })
-        })
-        .collect();
-    for t in threads {
-        t.join().unwrap();
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(
+            m.stats().token_requests,
+            1,
+            "{}",
+            m.config().auth_method().as_str()
+        );
     }
-    assert_eq!(m.stats().token_requests, 1);
 }
 
 /// Keycloak refuses an assertion sent twice; the manager signs a new one (a new
