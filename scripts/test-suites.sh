@@ -34,30 +34,17 @@ suite env CORTIAUTH_REQUIRE_REDIS=1 bindings/node/test.sh
 # After the three binding suites, which leave their describe() outputs in target/parity/.
 suite tests/parity/run.sh
 # The fault and soak suite (issue 11): its own Keycloak, killed, frozen and
-# restarted; Python and Node soaks use the builds above. It spends most of its
-# ~3 min waiting on timers and a restarting server, so the release build
-# (CPU-bound, ~5 min) runs beside it at the lowest CPU priority: the scenarios'
-# timing bounds hold, and CI saves the fault suite's wall time. Each keeps its
-# own output; the build's is printed once both are done.
-#
+# restarted; Python and Node soaks use the builds above. It runs alone: its
+# timing bounds (1 s request timeouts against a loopback Keycloak) failed twice
+# in three runs with the release build beside it, even at nice 19 (NOTES.md).
+suite tests/fault/run.sh
 # The release artifacts for the three Linux targets (zig cross-builds), checked by
 # auditwheel and readelf, then installed as users do (no Rust on PATH) and used
 # against the servers; the sdist built from scratch by pip.
 # The native x86_64 glibc target by default: each cross target costs ~3 min of the
-# 2-core budget (CI stays under 15 min). All three, as a release builds them (aarch64's
+# 2-core budget (CI stays near 15 min). All three, as a release builds them (aarch64's
 # C host then runs under qemu, musl's with musl's loader):
 # CORTIAUTH_DIST_TARGETS="x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
 # x86_64-unknown-linux-musl" scripts/test.sh (or scripts/dist.sh alone).
-mkdir -p target
-dist_log=target/dist-suite.log
-dist_targets="${CORTIAUTH_DIST_TARGETS:-x86_64-unknown-linux-gnu}"
-(suite env CORTIAUTH_DIST_TARGETS="$dist_targets" nice -n 19 scripts/dist.sh --allow-dirty) >"$dist_log" 2>&1 &
-dist_pid=$!
-fault_rc=0
-suite tests/fault/run.sh || fault_rc=$?
-dist_rc=0
-wait "$dist_pid" || dist_rc=$?
-cat "$dist_log"
-[ "$fault_rc" = 0 ] || { echo "=== tests/fault/run.sh FAILED ===" >&2; exit "$fault_rc"; }
-[ "$dist_rc" = 0 ] || { echo "=== scripts/dist.sh FAILED ===" >&2; exit "$dist_rc"; }
+suite env CORTIAUTH_DIST_TARGETS="${CORTIAUTH_DIST_TARGETS:-x86_64-unknown-linux-gnu}" scripts/dist.sh --allow-dirty
 suite scripts/test-dist.sh --sdist
