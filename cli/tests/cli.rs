@@ -950,6 +950,15 @@ fn client_assertions_by_flags_and_environment() {
     let line = pem.lines().nth(1).unwrap();
     assert!(!r.stderr.contains(line) && !again.stderr.contains(line));
 
+    // The RSA key too (RS256), without the cache.
+    let mut rsa = cortiauth(home.path());
+    rsa.args(["token"])
+        .args(["--token-url", &var("CORTIAUTH_KC_TOKEN_URL_BASE")])
+        .args(["--client-id", &var("CORTIAUTH_KC_JWT_RSA_CLIENT_ID")])
+        .args(["--auth-method", "private_key_jwt"])
+        .args(["--private-key-file", &var("CORTIAUTH_KC_JWT_RSA_KEY_FILE")]);
+    assert_jwt(ok(&mut rsa).stdout.trim_end());
+
     let mut described = cortiauth(home.path());
     described.args(["config", "--json"]);
     flags(&mut described);

@@ -443,6 +443,29 @@ fn tls_client_auth_gets_a_certificate_bound_token() {
         .unwrap();
     let e = TokenManager::new(bare).unwrap().token().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::OAuth, "{e}");
+
+    // An expired certificate (same subject, same CA): refused, as a typed error
+    // (the TLS handshake or the server's invalid_client), never showing the key.
+    let expired_key = var("CORTIAUTH_KC_MTLS_EXPIRED_KEY_FILE");
+    let expired = Config::builder()
+        .token_url(var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
+        .client_id(var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
+        .auth_method(AuthMethod::TlsClientAuth)
+        .client_certificate(var("CORTIAUTH_KC_MTLS_EXPIRED_CERT_FILE"), &expired_key)
+        .add_ca_certificate_pem(std::fs::read(var("CORTIAUTH_KC_CA_FILE")).unwrap())
+        .retry_policy(cortiauth::RetryPolicy {
+            max_attempts: 1,
+            ..Default::default()
+        })
+        .build()
+        .unwrap();
+    let e = TokenManager::new(expired).unwrap().token().unwrap_err();
+    assert!(
+        matches!(e.kind(), ErrorKind::OAuth | ErrorKind::Network),
+        "an expired certificate gave {e:#}"
+    );
+    let key = std::fs::read_to_string(&expired_key).unwrap();
+    assert_no_secret(&format!("{e:#} {e:?}"), &[key.lines().nth(1).unwrap()]);
 }
 
 /// A client assertion minted elsewhere (here by the test, as Kubernetes mints a

@@ -308,6 +308,8 @@ export CORTIAUTH_KC_CA_FILE='$rd/keys/ca.crt'
 export CORTIAUTH_KC_MTLS_CLIENT_ID='cortiauth-mtls'
 export CORTIAUTH_KC_MTLS_CERT_FILE='$rd/keys/client.crt'
 export CORTIAUTH_KC_MTLS_KEY_FILE='$rd/keys/client.key'
+export CORTIAUTH_KC_MTLS_EXPIRED_CERT_FILE='$rd/keys/expired.crt'
+export CORTIAUTH_KC_MTLS_EXPIRED_KEY_FILE='$rd/keys/expired.key'
 export CORTIAUTH_KC_ADMIN_USERNAME='$KC_ADMIN_USERNAME'
 export CORTIAUTH_KC_ADMIN_PASSWORD='$KC_ADMIN_PASSWORD'
 EOF
@@ -336,6 +338,17 @@ make_tls_keys() {
     openssl x509 -req -in "$d/$who.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
       -days 2 -out "$d/$who.crt" -extfile <(printf '%s\n' "$ext") 2>/dev/null || return 1
   done
+  # The same client, with a certificate that expired in 2020 (`openssl ca` sets
+  # the dates; `req`/`x509` of OpenSSL 3.0 cannot make one already expired).
+  openssl req "${ec[@]}" -keyout "$d/expired.key" -out "$d/expired.csr" -subj "/CN=cortiauth-mtls" 2>/dev/null || return 1
+  mkdir -p "$d/ca-db"
+  : >"$d/ca-db/index.txt"
+  openssl rand -hex 8 >"$d/ca-db/serial"
+  printf '%s\n' '[ca]' 'default_ca = test' '[test]' "database = $d/ca-db/index.txt" "new_certs_dir = $d/ca-db" \
+    "serial = $d/ca-db/serial" 'default_md = sha256' 'policy = any' '[any]' 'commonName = supplied' \
+    '[ext]' 'extendedKeyUsage = clientAuth' 'basicConstraints = CA:FALSE' >"$d/ca.cnf"
+  openssl ca -batch -config "$d/ca.cnf" -cert "$d/ca.crt" -keyfile "$d/ca.key" -in "$d/expired.csr" \
+    -out "$d/expired.crt" -startdate 20200101000000Z -enddate 20200102000000Z -extensions ext >/dev/null 2>&1 || return 1
   rm -f "$d"/*.csr "$d/trust.p12"
   "$keytool" -importcert -noprompt -alias cortiauth-test-ca -file "$d/ca.crt" -keystore "$d/trust.p12" \
     -storetype PKCS12 -storepass cortiauth >/dev/null 2>&1
