@@ -74,6 +74,8 @@ impl SigningAlg {
 pub(crate) struct SigningKey {
     pair: Pair,
     alg: SigningAlg,
+    /// What binds the shared cache's slot to this key (see `binding`).
+    binding: SecretString,
 }
 
 enum Pair {
@@ -146,7 +148,11 @@ impl SigningKey {
                 )))
             }
         };
-        Ok(SigningKey { pair, alg })
+        let mut h = Sha256::new();
+        h.update(b"cortiauth private_key_jwt slot\0");
+        h.update(der.secret_der());
+        let binding = SecretString::new(URL_SAFE_NO_PAD.encode(h.finalize()));
+        Ok(SigningKey { pair, alg, binding })
     }
 
     pub(crate) fn alg(&self) -> SigningAlg {
@@ -173,15 +179,8 @@ impl SigningKey {
 
     /// What binds the shared cache's slot to this key: derived from the
     /// private half, so holding the public key (or a token) is not enough.
-    pub(crate) fn binding(path: &Path) -> Result<SecretString> {
-        let what = format!("the private key file {} (private_key_file)", path.display());
-        let pem = read_credential_file(path, &what)?;
-        let der = PrivateKeyDer::from_pem_slice(&pem)
-            .map_err(|_| Error::config(format!("{what} holds no PEM private key")))?;
-        let mut h = Sha256::new();
-        h.update(b"cortiauth private_key_jwt slot\0");
-        h.update(der.secret_der());
-        Ok(SecretString::new(URL_SAFE_NO_PAD.encode(h.finalize())))
+    pub(crate) fn binding(&self) -> &SecretString {
+        &self.binding
     }
 
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>> {
@@ -321,16 +320,19 @@ pub fn client_assertion(config: &Config) -> Result<Option<Zeroizing<String>>> {
             );
             Ok(ring::hmac::sign(&key, input).as_ref().to_vec())
         })?,
-        AuthMethod::PrivateKeyJwt if config.client_assertion_file.is_some() => {
-            read_assertion_file(config.client_assertion_file.as_deref().expect("checked"))?
-        }
         AuthMethod::PrivateKeyJwt => {
-            let path = config
-                .private_key_file
-                .as_deref()
-                .ok_or_else(|| Error::config("private_key_jwt needs private_key_file"))?;
-            let key = SigningKey::load(path, config.signing_alg)?;
-            sign_jwt(config, key.alg(), |input| key.sign(input))?
+            match (&config.client_assertion_file, &config.private_key_file) {
+                (Some(file), _) => read_assertion_file(file)?,
+                (None, Some(path)) => {
+                    let key = SigningKey::load(path, config.signing_alg)?;
+                    sign_jwt(config, key.alg(), |input| key.sign(input))?
+                }
+                (None, None) => {
+                    return Err(Error::config(
+                        "private_key_jwt needs private_key_file or client_assertion_file",
+                    ))
+                }
+            }
         }
     };
     Ok(Some(jwt))

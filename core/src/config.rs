@@ -229,39 +229,37 @@ impl Config {
                     )))
                 }
             },
-            AuthMethod::PrivateKeyJwt if s.client_assertion_file.is_some() => {
-                if private_key_file.is_some() {
+            AuthMethod::PrivateKeyJwt => match (&s.client_assertion_file, &private_key_file) {
+                (Some(_), Some(_)) => {
                     return Err(Error::config(format!(
                         "both private_key_file and client_assertion_file are set ({} / {}): set one",
                         env::PRIVATE_KEY_FILE,
                         env::CLIENT_ASSERTION_FILE
-                    )));
+                    )))
                 }
-                if s.shared_cache.as_deref().is_some_and(|u| !u.trim().is_empty()) {
-                    // The assertion rotates and anyone holding it is the client:
-                    // nothing stable and private to bind the slot to.
+                (Some(file), None) => {
+                    if s.shared_cache.as_deref().is_some_and(|u| !u.trim().is_empty()) {
+                        // The assertion rotates and anyone holding it is the
+                        // client: nothing stable and private to bind the slot to.
+                        return Err(Error::config(format!(
+                            "the shared cache ({}) needs a secret or a private key to bind its slot to; a client_assertion_file is neither",
+                            env::SHARED_CACHE
+                        )));
+                    }
+                    crate::client_auth::read_assertion_file(file)?;
+                    SecretString::new("")
+                }
+                // Read and checked now (a clear error at start-up), and again
+                // before every token request (a rotated key needs no restart).
+                (None, Some(path)) => SigningKey::load(path, signing_alg)?.binding().clone(),
+                (None, None) => {
                     return Err(Error::config(format!(
-                        "the shared cache ({}) needs a secret or a private key to bind its slot to; a client_assertion_file is neither",
-                        env::SHARED_CACHE
-                    )));
-                }
-                let path = s.client_assertion_file.as_deref().expect("checked");
-                crate::client_auth::read_assertion_file(path)?;
-                SecretString::new("")
-            }
-            AuthMethod::PrivateKeyJwt => {
-                let path = private_key_file.as_deref().ok_or_else(|| {
-                    Error::config(format!(
                         "private_key_jwt needs a private key: set private_key_file ({}) or client_assertion_file ({})",
                         env::PRIVATE_KEY_FILE,
                         env::CLIENT_ASSERTION_FILE
-                    ))
-                })?;
-                // Read and checked now (a clear error at start-up), and again
-                // before every token request (a rotated key needs no restart).
-                SigningKey::load(path, signing_alg)?;
-                SigningKey::binding(path)?
-            }
+                    )))
+                }
+            },
             AuthMethod::ClientSecretJwt => {
                 if signing_alg.is_some_and(|a| a != SigningAlg::Hs256) {
                     return Err(Error::config(
