@@ -166,28 +166,20 @@ impl PyTokenManager {
     fn get_access_token(&self, py: Python<'_>) -> PyResult<Py<PyString>> {
         // The hot path: the core says the token last handed out is still the
         // one (no copy of it is made), and its string is reused.
-        {
-            let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        let changed = {
+            let last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
             let seen = last.as_ref().map_or(0, |l| l.token.generation());
-            match self.inner.try_token_since(seen) {
-                Some(None) => {
-                    if let Some(l) = last.as_ref() {
-                        return Ok(l.value.clone_ref(py));
-                    }
-                }
-                Some(Some(token)) => {
-                    let value = PyString::new(py, token.secret()).unbind();
-                    *last = Some(LastToken {
-                        token,
-                        value: value.clone_ref(py),
-                        header: None,
-                    });
-                    return Ok(value);
-                }
-                None => {}
+            match (self.inner.try_token_since(seen), last.as_ref()) {
+                (Some(None), Some(l)) => return Ok(l.value.clone_ref(py)),
+                (Some(Some(token)), _) => Some(token),
+                _ => None,
             }
-        }
-        let token = self.token(py)?;
+        };
+        // Another token (its strings made once, by `value`), or the slow path.
+        let token = match changed {
+            Some(token) => token,
+            None => self.token(py)?,
+        };
         Ok(self.value(py, &token))
     }
 
