@@ -36,6 +36,29 @@ fn private_key_client(client_id: &str, key_file: &str) -> ConfigBuilder {
         .private_key_file(key_file)
 }
 
+/// The mTLS client over Keycloak's HTTPS port, trusting this run's test CA;
+/// `cert` is the certificate/key pair it presents, if any.
+fn mtls_client(cert: Option<(String, String)>) -> ConfigBuilder {
+    let mut b = Config::builder()
+        .token_url(var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
+        .client_id(var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
+        .add_ca_certificate_pem(std::fs::read(var("CORTIAUTH_KC_CA_FILE")).unwrap());
+    if let Some((cert, key)) = cert {
+        b = b
+            .auth_method(AuthMethod::TlsClientAuth)
+            .client_certificate(cert, key);
+    }
+    b
+}
+
+/// One attempt per call, so a refusal is the call's answer.
+fn one_attempt() -> cortiauth::RetryPolicy {
+    cortiauth::RetryPolicy {
+        max_attempts: 1,
+        ..Default::default()
+    }
+}
+
 fn claims(jwt: &str) -> serde_json::Value {
     let payload = jwt.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
@@ -118,15 +141,10 @@ fn sixteen_threads_share_one_request_for_every_method() {
             .auth_method(AuthMethod::ClientSecretJwt),
         private_key_client("cortiauth-jwt-rsa", &var("CORTIAUTH_KC_JWT_RSA_KEY_FILE")),
         private_key_client("cortiauth-jwt-ec", &var("CORTIAUTH_KC_JWT_EC_KEY_FILE")),
-        Config::builder()
-            .token_url(var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
-            .client_id(var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
-            .auth_method(AuthMethod::TlsClientAuth)
-            .client_certificate(
-                var("CORTIAUTH_KC_MTLS_CERT_FILE"),
-                var("CORTIAUTH_KC_MTLS_KEY_FILE"),
-            )
-            .add_ca_certificate_pem(std::fs::read(var("CORTIAUTH_KC_CA_FILE")).unwrap()),
+        mtls_client(Some((
+            var("CORTIAUTH_KC_MTLS_CERT_FILE"),
+            var("CORTIAUTH_KC_MTLS_KEY_FILE"),
+        ))),
     ];
     for config in configs {
         let m = TokenManager::new(config.build().unwrap()).unwrap();
@@ -216,10 +234,7 @@ fn a_key_the_server_does_not_know_is_invalid_client_and_never_shown() {
     let ec = var("CORTIAUTH_KC_JWT_EC_KEY_FILE");
     let m = TokenManager::new(
         private_key_client("cortiauth-jwt-rsa", &ec)
-            .retry_policy(cortiauth::RetryPolicy {
-                max_attempts: 1,
-                ..Default::default()
-            })
+            .retry_policy(one_attempt())
             .build()
             .unwrap(),
     )
@@ -408,14 +423,8 @@ fn tls_client_auth_gets_a_certificate_bound_token() {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::CertificateDer;
     use sha2::Digest;
-    let ca = std::fs::read(var("CORTIAUTH_KC_CA_FILE")).unwrap();
     let cert_file = var("CORTIAUTH_KC_MTLS_CERT_FILE");
-    let config = Config::builder()
-        .token_url(var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
-        .client_id(var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
-        .auth_method(AuthMethod::TlsClientAuth)
-        .client_certificate(&cert_file, var("CORTIAUTH_KC_MTLS_KEY_FILE"))
-        .add_ca_certificate_pem(ca)
+    let config = mtls_client(Some((cert_file.clone(), var("CORTIAUTH_KC_MTLS_KEY_FILE"))))
         .build()
         .unwrap();
     let m = TokenManager::new(config).unwrap();
@@ -430,15 +439,9 @@ fn tls_client_auth_gets_a_certificate_bound_token() {
     assert_eq!(d["auth_method"], "tls_client_auth");
 
     // Without the certificate the same client is refused.
-    let bare = Config::builder()
-        .token_url(var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
-        .client_id(var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
+    let bare = mtls_client(None)
         .client_secret("not-the-way")
-        .add_ca_certificate_pem(std::fs::read(var("CORTIAUTH_KC_CA_FILE")).unwrap())
-        .retry_policy(cortiauth::RetryPolicy {
-            max_attempts: 1,
-            ..Default::default()
-        })
+        .retry_policy(one_attempt())
         .build()
         .unwrap();
     let e = TokenManager::new(bare).unwrap().token().unwrap_err();
@@ -447,18 +450,13 @@ fn tls_client_auth_gets_a_certificate_bound_token() {
     // An expired certificate (same subject, same CA): refused, as a typed error
     // (the TLS handshake or the server's invalid_client), never showing the key.
     let expired_key = var("CORTIAUTH_KC_MTLS_EXPIRED_KEY_FILE");
-    let expired = Config::builder()
-        .token_url(var("CORTIAUTH_KC_HTTPS_TOKEN_URL_BASE"))
-        .client_id(var("CORTIAUTH_KC_MTLS_CLIENT_ID"))
-        .auth_method(AuthMethod::TlsClientAuth)
-        .client_certificate(var("CORTIAUTH_KC_MTLS_EXPIRED_CERT_FILE"), &expired_key)
-        .add_ca_certificate_pem(std::fs::read(var("CORTIAUTH_KC_CA_FILE")).unwrap())
-        .retry_policy(cortiauth::RetryPolicy {
-            max_attempts: 1,
-            ..Default::default()
-        })
-        .build()
-        .unwrap();
+    let expired = mtls_client(Some((
+        var("CORTIAUTH_KC_MTLS_EXPIRED_CERT_FILE"),
+        expired_key.clone(),
+    )))
+    .retry_policy(one_attempt())
+    .build()
+    .unwrap();
     let e = TokenManager::new(expired).unwrap().token().unwrap_err();
     assert!(
         matches!(e.kind(), ErrorKind::OAuth | ErrorKind::Network),
@@ -492,10 +490,9 @@ fn client_assertion_file_is_read_before_every_request() {
         .client_id("cortiauth-jwt-rsa")
         .client_assertion_file(&file)
         .retry_policy(cortiauth::RetryPolicy {
-            max_attempts: 1,
             // No cooldown: the next call asks the server again at once.
             failure_cooldown: std::time::Duration::ZERO,
-            ..Default::default()
+            ..one_attempt()
         })
         .build()
         .unwrap();
