@@ -13,6 +13,9 @@
 # Needs the CORTIAUTH_KC_* / CORTIAUTH_TIRO_* variables of tests/servers/with-servers.sh;
 # started on its own, it uses the lead's shared servers or starts its own.
 # CORTIAUTH_FFI_PROFILE=dev builds the library without optimisations.
+# CORTIAUTH_TEST_DIST=DIR tests the release tarball DIR/c/cortiauth-V-HOST.tar.gz
+# (scripts/dist.sh) instead of building the library: scripts/test-suites.sh does,
+# so the C library is built once per CI run, as users get it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -38,9 +41,18 @@ ffi/generate-header.sh --check
 
 work=$root/target/cortiauth-c
 prefix=$work/prefix
-echo "== build and install into $prefix"
 rm -rf "$prefix"
-ffi/install.sh --prefix "$prefix" --profile "${CORTIAUTH_FFI_PROFILE:-release}"
+if [ -n "${CORTIAUTH_TEST_DIST:-}" ]; then
+  host=$(rustc -vV | sed -n 's/^host: //p')
+  tarball=$(ls "$CORTIAUTH_TEST_DIST"/c/cortiauth-*-"$host".tar.gz 2>/dev/null | head -n1)
+  [ -n "$tarball" ] || { echo "ffi/test.sh: CORTIAUTH_TEST_DIST=$CORTIAUTH_TEST_DIST has no c/cortiauth-*-$host.tar.gz" >&2; exit 1; }
+  echo "== the release tarball $(basename "$tarball"), unpacked into $prefix"
+  mkdir -p "$prefix"
+  tar -xzf "$tarball" -C "$prefix" --strip-components=1
+else
+  echo "== build and install into $prefix"
+  ffi/install.sh --prefix "$prefix" --profile "${CORTIAUTH_FFI_PROFILE:-release}"
+fi
 
 echo "== build tests/c against the installed package"
 rm -rf "$work/build" "$work/example" "$work/example-cpp"

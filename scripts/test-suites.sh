@@ -28,6 +28,20 @@ suite scripts/cargo-test-with-servers.sh --workspace --exclude cortiauth-fault-t
 features=redis,reqwest,reqwest-middleware
 suite env CORTIAUTH_REQUIRE_REDIS=1 cargo test -p cortiauth --features $features --locked --test store_redis --test store_processes --test store_manager
 suite scripts/cargo-test-with-servers.sh -p cortiauth --features $features --test async_integrations
+# The release artifacts (scripts/dist.sh: zig cross-builds checked by auditwheel and
+# readelf). The native x86_64 glibc target by default: each cross target costs ~3 min
+# of the 2-core budget. All three, as a release builds them (aarch64's C host then
+# runs under qemu, musl's with musl's loader):
+# CORTIAUTH_DIST_TARGETS="x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
+# x86_64-unknown-linux-musl" scripts/test.sh (or scripts/dist.sh alone).
+# Built before the binding suites, which then test these artifacts (CORTIAUTH_TEST_DIST)
+# instead of building their own release builds: each is built once, as users get it.
+suite env CORTIAUTH_DIST_TARGETS="${CORTIAUTH_DIST_TARGETS:-x86_64-unknown-linux-gnu}" scripts/dist.sh --allow-dirty
+host=$(rustc -vV | sed -n 's/^host: //p')
+case " ${CORTIAUTH_DIST_TARGETS:-x86_64-unknown-linux-gnu} " in
+  *" $host "*) export CORTIAUTH_TEST_DIST="${CORTIAUTH_DIST_DIR:-$PWD/dist}" ;;
+  *) echo "test-suites: dist has no $host build: the binding suites build their own" ;;
+esac
 suite ffi/test.sh
 suite env CORTIAUTH_REQUIRE_REDIS=1 bindings/python/test.sh
 suite env CORTIAUTH_REQUIRE_REDIS=1 bindings/node/test.sh
@@ -38,13 +52,6 @@ suite tests/parity/run.sh
 # timing bounds (1 s request timeouts against a loopback Keycloak) failed twice
 # in three runs with the release build beside it, even at nice 19 (NOTES.md).
 suite tests/fault/run.sh
-# The release artifacts for the three Linux targets (zig cross-builds), checked by
-# auditwheel and readelf, then installed as users do (no Rust on PATH) and used
+# The release artifacts again, installed as users do (no Rust on PATH) and used
 # against the servers; the sdist built from scratch by pip.
-# The native x86_64 glibc target by default: each cross target costs ~3 min of the
-# 2-core budget (CI stays near 15 min). All three, as a release builds them (aarch64's
-# C host then runs under qemu, musl's with musl's loader):
-# CORTIAUTH_DIST_TARGETS="x86_64-unknown-linux-gnu aarch64-unknown-linux-gnu
-# x86_64-unknown-linux-musl" scripts/test.sh (or scripts/dist.sh alone).
-suite env CORTIAUTH_DIST_TARGETS="${CORTIAUTH_DIST_TARGETS:-x86_64-unknown-linux-gnu}" scripts/dist.sh --allow-dirty
 suite scripts/test-dist.sh --sdist

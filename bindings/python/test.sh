@@ -4,6 +4,10 @@
 # (mypy.stubtest) and the typing a user sees (mypy --strict), and runs the pytest suite against the real loopback servers
 # (CORTIAUTH_* variables, set by tests/servers/with-servers.sh) from a directory
 # where the source tree is not importable: what is tested is the installed wheel.
+#
+# CORTIAUTH_TEST_DIST=DIR tests the release wheel DIR/python/cortiauth-*-manylinux*_ARCH.whl
+# (scripts/dist.sh) instead of building one: scripts/test-suites.sh does, so the
+# extension is built once per CI run, as users get it.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -19,25 +23,31 @@ log() { printf '==> %s\n' "$*" >&2; }
 
 mkdir -p "$WORK"
 
-# 1. maturin, in a build virtualenv kept between runs (rebuilt when the pins change).
-BUILD_VENV="$WORK/build-venv"
-STAMP="$BUILD_VENV/.requirements.sha256"
-WANT="$(sha256sum "$HERE/requirements-build.txt" | cut -d' ' -f1)"
-if [[ ! -x "$BUILD_VENV/bin/maturin" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
-    log "installing maturin into $BUILD_VENV"
-    rm -rf "$BUILD_VENV"
-    "$PYTHON" -m venv "$BUILD_VENV"
-    "$BUILD_VENV/bin/pip" install -q -r "$HERE/requirements-build.txt"
-    echo "$WANT" >"$STAMP"
-fi
+if [[ -n "${CORTIAUTH_TEST_DIST:-}" ]]; then
+    WHEEL="$(ls "$CORTIAUTH_TEST_DIST"/python/cortiauth-*-cp39-abi3-*manylinux*_"$(uname -m)".whl 2>/dev/null | head -n1)"
+    [[ -n "$WHEEL" ]] || { echo "test.sh: CORTIAUTH_TEST_DIST=$CORTIAUTH_TEST_DIST has no manylinux $(uname -m) wheel" >&2; exit 1; }
+    log "testing the release wheel $(basename "$WHEEL")"
+else
+    # 1. maturin, in a build virtualenv kept between runs (rebuilt when the pins change).
+    BUILD_VENV="$WORK/build-venv"
+    STAMP="$BUILD_VENV/.requirements.sha256"
+    WANT="$(sha256sum "$HERE/requirements-build.txt" | cut -d' ' -f1)"
+    if [[ ! -x "$BUILD_VENV/bin/maturin" || "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]]; then
+        log "installing maturin into $BUILD_VENV"
+        rm -rf "$BUILD_VENV"
+        "$PYTHON" -m venv "$BUILD_VENV"
+        "$BUILD_VENV/bin/pip" install -q -r "$HERE/requirements-build.txt"
+        echo "$WANT" >"$STAMP"
+    fi
 
-# 2. The wheel (one abi3 wheel for CPython 3.9+), built from the locked dependencies.
-WHEELS="$WORK/wheels"
-rm -rf "$WHEELS"
-log "building the wheel"
-(cd "$HERE" && "$BUILD_VENV/bin/maturin" build --release --locked --quiet -o "$WHEELS")
-WHEEL="$(ls "$WHEELS"/cortiauth-*-cp39-abi3-*.whl)"
-log "built $(basename "$WHEEL")"
+    # 2. The wheel (one abi3 wheel for CPython 3.9+), built from the locked dependencies.
+    WHEELS="$WORK/wheels"
+    rm -rf "$WHEELS"
+    log "building the wheel"
+    (cd "$HERE" && "$BUILD_VENV/bin/maturin" build --release --locked --quiet -o "$WHEELS")
+    WHEEL="$(ls "$WHEELS"/cortiauth-*-cp39-abi3-*.whl)"
+    log "built $(basename "$WHEEL")"
+fi
 
 # 3. A fresh virtualenv with the wheel and the pinned test requirements.
 VENV="$WORK/test-venv"
