@@ -314,10 +314,9 @@ pub fn client_assertion(config: &Config) -> Result<Option<Zeroizing<String>>> {
         | AuthMethod::ClientSecretBasic
         | AuthMethod::TlsClientAuth => return Ok(None),
         AuthMethod::ClientSecretJwt => sign_jwt(config, SigningAlg::Hs256, |input| {
-            let key = ring::hmac::Key::new(
-                ring::hmac::HMAC_SHA256,
-                config.client_secret.expose().as_bytes(),
-            );
+            let secret = config.client_secret.current();
+            let key =
+                ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.secret.expose().as_bytes());
             Ok(ring::hmac::sign(&key, input).as_ref().to_vec())
         })?,
         AuthMethod::PrivateKeyJwt => {

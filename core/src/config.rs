@@ -7,10 +7,10 @@ use std::time::Duration;
 
 pub use crate::auth_method::AuthMethod;
 use crate::client_auth::{ClientIdentity, SigningAlg, SigningKey};
+use crate::credential::ClientSecret;
 use crate::error::{Error, Result};
 pub(crate) use crate::redact::redact_url;
 use crate::secret::SecretString;
-use crate::secret_file::read_secret_file;
 use crate::settings::{env, DefaultValue, Field, Range, Settings, SETTINGS};
 use crate::urls;
 
@@ -109,7 +109,8 @@ impl RetryPolicy {
 #[derive(Clone)]
 pub struct Config {
     pub(crate) client_id: String,
-    pub(crate) client_secret: SecretString,
+    /// The secret in use: rotated by a changed `client_secret_file` or `set_client_secret`.
+    pub(crate) client_secret: ClientSecret,
     pub(crate) client_secret_file: Option<PathBuf>,
     pub(crate) environment: Option<String>,
     pub(crate) tenant: String,
@@ -128,10 +129,11 @@ pub struct Config {
     /// The mTLS client certificate and its key (both or neither).
     pub(crate) client_certificate_file: Option<PathBuf>,
     pub(crate) client_key_file: Option<PathBuf>,
-    /// What binds the shared cache's slot to this client's credential: the
-    /// secret, or a digest of the private key (`private_key_jwt`) or of the
-    /// client certificate's key (`tls_client_auth`).
-    pub(crate) store_binding: SecretString,
+    /// What binds the shared cache's slot to this client's credential: a
+    /// digest of the private key (`private_key_jwt`) or of the client
+    /// certificate's key (`tls_client_auth`); `None` for the client secret as
+    /// it is now (the slot follows a rotated secret).
+    pub(crate) store_binding: Option<SecretString>,
     pub(crate) extra_params: Vec<(String, String)>,
     pub(crate) timeout: Duration,
     pub(crate) refresh: RefreshPolicy,
@@ -139,6 +141,9 @@ pub struct Config {
     pub(crate) ca_certs_pem: Vec<Vec<u8>>,
     pub(crate) shared_cache: Option<String>,
     pub(crate) user_agent: String,
+    /// The surface in audit records: the binding's first word (`python`,
+    /// `node`, `c`, `cli`), `rust` when none is named.
+    pub(crate) surface: String,
 }
 
 impl Config {
@@ -178,11 +183,11 @@ impl Config {
                     env::CLIENT_SECRET_FILE
                 )))
             }
-            (Some(secret), None) => Some(secret),
-            (None, Some(path)) => Some(read_secret_file(path)?),
+            (Some(secret), None) => Some(ClientSecret::given(secret)),
+            (None, Some(path)) => Some(ClientSecret::from_file(path)?),
             (None, None) => None,
         }
-        .filter(|v| !v.expose().trim().is_empty());
+        .filter(|v| !v.current().secret.expose().trim().is_empty());
         let client_secret = match (client_secret, auth_method.uses_secret()) {
             (Some(secret), true) => secret,
             (None, true) => {
@@ -198,7 +203,7 @@ impl Config {
                     auth_method.as_str()
                 )))
             }
-            (None, false) => SecretString::new(""),
+            (None, false) => ClientSecret::given(SecretString::new("")),
         };
         let signing_alg = match s.signing_alg.take().filter(|v| !v.trim().is_empty()) {
             Some(v) => Some(SigningAlg::parse(&v)?),
@@ -220,7 +225,7 @@ impl Config {
         };
         let store_binding = match auth_method {
             AuthMethod::TlsClientAuth => match &identity {
-                Some(id) => id.binding(),
+                Some(id) => Some(id.binding()),
                 None => {
                     return Err(Error::config(format!(
                         "tls_client_auth needs a client certificate: set client_certificate_file ({}) and client_key_file ({})",
@@ -247,11 +252,13 @@ impl Config {
                         )));
                     }
                     crate::client_auth::read_assertion_file(file)?;
-                    SecretString::new("")
+                    Some(SecretString::new(""))
                 }
                 // Read and checked now (a clear error at start-up), and again
                 // before every token request (a rotated key needs no restart).
-                (None, Some(path)) => SigningKey::load(path, signing_alg)?.binding().clone(),
+                (None, Some(path)) => {
+                    Some(SigningKey::load(path, signing_alg)?.binding().clone())
+                }
                 (None, None) => {
                     return Err(Error::config(format!(
                         "private_key_jwt needs a private key: set private_key_file ({}) or client_assertion_file ({})",
@@ -266,9 +273,9 @@ impl Config {
                         "client_secret_jwt signs with HS256: signing_alg must be HS256 or unset",
                     ));
                 }
-                client_secret.clone()
+                None
             }
-            _ => client_secret.clone(),
+            _ => None,
         };
         if (private_key_file.is_some() || s.client_assertion_file.is_some())
             && auth_method != AuthMethod::PrivateKeyJwt
@@ -374,6 +381,10 @@ impl Config {
             ca_certs_pem: std::mem::take(&mut s.ca_certificates_pem),
             shared_cache,
             user_agent: format!("cortiauth/{} ({binding})", crate::VERSION),
+            surface: match binding.split(';').next().map(str::trim) {
+                Some(first) if !first.is_empty() => first.to_string(),
+                _ => "rust".to_string(),
+            },
         })
     }
 
@@ -431,12 +442,29 @@ impl Config {
         &self.user_agent
     }
 
+    /// This configuration with the secret in use now fixed: one token
+    /// request's (a rotation meanwhile changes the next request, not this one).
+    pub(crate) fn pinned(&self) -> Config {
+        let mut c = self.clone();
+        c.client_secret = ClientSecret::pinned(self.client_secret.current());
+        c
+    }
+
+    /// What the shared cache's slot is bound to now: the key or certificate
+    /// digest, or the client secret in use (so a rotated secret moves the slot).
+    pub(crate) fn store_binding(&self) -> SecretString {
+        match &self.store_binding {
+            Some(b) => b.clone(),
+            None => self.client_secret.current().secret.clone(),
+        }
+    }
+
     /// The effective settings as [`Settings`] with every field set (binding aside),
     /// for `describe()` and `Debug`, which render them row by row.
     pub(crate) fn effective_settings(&self) -> Settings {
         Settings {
             client_id: Some(self.client_id.clone()),
-            client_secret: Some(self.client_secret.clone()),
+            client_secret: Some(self.client_secret.current().secret.clone()),
             client_secret_file: self.client_secret_file.clone(),
             environment: self.environment.clone(),
             tenant: Some(self.tenant.clone()),
@@ -1158,7 +1186,10 @@ mod settings_tests {
         }
         .build()
         .unwrap();
-        assert_eq!(c.client_secret.expose(), "from-file-secret");
+        assert_eq!(
+            c.client_secret.current().secret.expose(),
+            "from-file-secret"
+        );
         let v: Value = serde_json::from_str(&c.describe()).unwrap();
         assert_eq!(v["client_secret_file"], file.to_string_lossy().as_ref());
         assert!(!c.describe().contains("from-file-secret"));
@@ -1235,14 +1266,22 @@ mod settings_tests {
         let link = dir.path().join("secret");
         std::os::unix::fs::symlink(&real, &link).unwrap();
         assert_eq!(
-            build(&link).unwrap().client_secret.expose(),
+            build(&link)
+                .unwrap()
+                .client_secret
+                .current()
+                .secret
+                .expose(),
             "linked-secret"
         );
         // Exactly the limit is fine.
         let mut limit = b"s".to_vec();
         limit.resize(MAX_SECRET_FILE_LEN, b'\n');
         std::fs::write(&big, limit).unwrap();
-        assert_eq!(build(&big).unwrap().client_secret.expose(), "s");
+        assert_eq!(
+            build(&big).unwrap().client_secret.current().secret.expose(),
+            "s"
+        );
     }
 
     #[test]

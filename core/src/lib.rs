@@ -18,8 +18,10 @@
 mod auth_method;
 mod client_auth;
 mod config;
+mod credential;
 mod describe;
 mod error;
+mod events;
 mod manager;
 mod naming;
 mod redact;
@@ -45,6 +47,7 @@ pub use auth_method::AuthMethod;
 pub use config::{duration_from_millis_f64, duration_from_secs_f64};
 pub use config::{Config, ConfigBuilder, RefreshPolicy, RetryPolicy};
 pub use error::{Error, ErrorKind, Result};
+pub use events::{fingerprint, Event, EventKind, TokenAudit, Trigger};
 pub use manager::TokenManager;
 pub use secret::SecretString;
 #[doc(hidden)]

@@ -25,7 +25,8 @@ pub(crate) struct Redactor {
 impl Redactor {
     pub(crate) fn new(config: &Config, grant: Grant<'_>, assertion: Option<&str>) -> Redactor {
         let mut patterns: Vec<Zeroizing<String>> = Vec::new();
-        let secret = config.client_secret.expose();
+        let loaded = config.client_secret.current();
+        let secret = loaded.secret.expose();
         add_forms(&mut patterns, secret);
         // The Basic header, as sent and as some clients build it (no form-encoding).
         let b64 =

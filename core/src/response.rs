@@ -155,13 +155,20 @@ const JWT_BASE64: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// The claims of a token that is a JWT (`header.payload.signature`), unchecked:
+/// for scheduling and audit records, never for trust.
+pub(crate) fn jwt_claims(token: &str) -> Option<Value> {
+    let mut parts = token.split('.');
+    let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
+    let claims: Value = serde_json::from_slice(&JWT_BASE64.decode(payload).ok()?).ok()?;
+    claims.is_object().then_some(claims)
+}
+
 /// Time left until a JWT's `exp` claim, when the token is a JWT with one:
 /// `Err(())` when `exp` is already past. The signature is not checked: this
 /// only schedules a refresh.
 fn jwt_exp_left(token: &str) -> Option<Result<Duration, ()>> {
-    let mut parts = token.split('.');
-    let (_header, payload, _sig) = (parts.next()?, parts.next()?, parts.next()?);
-    let claims: Value = serde_json::from_slice(&JWT_BASE64.decode(payload).ok()?).ok()?;
+    let claims = jwt_claims(token)?;
     let exp = claims.get("exp")?.as_f64()?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

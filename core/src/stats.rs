@@ -77,6 +77,10 @@ impl Counters {
     pub fn hit(&self) {
         self.cache_hits[shard()].0.fetch_add(1, Relaxed);
     }
+    /// Token requests sent so far (an acquisition's attempts are the difference).
+    pub fn requests(&self) -> u64 {
+        self.token_requests.load(Relaxed)
+    }
     pub fn request_sent(&self) {
         self.token_requests.fetch_add(1, Relaxed);
     }

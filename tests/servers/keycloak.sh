@@ -246,6 +246,11 @@ for realm in realms if isinstance(realms, list) else [realms]:
         realm["clients"].append(client(
             "cortiauth-jwt-" + kind, "client-jwt", "private_key_jwt, " + kind + " key made by the test setup",
             {"use.jwks.url": "false", "jwt.credential.certificate": cert}))
+    # Secret rotation: the tests regenerate this client's secret through the
+    # admin API (its own client, so no other test sees its secret change).
+    realm["clients"].append(client(
+        "cortiauth-rotate", "client-secret", "secret rotated by the tests (admin API)",
+        {"access.token.lifespan": "10"}, secret="cortiauth-rotate-secret"))
     realm["clients"].append(client(
         "cortiauth-mtls", "client-x509", "tls_client_auth: this run's client certificate, bound tokens",
         {"x509.subjectdn": "CN=cortiauth-mtls", "x509.allow.regex.pattern.comparison": "false",
@@ -310,6 +315,7 @@ export CORTIAUTH_KC_MTLS_CERT_FILE='$rd/keys/client.crt'
 export CORTIAUTH_KC_MTLS_KEY_FILE='$rd/keys/client.key'
 export CORTIAUTH_KC_MTLS_EXPIRED_CERT_FILE='$rd/keys/expired.crt'
 export CORTIAUTH_KC_MTLS_EXPIRED_KEY_FILE='$rd/keys/expired.key'
+export CORTIAUTH_KC_ROTATE_CLIENT_ID='cortiauth-rotate'
 export CORTIAUTH_KC_ADMIN_USERNAME='$KC_ADMIN_USERNAME'
 export CORTIAUTH_KC_ADMIN_PASSWORD='$KC_ADMIN_PASSWORD'
 EOF

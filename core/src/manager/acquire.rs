@@ -50,7 +50,12 @@ impl Shared {
     ) -> std::result::Result<Acquired, Failed> {
         let start = self.clock.now();
         let deadline = after(start, self.config.retry.deadline);
-        let cache = self.fleet.as_ref().and_then(|f| Some((f, f.cache()?)));
+        // A rotated secret file is read before the slot is chosen and the request sent.
+        self.reload_credential();
+        let cache = self
+            .fleet
+            .as_ref()
+            .and_then(|f| Some((f, f.cache(&self.config)?)));
         let Some((fleet, cache)) = cache else {
             return self
                 .fetch(process, transport, urgency, deadline)
@@ -129,7 +134,32 @@ impl Shared {
                 }
             }
         }
-        self.attempts(transport, Grant::ClientCredentials, urgency, deadline)
+        match self.attempts(transport, Grant::ClientCredentials, urgency, deadline) {
+            // The secret may have been rotated at the server before its file
+            // was seen to change: read the file again, and try once more if
+            // it holds another secret.
+            Err(failed)
+                if matches!(
+                    failed.error.oauth_error(),
+                    // Keycloak says unauthorized_client for a regenerated secret.
+                    Some("invalid_client" | "unauthorized_client")
+                ) && self.clock.now() < deadline =>
+            {
+                match self.config.client_secret.reload_now() {
+                    Some(loaded) => {
+                        self.credential_event(&loaded);
+                        self.attempts(
+                            transport,
+                            Grant::ClientCredentials,
+                            Urgency::Ahead,
+                            deadline,
+                        )
+                    }
+                    None => Err(failed),
+                }
+            }
+            other => other,
+        }
     }
 
     /// One grant, retried with backoff and full jitter until `deadline`.

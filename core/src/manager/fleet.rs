@@ -34,7 +34,9 @@ const WAIT_SLACK: Duration = Duration::from_secs(2);
 
 pub(crate) struct Fleet {
     url: String,
-    key: StoreKey,
+    /// The slot's key, and the client secret generation it was made for (a
+    /// rotated secret moves the slot: see [`Fleet::cache`]).
+    key: Mutex<(u64, StoreKey)>,
     options: FlightOptions,
     opened: Mutex<Opened>,
     open_errors: AtomicU64,
@@ -65,7 +67,7 @@ impl Fleet {
         store::check_url(url).map_err(Error::from)?;
         Ok(Some(Fleet {
             url: url.to_string(),
-            key: store_key(config),
+            key: Mutex::new((config.client_secret.current().generation, store_key(config))),
             options: flight_options(config),
             opened: Mutex::new(Opened::default()),
             open_errors: AtomicU64::new(0),
@@ -86,9 +88,23 @@ impl Fleet {
         }
     }
 
-    /// This process's shared cache, opened on first use; `None` while the
-    /// store cannot be opened (counted; retried after [`REOPEN_AFTER`]).
-    pub fn cache(&self) -> Option<Arc<SharedCache>> {
+    /// This process's shared cache, opened on first use, its slot following
+    /// the client secret in use; `None` while the store cannot be opened
+    /// (counted; retried after [`REOPEN_AFTER`]).
+    pub fn cache(&self, config: &Config) -> Option<Arc<SharedCache>> {
+        let cache = self.opened_cache()?;
+        if config.store_binding.is_none() {
+            let generation = config.client_secret.current().generation;
+            let mut key = lock(&self.key);
+            if key.0 != generation {
+                *key = (generation, store_key(config));
+                cache.set_key(key.1.clone());
+            }
+        }
+        Some(cache)
+    }
+
+    fn opened_cache(&self) -> Option<Arc<SharedCache>> {
         let pid = std::process::id();
         let mut opened = lock(&self.opened);
         match opened.cache.take() {
@@ -107,7 +123,7 @@ impl Fleet {
         }
         match store::open(&self.url) {
             Ok(s) => {
-                let cache = Arc::new(SharedCache::new(s, self.key.clone()));
+                let cache = Arc::new(SharedCache::new(s, lock(&self.key).1.clone()));
                 opened.cache = Some((pid, Arc::clone(&cache)));
                 opened.retry_at = None;
                 Some(cache)
@@ -185,7 +201,7 @@ fn store_key(config: &Config) -> StoreKey {
         &url,
         config.client_id(),
         config.scopes(),
-        &config.store_binding,
+        &config.store_binding(),
     )
 }
 

@@ -49,6 +49,7 @@ use self::future::{Callback, TokenFuture};
 use self::worker::ProcessState;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::events::{Event, EventKind, Listener, TokenAudit};
 use crate::secret::SecretString;
 use crate::stats::{Counters, Stats};
 use crate::token::AccessToken;
@@ -76,6 +77,60 @@ struct Shared {
     clock: Arc<Clock>,
     /// The shared token store, when `shared_cache` is set (used by the worker only).
     fleet: Option<Fleet>,
+    /// Who hears the manager's events besides `tracing` ([`TokenManager::on_event`]).
+    listener: ArcSwapOption<Box<Listener>>,
+}
+
+impl Shared {
+    /// Whether anyone hears events: a listener, or a `tracing` subscriber
+    /// that takes the `cortiauth` target.
+    fn listening(&self) -> bool {
+        self.listener.load().is_some()
+            || tracing::enabled!(target: "cortiauth", tracing::Level::WARN)
+    }
+
+    fn event(&self, kind: EventKind) -> Event {
+        Event::new(kind, &self.config.client_id)
+    }
+
+    fn token_event(&self, kind: EventKind, token: &AccessToken) -> Event {
+        let mut e = self.event(kind);
+        e.token = Some(TokenAudit::of(
+            token,
+            &self.config.client_id,
+            &self.config.surface,
+        ));
+        e
+    }
+
+    /// Sends an event to `tracing` and the listener. Never called with a lock held.
+    fn emit(&self, event: Event) {
+        event.trace();
+        if let Some(listener) = self.listener.load_full() {
+            // A panicking listener is its own bug: it must not take the worker down.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(&event)));
+        }
+    }
+
+    /// Before a token request: a rewritten secret file is read again.
+    fn reload_credential(&self) {
+        if let Some(loaded) = self.config.client_secret.reload_if_changed() {
+            self.credential_event(&loaded);
+        }
+    }
+
+    fn credential_event(&self, loaded: &crate::credential::Loaded) {
+        log::info!(
+            "cortiauth: client secret for client {} reloaded from {}",
+            self.config.client_id,
+            loaded.source.as_str()
+        );
+        if self.listening() {
+            let mut e = self.event(EventKind::CredentialReloaded);
+            e.credential_source = Some(loaded.source.as_str());
+            self.emit(e);
+        }
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -86,8 +141,11 @@ impl TokenManager {
     /// Builds a manager. Nothing is fetched, and no thread or HTTP client is
     /// created, until the first call (with the background refresher on, its
     /// thread starts now and fetches right away).
-    pub fn new(config: Config) -> Result<TokenManager> {
+    pub fn new(mut config: Config) -> Result<TokenManager> {
         Transport::check(&config)?;
+        // This manager's secret rotates on its own (not the other managers'
+        // built from clones of the same `Config`).
+        config.client_secret = config.client_secret.detached();
         let fleet = Fleet::new(&config)?;
         let shared = Arc::new(Shared {
             fleet,
@@ -99,6 +157,7 @@ impl TokenManager {
             )),
             counters: Counters::default(),
             clock: Arc::default(),
+            listener: ArcSwapOption::empty(),
         });
         if shared.config.refresh.background {
             let process = shared.process.load_full();
@@ -379,6 +438,10 @@ impl TokenManager {
         };
         if dropped {
             log::debug!("cortiauth: cached token invalidated after the API rejected it");
+            if self.shared.listening() {
+                let e = self.shared.token_event(EventKind::TokenRejected, &c.token);
+                self.shared.emit(e);
+            }
             if let Some(fleet) = &self.shared.fleet {
                 fleet.reject(rejected);
             }
@@ -427,6 +490,69 @@ impl TokenManager {
         }
         self.invalidate(sent_token);
         true
+    }
+
+    /// Replaces the client secret in place, without a restart: the next token
+    /// request sends the new one (the token in use stays until its refresh),
+    /// and the shared cache's slot follows it. A later change of
+    /// `client_secret_file`, if one is set, replaces it again.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Settings {
+    /// #     client_id: Some("c".into()), client_secret: Some("old".into()),
+    /// #     environment: Some("eu".into()), ..Default::default() }.build()?)?;
+    /// manager.set_client_secret("the-new-secret");
+    /// assert!(manager.credential_loaded_at() <= std::time::SystemTime::now());
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
+    pub fn set_client_secret(&self, secret: impl Into<SecretString>) {
+        let loaded = self.shared.config.client_secret.set(secret.into());
+        self.shared.credential_event(&loaded);
+    }
+
+    /// When the client secret in use was loaded: at start-up, or at its last
+    /// rotation (a changed `client_secret_file`, or [`TokenManager::set_client_secret`]).
+    pub fn credential_loaded_at(&self) -> SystemTime {
+        self.shared.config.client_secret.current().loaded_at
+    }
+
+    /// [`Config::describe`] with what the manager knows beyond its settings:
+    /// `credential_loaded_at_ms` (Unix milliseconds) and `credential_source`
+    /// (`settings`, `file` or `set_client_secret`); never the secret.
+    pub fn describe(&self) -> String {
+        let mut v: serde_json::Value =
+            serde_json::from_str(&self.shared.config.describe()).unwrap_or_default();
+        let c = self.shared.config.client_secret.current();
+        if let Some(m) = v.as_object_mut() {
+            let at = c
+                .loaded_at
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+                .unwrap_or_default();
+            m.insert("credential_loaded_at_ms".into(), at.into());
+            m.insert("credential_source".into(), c.source.as_str().into());
+        }
+        v.to_string()
+    }
+
+    /// Calls `listener` with every event of this manager (a token fetched, a
+    /// fetch failed, a token from the shared cache, a shared-cache error, a
+    /// credential reloaded, a token rejected), replacing any listener set
+    /// before. Events also go to `tracing` (target `cortiauth`) either way.
+    ///
+    /// The listener runs on the thread that ran the token request (the
+    /// manager's worker, or a caller that ran it) after the waiting callers
+    /// have their token: keep it short, hand the event over. Never on the
+    /// cached path: reading a cached token makes no event.
+    pub fn on_event(&self, listener: impl Fn(&Event) + Send + Sync + 'static) {
+        self.shared
+            .listener
+            .store(Some(Arc::new(Box::new(listener) as Box<Listener>)));
+    }
+
+    /// Removes the listener set by [`TokenManager::on_event`].
+    pub fn remove_event_listener(&self) {
+        self.shared.listener.store(None);
     }
 
     /// The manager's counters (token requests, cache hits, refreshes, failures, shared cache).

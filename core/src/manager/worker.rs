@@ -14,6 +14,7 @@ use super::flight::{CacheState, Decision, Urgency};
 use super::future::wake;
 use super::{lock, Flight, Shared};
 use crate::error::{Error, Result};
+use crate::events::{Event, EventKind, Trigger};
 use crate::token::AccessToken;
 use crate::transport::Transport;
 
@@ -183,6 +184,9 @@ impl Shared {
         transport: &mut Option<Transport>,
         urgency: Urgency,
     ) {
+        let started = std::time::Instant::now();
+        let requests_before = self.counters.requests();
+        let store_errors_before = self.store_errors();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             self.acquire(process, transport, urgency)
         }))
@@ -193,17 +197,52 @@ impl Shared {
                 retry_after: None,
             })
         });
-        self.finish(process, result);
+        let event = self.finish(process, result);
+        // After the waiters are woken: a slow listener delays nobody's token.
+        if self.listening() {
+            let (store_errors, last) = self.store_errors();
+            if store_errors > store_errors_before.0 {
+                let mut e = self.event(EventKind::StoreError);
+                e.store_error = last;
+                self.emit(e);
+            }
+            let mut event = event;
+            if event.kind != EventKind::SharedCacheHit {
+                event.trigger = Some(match urgency {
+                    Urgency::Needed => Trigger::Caller,
+                    Urgency::Ahead => Trigger::Background,
+                });
+                event.duration = Some(started.elapsed());
+                event.attempts = Some(
+                    u32::try_from(self.counters.requests() - requests_before).unwrap_or(u32::MAX),
+                );
+            }
+            self.emit(event);
+        }
     }
 
-    /// Stores a new token (or records a failure) and wakes every waiter.
+    /// The shared cache's error count (opening it included) and the last error's kind.
+    fn store_errors(&self) -> (u64, Option<crate::StoreErrorKind>) {
+        match &self.fleet {
+            Some(fleet) if self.listening() => {
+                let mut stats = crate::stats::Stats::default();
+                fleet.add_stats(&mut stats);
+                (stats.store_errors, stats.store_last_error)
+            }
+            _ => (0, None),
+        }
+    }
+
+    /// Stores a new token (or records a failure), wakes every waiter, and
+    /// returns the event that tells of it (not yet sent).
     pub(super) fn finish(
         &self,
         process: &ProcessState,
         result: std::result::Result<Acquired, Failed>,
-    ) {
+    ) -> Event {
         let mut refresh_token = None;
         let mut cooldown = Duration::ZERO;
+        let event;
         let outcome = match result {
             Ok(Acquired::Shared(token, at)) => {
                 self.cache
@@ -214,6 +253,7 @@ impl Shared {
                     self.config.client_id,
                     token.expires_in(),
                 );
+                event = self.token_event(EventKind::SharedCacheHit, &token);
                 Ok(token)
             }
             Ok(Acquired::Fetched(Fetched {
@@ -238,6 +278,7 @@ impl Shared {
                     lifetime,
                     token.scope()
                 );
+                event = self.token_event(EventKind::TokenFetched, &token);
                 Ok(token)
             }
             Err(Failed { error, retry_after }) => {
@@ -249,6 +290,9 @@ impl Shared {
                     .retry
                     .failure_cooldown
                     .max(retry_after.unwrap_or_default());
+                event = self
+                    .event(EventKind::FetchFailed)
+                    .failed(&error, retry_after);
                 Err(error)
             }
         };
@@ -263,6 +307,7 @@ impl Shared {
         drop(flight);
         process.done.notify_all();
         wake(wakers);
+        event
     }
 
     /// This process's state, rebuilt after a `fork()`.

@@ -1,5 +1,6 @@
 //! The fleet-wide single flight on top of a [`TokenStore`], as a manager uses it.
 
+use arc_swap::ArcSwap;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -86,7 +87,8 @@ fn bump(c: &AtomicU64) {
 /// token, or one due for refresh) calls [`get_or_fetch`](Self::get_or_fetch).
 pub struct SharedCache {
     store: Arc<dyn TokenStore>,
-    key: StoreKey,
+    /// Replaced when the client secret rotates: the slot follows it.
+    key: ArcSwap<StoreKey>,
     counters: Counters,
 }
 
@@ -94,7 +96,7 @@ impl fmt::Debug for SharedCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SharedCache")
             .field("store", &self.store.describe())
-            .field("slot", &self.key.id())
+            .field("slot", &self.key.load().id())
             .finish()
     }
 }
@@ -107,7 +109,10 @@ struct LockGuard<'a> {
 
 impl Drop for LockGuard<'_> {
     fn drop(&mut self) {
-        let released = self.cache.store.unlock(self.cache.key.id(), &self.owner);
+        let released = self
+            .cache
+            .store
+            .unlock(self.cache.key.load().id(), &self.owner);
         if let Err(e) = released {
             self.cache.error(&e);
         }
@@ -118,7 +123,7 @@ impl SharedCache {
     pub fn new(store: Arc<dyn TokenStore>, key: StoreKey) -> SharedCache {
         SharedCache {
             store,
-            key,
+            key: ArcSwap::from_pointee(key),
             counters: Counters::default(),
         }
     }
@@ -127,8 +132,14 @@ impl SharedCache {
         &self.store
     }
 
-    pub fn key(&self) -> &StoreKey {
-        &self.key
+    pub fn key(&self) -> Arc<StoreKey> {
+        self.key.load_full()
+    }
+
+    /// Moves to another slot (the client secret rotated): the old one is
+    /// simply no longer read.
+    pub(crate) fn set_key(&self, key: StoreKey) {
+        self.key.store(Arc::new(key));
     }
 
     pub fn stats(&self) -> StoreStats {
@@ -160,7 +171,7 @@ impl SharedCache {
     /// Opens an entry from the store; garbage is counted and is `None`. The
     /// token's expiry is capped by the store's TTL (see [`StoredToken::clamped_to`]).
     fn open(&self, entry: &Entry) -> Option<StoredToken> {
-        let t = self.key.open(&entry.value);
+        let t = self.key.load().open(&entry.value);
         if t.is_none() {
             bump(&self.counters.garbage);
         }
@@ -173,7 +184,7 @@ impl SharedCache {
     fn trusted(&self, holder: &Holder) -> bool {
         match holder {
             Holder::Process => true,
-            Holder::Value { owner, ttl } => self.key.lock_is_ours(owner, *ttl),
+            Holder::Value { owner, ttl } => self.key.load().lock_is_ours(owner, *ttl),
         }
     }
 
@@ -189,7 +200,7 @@ impl SharedCache {
     /// The slot's token, if there is one that opens (usable or not).
     /// Errors are counted and returned.
     pub fn load(&self) -> Result<Option<StoredToken>, StoreError> {
-        match self.store.read_entry(self.key.id()) {
+        match self.store.read_entry(self.key.load().id()) {
             Ok(entry) => Ok(entry.and_then(|e| self.open(&e))),
             Err(e) => {
                 self.error(&e);
@@ -203,9 +214,9 @@ impl SharedCache {
         let Some(ttl) = token.remaining_at(now_unix_ms()) else {
             return Ok(());
         };
-        let sealed = self.key.seal(token);
+        let sealed = self.key.load().seal(token);
         self.store
-            .write(self.key.id(), &sealed, ttl)
+            .write(self.key.load().id(), &sealed, ttl)
             .inspect_err(|e| self.error(e))
     }
 
@@ -262,7 +273,8 @@ impl SharedCache {
         options: &FlightOptions,
         usable: &impl Fn(&StoredToken) -> bool,
     ) -> Result<Plan<'_>, StoredToken> {
-        let id = self.key.id();
+        let key = self.key.load();
+        let id = key.id();
         let deadline = Instant::now() + options.wait;
         let c = &self.counters;
         let shared = |t: StoredToken| {
@@ -295,7 +307,7 @@ impl SharedCache {
         // Bounded: each round either decides or waited; `Unlocked` can repeat
         // only as often as the lock changes hands.
         for _ in 0..8 {
-            let owner = self.key.lock_owner(options.lock_ttl);
+            let owner = self.key.load().lock_owner(options.lock_ttl);
             match self.store.lock(id, &owner, options.lock_ttl) {
                 Err(e) => {
                     self.error(&e);
@@ -647,7 +659,8 @@ mod tests {
         ] {
             let store: Arc<dyn TokenStore> = Arc::new(MemoryStore::new());
             let cache = SharedCache::new(store.clone(), key("secret"));
-            let id = cache.key().id();
+            let key = cache.key();
+            let id = key.id();
             assert!(store.try_lock(id, &owner, Duration::from_secs(60)).unwrap());
             let fetches = AtomicUsize::new(0);
             let t0 = Instant::now();

@@ -21,6 +21,7 @@ pub(super) fn form_body(
     assertion: Option<&str>,
 ) -> reqwest::Body {
     let scope = config.scope_param();
+    let secret = config.client_secret.current();
     let mut pairs: Vec<(&str, &str)> = Vec::with_capacity(6 + config.extra_params.len());
     match grant {
         Grant::ClientCredentials => pairs.push(("grant_type", "client_credentials")),
@@ -36,7 +37,7 @@ pub(super) fn form_body(
     match (config.auth_method, assertion) {
         (AuthMethod::ClientSecretPost, _) => {
             pairs.push(("client_id", &config.client_id));
-            pairs.push(("client_secret", config.client_secret.expose()));
+            pairs.push(("client_secret", secret.secret.expose()));
         }
         // RFC 7523 §2.2: the assertion authenticates; client_id names the client.
         // RFC 8705 §2: the certificate authenticates; client_id names the client.
@@ -95,7 +96,7 @@ pub(super) fn basic_auth(config: &Config) -> Result<HeaderValue, Error> {
 /// `urlencode(id):urlencode(secret)`, the input of the Basic header.
 pub(crate) fn basic_credentials(config: &Config) -> Zeroizing<Vec<u8>> {
     let user = form_encode(&config.client_id);
-    let pass = form_encode(config.client_secret.expose());
+    let pass = form_encode(config.client_secret.current().secret.expose());
     let mut credentials = Zeroizing::new(Vec::with_capacity(user.len() + 1 + pass.len()));
     credentials.extend_from_slice(user.as_bytes());
     credentials.push(b':');

@@ -185,6 +185,9 @@ impl Transport {
         grant: Grant<'_>,
         timeout: Duration,
     ) -> Result<TokenResponse, AttemptError> {
+        // One secret for the whole exchange: the one sent is the one scrubbed
+        // from the answer, even if it is rotated meanwhile.
+        let config = &config.pinned();
         let mut request = self
             .client
             .post(&config.token_url)
