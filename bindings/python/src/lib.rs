@@ -16,6 +16,19 @@ mod errors;
 mod manager;
 mod token;
 
+/// The fingerprint of an access token, as audit records show it: the first 16
+/// hex digits of its SHA-256 (the same in every surface; `"Bearer "` ignored).
+#[pyfunction]
+fn fingerprint(access_token: &str) -> String {
+    cortiauth::fingerprint(access_token)
+}
+
+/// No more events reach Python (called at interpreter exit).
+#[pyfunction]
+fn _stop_events() {
+    manager::EVENTS_STOPPED.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
 /// The private native module of the `cortiauth` package.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -23,5 +36,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<token::PyToken>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("CORE_VERSION", cortiauth::VERSION)?;
+    m.add_function(wrap_pyfunction!(fingerprint, m)?)?;
+    m.add_function(wrap_pyfunction!(_stop_events, m)?)?;
     Ok(())
 }

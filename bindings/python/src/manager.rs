@@ -9,6 +9,7 @@
 //! calls, no caller waits during a refresh ahead, and the cached path costs no
 //! GIL round trip.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::task::Poll;
 
@@ -28,6 +29,40 @@ static SETTLE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// `json.loads`, imported on the first `describe()`.
 static JSON_LOADS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// `cortiauth._events._deliver`, imported on the first event.
+static DELIVER: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+
+/// Set by `_stop_events()` (an `atexit` hook of `cortiauth._events`): from then
+/// on the worker thread never attaches to an interpreter that is shutting down.
+pub(crate) static EVENTS_STOPPED: AtomicBool = AtomicBool::new(false);
+
+/// Hands one core event to `cortiauth._events._deliver` (the `cortiauth`
+/// logger and, when installed, OpenTelemetry), on the thread that ran the
+/// token request, with the GIL taken for the call only.
+fn deliver(event: &cortiauth::Event) {
+    if EVENTS_STOPPED.load(Ordering::Relaxed) {
+        return;
+    }
+    Python::attach(|py| {
+        let deliver = DELIVER.get_or_try_init(py, || -> PyResult<_> {
+            Ok(py.import("cortiauth._events")?.getattr("_deliver")?.unbind())
+        });
+        let result = deliver.and_then(|f| {
+            f.bind(py).call1((
+                event.kind.as_str(),
+                event.to_json(),
+                event.summary(),
+                event.kind.is_warning(),
+            ))
+        });
+        // A failing handler is the host's bug: shown as Python shows
+        // unraisable errors, and the token request's outcome stands.
+        if let Err(e) = result {
+            e.write_unraisable(py, None);
+        }
+    });
+}
 
 /// The native token manager. Use `cortiauth.TokenManager`, its subclass.
 #[pyclass(
@@ -139,6 +174,7 @@ impl PyTokenManager {
         let inner = py
             .detach(|| TokenManager::new(config))
             .map_err(|e| to_py_err(py, e))?;
+        inner.on_event(deliver);
         let tenant = PyString::new(py, inner.config().tenant()).unbind();
         Ok(PyTokenManager {
             inner,
@@ -153,7 +189,15 @@ impl PyTokenManager {
         let loads = JSON_LOADS.get_or_try_init(py, || -> PyResult<_> {
             Ok(py.import("json")?.getattr("loads")?.unbind())
         })?;
-        loads.bind(py).call1((self.inner.config().describe(),))
+        loads.bind(py).call1((self.inner.describe(),))
+    }
+
+    /// Replaces the client secret in place, without a restart: the next token
+    /// request sends it (the token in use stays until its refresh), and the
+    /// shared cache's slot follows it. A later change of `client_secret_file`
+    /// replaces it again.
+    fn set_client_secret(&self, secret: &str) {
+        self.inner.set_client_secret(secret);
     }
 
     /// The core's `describe()` string itself (one line of JSON, sorted keys),

@@ -9,6 +9,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import time
 import urllib.parse
 
 import pytest
@@ -29,8 +30,12 @@ def describe(**kwargs: object) -> dict[str, object]:
 def test_describe_is_the_cores_json_unchanged():
     m = TokenManager(**BASE)
     text = m._describe_json()
-    assert m.describe() == json.loads(text)
-    assert json.dumps(m.describe(), separators=(",", ":"), sort_keys=True) == text
+    shown = m.describe()
+    # The manager adds when and where its credential was loaded; the rest is the core's.
+    assert shown.pop("credential_source") == "settings"
+    assert abs(shown.pop("credential_loaded_at_ms") / 1000 - time.time()) < 60
+    assert shown == json.loads(text)
+    assert json.dumps(shown, separators=(",", ":"), sort_keys=True) == text
     assert "s3cr3t-settings" not in text
     d = m.describe()
     assert d["client_secret"] == "[REDACTED]"

@@ -19,7 +19,7 @@ from ._errors import (
     TimeoutError,  # noqa: A004 - cortiauth.TimeoutError, on purpose
 )
 from ._manager import Token, TokenManager
-from ._native import __version__
+from ._native import __version__, fingerprint
 
 # Settings and Stats are TypedDicts: defining them imports typing (several ms), so
 # they are loaded on first access; type checkers see a plain import.
@@ -49,4 +49,5 @@ __all__ = [
     "Token",
     "TokenManager",
     "__version__",
+    "fingerprint",
 ]

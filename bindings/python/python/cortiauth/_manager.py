@@ -12,6 +12,8 @@ and the ``async`` variants.
 
 from __future__ import annotations
 
+from _weakrefset import WeakSet  # loaded at start-up (abc uses it): no import cost
+
 from . import _native
 from ._native import Token
 
@@ -24,6 +26,10 @@ if TYPE_CHECKING:
     from ._types import Settings
 
 __all__ = ["Token", "TokenManager"]
+
+# Managers alive, for OpenTelemetry's observable instruments (cortiauth._events):
+# the cache-hit count is read from stats() there, never counted per call.
+_LIVE: WeakSet[TokenManager] = WeakSet()
 
 
 class TokenManager(_native.TokenManager):
@@ -43,13 +49,19 @@ class TokenManager(_native.TokenManager):
 
     __slots__ = ()
 
+    def __init__(self, *args: object, **settings: object) -> None:
+        # The native __new__ built it from the same arguments.
+        _LIVE.add(self)
+
     @classmethod
     def from_env(cls, **settings: Unpack[Settings]) -> TokenManager:
         """A manager configured from ``CORTI_CLIENT_ID``, ``CORTI_CLIENT_SECRET``
         (or ``CORTI_CLIENT_SECRET_FILE``), ``CORTI_ENVIRONMENT``,
         ``CORTI_TENANT_NAME``, ``CORTI_TOKEN_URL``, ``CORTI_SCOPES`` and
         ``CORTIAUTH_SHARED_CACHE``; keyword arguments override them."""
-        return _native.TokenManager.__new__(cls, from_env=True, **settings)
+        manager = _native.TokenManager.__new__(cls, from_env=True, **settings)
+        _LIVE.add(manager)
+        return manager
 
     # Async variants: a usable token is returned at once, without a thread hop
     # (and without importing asyncio). Otherwise the core's token_then() joins

@@ -8,10 +8,15 @@ from typing_extensions import Self, Unpack, disjoint_base
 
 from cortiauth._types import Settings, Stats
 
-__all__ = ["CORE_VERSION", "Token", "TokenManager", "__version__"]
+__all__ = ["CORE_VERSION", "Token", "TokenManager", "__version__", "_stop_events", "fingerprint"]
 
 __version__: str
 CORE_VERSION: str
+
+def fingerprint(access_token: str) -> str:
+    """The audit fingerprint of a token: the first 16 hex digits of its SHA-256."""
+
+def _stop_events() -> None: ...
 
 @final
 class Token:
@@ -54,6 +59,7 @@ class TokenManager:
         **settings: Unpack[Settings],
     ) -> Self: ...
     def describe(self) -> dict[str, Any]: ...
+    def set_client_secret(self, secret: str) -> None: ...
     def _describe_json(self) -> str: ...
     def get_access_token(self) -> str: ...
     def cached_access_token(self) -> Optional[str]: ...
