@@ -51,6 +51,10 @@ export interface AuthHeaders {
 export interface Description extends SettingsDescription {
   /** `cortiauth/<version> (node)`. */
   user_agent: string
+  /** When the client secret in use was loaded (Unix milliseconds): at start, or its last rotation. */
+  credential_loaded_at_ms: number
+  /** Where it came from: `settings`, `file` (`clientSecretFile`) or `set_client_secret`. */
+  credential_source: 'settings' | 'file' | 'set_client_secret'
   [setting: string]: unknown
 }
 
@@ -116,6 +120,13 @@ export declare class TokenManager {
    */
   invalidate(rejected: string | Token): boolean
   stats(): Stats
+  /**
+   * Replaces the client secret in place, without a restart: the next token request
+   * sends it (the token in use stays until its refresh), and the shared cache's slot
+   * follows it. A later change of `clientSecretFile` replaces it again. (A rewritten
+   * `clientSecretFile` is read again by itself, before the next token request.)
+   */
+  setClientSecret(secret: string): void
   /**
    * The effective settings, as the core describes them (the same JSON as Python's
    * `describe()`, C's `cortiauth_manager_describe` and `cortiauth config --json`).
@@ -208,6 +219,62 @@ export declare class InternalError extends CortiAuthError {
   readonly code: 'CORTIAUTH_INTERNAL'
   readonly kind: 'internal'
 }
+
+/** The audit record of a token, in events: a fingerprint, never the token. */
+export interface TokenAudit {
+  /** The first 16 hex digits of the token's SHA-256 (`fingerprint()`; the same in every language). */
+  fingerprint: string
+  /** The JWT's `jti`, when the token is a JWT with one. */
+  jti: string | null
+  scope: string | null
+  /** The JWT's `aud`. */
+  audience: string[]
+  /** The JWT's `iat` (Unix seconds). */
+  issued_at: number | null
+  /** Unix seconds. */
+  expires_at: number
+  client_id: string
+  pid: number
+  /** The surface holding it: `node`, `python`, `c`, `rust`, `cli`. */
+  surface: string
+}
+
+/**
+ * What a manager did, published on `diagnostics_channel` `cortiauth` (`CHANNEL`).
+ * Only the fields an event has are present.
+ */
+export interface CortiAuthEvent {
+  event:
+    | 'token_fetched'
+    | 'fetch_failed'
+    | 'shared_cache_hit'
+    | 'store_error'
+    | 'credential_reloaded'
+    | 'token_rejected'
+  /** Unix milliseconds. */
+  at: number
+  client_id: string
+  /** Who waited for the token request. */
+  trigger?: 'caller' | 'background'
+  duration_ms?: number
+  /** HTTP requests sent. */
+  attempts?: number
+  error_kind?: string
+  oauth_error?: string
+  http_status?: number
+  retry_after_ms?: number
+  /** The error's message (never a secret). */
+  message?: string
+  store_error?: string
+  credential_source?: 'file' | 'set_client_secret'
+  token?: TokenAudit
+}
+
+/** The `diagnostics_channel` name the events are published on: `'cortiauth'`. */
+export declare const CHANNEL: 'cortiauth'
+
+/** The audit fingerprint of a token: the first 16 hex digits of its SHA-256. */
+export declare function fingerprint(accessToken: string | Token): string
 
 /** This package's version. */
 export declare const version: string

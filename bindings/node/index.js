@@ -3,11 +3,13 @@
 // lib/native.js loads the addon through the loader napi-rs generates (native.js).
 
 const errors = require('./lib/errors.js')
-const { TokenManager, Token, coreVersion } = require('./lib/manager.js')
+const { TokenManager, Token, fingerprint, coreVersion } = require('./lib/manager.js')
 
 module.exports = {
   TokenManager,
   Token,
+  fingerprint,
+  CHANNEL: 'cortiauth',
   CortiAuthError: errors.CortiAuthError,
   ConfigError: errors.ConfigError,
   OAuthError: errors.OAuthError,

@@ -4,6 +4,8 @@ import cortiauth from './index.js'
 export const {
   TokenManager,
   Token,
+  fingerprint,
+  CHANNEL,
   CortiAuthError,
   ConfigError,
   OAuthError,

@@ -80,6 +80,13 @@ export declare class NativeTokenManager {
   tokenThen(): NativeAccessToken | NativeError | Promise<NativeAccessToken | NativeError>
   /** The core's `Config::describe()`: the effective settings as one line of JSON. */
   describeJson(): string
+  /**
+   * The manager's `describe()`: the settings, and when and where the
+   * credential in use was loaded.
+   */
+  describeManagerJson(): string
+  /** Replaces the client secret in place (the next token request sends it). */
+  setClientSecret(secret: string): void
   /** The stream URL with `token=Bearer%20…` appended (blocks if a fetch is needed). */
   websocketUrlSync(streamUrl: string): string | NativeError
   /**
@@ -123,6 +130,9 @@ export declare function coreVersion(): string
  * `fromEnv`); the old option names used are in its `deprecations()`.
  */
 export declare function createManager(options: Array<NativeSetting>, userAgentSuffix: string | undefined | null, fromEnv: boolean): NativeTokenManager | NativeError
+
+/** The audit fingerprint of a token: the first 16 hex digits of its SHA-256. */
+export declare function fingerprint(accessToken: string): string
 
 /** A core error, flattened for the JavaScript layer (which builds the `Error`). */
 export interface NativeError {
@@ -187,3 +197,9 @@ export interface NativeStats {
   /** Shared cache: kind of the last store error (`timeout`, `unavailable`, …), or null. */
   storeLastError?: string
 }
+
+/**
+ * Sets this JavaScript environment's event sink (once, when `lib/manager.js`
+ * loads; each worker thread has its own).
+ */
+export declare function setEventSink(sink: (event: string) => void): void

@@ -839,3 +839,5 @@ module.exports.NativeAccessToken = nativeBinding.NativeAccessToken
 module.exports.NativeTokenManager = nativeBinding.NativeTokenManager
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.createManager = nativeBinding.createManager
+module.exports.fingerprint = nativeBinding.fingerprint
+module.exports.setEventSink = nativeBinding.setEventSink

@@ -11,6 +11,13 @@ const native = require('./native.js')
 const { toError, fromThrown, isFailure, configError } = require('./errors.js')
 const { nativeOptions } = require('./options.js')
 const { authorizedFetch } = require('./fetch.js')
+const { deliver } = require('./events.js')
+
+// The core's events (a token fetched, a fetch failed, a token from the shared
+// cache, a shared-cache error, a credential reloaded, a token rejected) arrive
+// here on this thread, queued by the core's worker: lib/events.js publishes them
+// on diagnostics_channel `cortiauth`. Never on the cached path.
+native.setEventSink(deliver)
 
 const inspectSymbol = Symbol.for('nodejs.util.inspect.custom')
 const REDACTED = '[REDACTED]'
@@ -381,11 +388,27 @@ class TokenManager {
   describe() {
     let json
     try {
-      json = this.#native.describeJson()
+      json = this.#native.describeManagerJson()
     } catch (e) {
       throw fromThrown(e)
     }
     return JSON.parse(json)
+  }
+
+  /**
+   * Replaces the client secret in place, without a restart: the next token request
+   * sends it (the token in use stays until its refresh), and the shared cache's slot
+   * follows it. A later change of `clientSecretFile` replaces it again.
+   */
+  setClientSecret(secret) {
+    if (typeof secret !== 'string' || secret.trim() === '') {
+      throw configError('setClientSecret() takes the new secret (a non-empty string)')
+    }
+    try {
+      this.#native.setClientSecret(secret)
+    } catch (e) {
+      throw fromThrown(e)
+    }
   }
 
   /**
@@ -483,4 +506,11 @@ function describeJson(manager) {
   return describeJsonOf(manager)
 }
 
-module.exports = { TokenManager, Token, describeJson, coreVersion: native.coreVersion() }
+/** The audit fingerprint of a token: the first 16 hex digits of its SHA-256. */
+function fingerprint(accessToken) {
+  const value = accessToken instanceof Token ? accessToken.accessToken : accessToken
+  if (typeof value !== 'string') throw configError('fingerprint() takes a token (a string or a Token)')
+  return native.fingerprint(value)
+}
+
+module.exports = { TokenManager, Token, describeJson, fingerprint, coreVersion: native.coreVersion() }

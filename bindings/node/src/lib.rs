@@ -34,6 +34,7 @@ use std::time::UNIX_EPOCH;
 use cortiauth::surface::{SettingValue, Surface};
 use cortiauth::{AccessToken, Settings, TokenManager};
 use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi::{JsDeferred, JsString};
 use napi_derive::napi;
 use zeroize::Zeroizing;
@@ -194,22 +195,49 @@ fn build(
     Ok((TokenManager::new(settings.build()?)?, deprecations))
 }
 
+/// Where a manager's events go: `lib/manager.js`'s function that publishes them
+/// on `diagnostics_channel` `cortiauth` (on the JavaScript thread). Weak: it never
+/// keeps the process alive.
+type EventSink = ThreadsafeFunction<String, (), String, Status, false, true>;
+
+/// Sets this JavaScript environment's event sink (once, when `lib/manager.js`
+/// loads; each worker thread has its own).
+#[napi(catch_unwind, ts_args_type = "sink: (event: string) => void")]
+pub fn set_event_sink(env: Env, sink: EventSink) -> Result<()> {
+    env.set_instance_data(Arc::new(sink), (), |_| {})
+}
+
 /// Builds a manager from `options` (over the `CORTI_*` variables when
 /// `fromEnv`); the old option names used are in its `deprecations()`.
 #[napi(catch_unwind)]
 pub fn create_manager(
+    env: Env,
     options: Vec<NativeSetting>,
     user_agent_suffix: Option<String>,
     from_env: bool,
 ) -> Either<NativeTokenManager, NativeError> {
     match build(options, user_agent_suffix, from_env) {
         Ok((inner, deprecations)) => {
+            // Events go to this environment's sink, queued for its thread
+            // (never blocking the thread that ran the token request).
+            if let Ok(Some(sink)) = env.get_instance_data::<Arc<EventSink>>() {
+                let sink = Arc::clone(sink);
+                inner.on_event(move |e| {
+                    sink.call(e.to_json(), ThreadsafeFunctionCallMode::NonBlocking);
+                });
+            }
             let mut m = NativeTokenManager::new(inner);
             m.deprecations = deprecations;
             Either::A(m)
         }
         Err(e) => Either::B(NativeError::from_core(&e)),
     }
+}
+
+/// The audit fingerprint of a token: the first 16 hex digits of its SHA-256.
+#[napi(catch_unwind)]
+pub fn fingerprint(access_token: String) -> String {
+    cortiauth::fingerprint(Zeroizing::new(access_token).as_str())
 }
 
 /// The version of the Rust core linked into this addon.
@@ -448,6 +476,19 @@ impl NativeTokenManager {
     #[napi(catch_unwind)]
     pub fn describe_json(&self) -> String {
         self.inner.config().describe()
+    }
+
+    /// The manager's `describe()`: the settings, and when and where the
+    /// credential in use was loaded.
+    #[napi(catch_unwind)]
+    pub fn describe_manager_json(&self) -> String {
+        self.inner.describe()
+    }
+
+    /// Replaces the client secret in place (the next token request sends it).
+    #[napi(catch_unwind)]
+    pub fn set_client_secret(&self, secret: String) {
+        self.inner.set_client_secret(Zeroizing::new(secret).as_str());
     }
 
     /// The stream URL with `token=Bearer%20…` appended (blocks if a fetch is needed).
