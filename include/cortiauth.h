@@ -70,6 +70,11 @@
 #define CORTIAUTH_VERSION_PATCH 0
 
 /**
+ * The length of a fingerprint with its terminating NUL (`cortiauth_fingerprint`).
+ */
+#define CORTIAUTH_FINGERPRINT_SIZE 17
+
+/**
  * The result of a call. The numbers are stable: they never change meaning, and a
  * number that is retired is never reused. New numbers may be added, so treat an
  * unknown one like any other failure.
@@ -215,6 +220,50 @@ typedef struct cortiauth_error cortiauth_error;
  * Works in a child after `fork()` (the child gets its own HTTP client).
  */
 typedef struct cortiauth_manager cortiauth_manager;
+
+/**
+ * One event of a manager, as `cortiauth_event_callback` receives it. Every
+ * string is valid during the call only (copy what you keep) and none holds a
+ * token or a secret: a token is named by its fingerprint.
+ */
+typedef struct cortiauth_event {
+    /**
+     * `"token_fetched"`, `"fetch_failed"`, `"shared_cache_hit"`, `"store_error"`,
+     * `"credential_reloaded"` or `"token_rejected"`.
+     */
+    const char *name;
+    /**
+     * The whole event as one line of JSON, with the same keys in every language
+     * (`event`, `at`, `client_id`, `trigger`, `duration_ms`, `attempts`,
+     * `error_kind`, `oauth_error`, `http_status`, `retry_after_ms`, `message`,
+     * `store_error`, `credential_source`, and `token`: the audit record with
+     * `fingerprint`, `jti`, `scope`, `audience`, `issued_at`, `expires_at`,
+     * `client_id`, `pid`, `surface`).
+     */
+    const char *json;
+    /**
+     * The OAuth client.
+     */
+    const char *client_id;
+    /**
+     * The fingerprint of the token concerned (16 hex digits), NULL when none.
+     */
+    const char *fingerprint;
+    /**
+     * A failure (`fetch_failed`, `store_error`): log it as a warning.
+     */
+    bool is_warning;
+} cortiauth_event;
+
+/**
+ * Receives a manager's events. Called on the thread that ran the token request:
+ * the manager's worker thread (a refresh ahead, the background refresher) or a
+ * thread of yours that asked for a token and ran the request itself; never
+ * concurrently for one manager's token requests, and never on the cached path.
+ * Keep it short (copy the event and return): the next token request of this
+ * manager waits for it. It must not free the manager.
+ */
+typedef void (*cortiauth_event_callback)(const struct cortiauth_event *event, void *user_data);
 
 /**
  * Counters of a manager (`cortiauth_manager_stats`).
@@ -428,6 +477,55 @@ bool cortiauth_error_is_transient(const struct cortiauth_error *err);
  * accessors returned become invalid.
  */
 void cortiauth_error_free(struct cortiauth_error *err);
+
+/**
+ * Calls `callback` (with `user_data`) for each event of `manager`, replacing
+ * the callback set before; a NULL `callback` removes it. See
+ * `cortiauth_event_callback` for the thread it runs on.
+ *
+ * A call already under way on another thread may still finish after this
+ * returns, or after `cortiauth_manager_free`: keep `user_data` valid for the
+ * life of the process (a static or a leaked object), or until every thread
+ * that may run a token request is done.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` when `manager` is NULL.
+ */
+cortiauth_status cortiauth_manager_set_event_callback(const struct cortiauth_manager *manager,
+                                                      cortiauth_event_callback callback,
+                                                      void *user_data,
+                                                      struct cortiauth_error **err);
+
+/**
+ * Replaces the client secret in place, without a restart: the next token
+ * request sends it (the token in use stays until its refresh), and the shared
+ * cache's slot follows it. A later change of `client_secret_file`, if one is
+ * set, replaces it again (a rewritten secret file is read again by itself,
+ * before the next token request). `secret` is copied; wipe yours as you wish.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` when an argument is NULL,
+ * `CORTIAUTH_STATUS_CONFIG` when `secret` is empty or not UTF-8. Thread-safe.
+ */
+cortiauth_status cortiauth_manager_set_client_secret(const struct cortiauth_manager *manager,
+                                                     const char *secret,
+                                                     struct cortiauth_error **err);
+
+/**
+ * When the client secret in use was loaded, in Unix milliseconds: when the
+ * manager was built, or at its last rotation (a rewritten `client_secret_file`,
+ * or `cortiauth_manager_set_client_secret`). 0 when `manager` is NULL.
+ */
+int64_t cortiauth_manager_credential_loaded_at_ms(const struct cortiauth_manager *manager);
+
+/**
+ * Writes the audit fingerprint of `access_token` (the first 16 hex digits of
+ * its SHA-256, the same in every language; a `"Bearer "` prefix is ignored)
+ * and a NUL into `out`, which holds `CORTIAUTH_FINGERPRINT_SIZE` bytes.
+ *
+ * Returns `CORTIAUTH_STATUS_NULL_PARAMETER` when an argument is NULL,
+ * `CORTIAUTH_STATUS_CONFIG` when `access_token` is not UTF-8.
+ */
+cortiauth_status cortiauth_fingerprint(const char *access_token,
+                                       char (*out)[CORTIAUTH_FINGERPRINT_SIZE]);
 
 /**
  * Builds a manager from a configuration (copied: `config` may be freed right

@@ -279,6 +279,12 @@ public:
             return cortiauth_manager_websocket_url(m_.get(), stream_url.c_str(), out, err);
         });
     }
+    /** Replaces the client secret in place (the next token request sends it;
+     * the token in use stays until its refresh). */
+    void set_client_secret(const std::string &secret) const {
+        cortiauth_error *err = nullptr;
+        detail::check(cortiauth_manager_set_client_secret(m_.get(), secret.c_str(), &err), err);
+    }
     /** The API answered 401 to `rejected_token` (the token or "Bearer <token>"):
      * drop it if still cached. True if dropped. */
     bool invalidate(const std::string &rejected_token) const {

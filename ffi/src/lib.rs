@@ -26,6 +26,7 @@
 mod boundary;
 mod config;
 mod error;
+mod events;
 mod failure;
 mod handle;
 mod manager;
@@ -34,6 +35,7 @@ mod status;
 
 pub use config::*;
 pub use error::*;
+pub use events::*;
 pub use manager::*;
 pub use status::*;
 

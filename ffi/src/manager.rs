@@ -71,6 +71,11 @@ unsafe impl Handle for cortiauth_manager {
 }
 
 impl Manager {
+    /// The core's manager.
+    pub(crate) fn tokens(&self) -> &TokenManager {
+        &self.tokens
+    }
+
     fn new_handle(config: cortiauth::Config) -> Result<*mut cortiauth_manager, Failure> {
         let tokens = TokenManager::new(config)?;
         let config = tokens.config();

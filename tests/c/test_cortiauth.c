@@ -1223,6 +1223,96 @@ TEST(invalidate_accepts_bearer_prefix) {
     cortiauth_manager_free(m);
 }
 
+/* ---- events, rotation and fingerprints -------------------------------------------------- */
+
+/* What the event callback saw (static: a callback already under way may finish after
+ * the callback is removed or the manager freed). */
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t changed;
+    pthread_t main_thread;
+    int fetched, fetched_on_main, rejected, reloaded, leaked;
+    char fingerprint[CORTIAUTH_FINGERPRINT_SIZE];
+} seen = {.lock = PTHREAD_MUTEX_INITIALIZER, .changed = PTHREAD_COND_INITIALIZER};
+
+static void on_event(const cortiauth_event *e, void *user_data) {
+    CHECK(user_data == &seen);
+    pthread_mutex_lock(&seen.lock);
+    if (strcmp(e->name, "token_fetched") == 0) {
+        seen.fetched++;
+        if (pthread_equal(pthread_self(), seen.main_thread)) seen.fetched_on_main++;
+        CHECK(e->fingerprint != NULL && strlen(e->fingerprint) == 16);
+        snprintf(seen.fingerprint, sizeof seen.fingerprint, "%s", e->fingerprint);
+        CHECK(!e->is_warning);
+    } else if (strcmp(e->name, "token_rejected") == 0) {
+        seen.rejected++;
+    } else if (strcmp(e->name, "credential_reloaded") == 0) {
+        seen.reloaded++;
+        CHECK(contains(e->json, "\"credential_source\":\"set_client_secret\""));
+    }
+    CHECK(contains(e->json, e->name));
+    if (contains(e->json, need_env("CORTIAUTH_KC_CLIENT_SECRET"))) seen.leaked++;
+    pthread_cond_broadcast(&seen.changed);
+    pthread_mutex_unlock(&seen.lock);
+}
+
+/* The callback receives the manager's events from its worker thread (the background
+ * refresher here), with the token's fingerprint and never the token or secret. */
+TEST(events_from_the_worker_thread) {
+    char fp[CORTIAUTH_FINGERPRINT_SIZE];
+    CHECK_OK(cortiauth_fingerprint("abc", &fp), NULL); /* pinned in every language */
+    CHECK(strcmp(fp, "ba7816bf8f01cfea") == 0);
+    CHECK_STATUS(CORTIAUTH_STATUS_NULL_PARAMETER, cortiauth_fingerprint(NULL, &fp), NULL);
+
+    seen.main_thread = pthread_self();
+    cortiauth_config *c = kc_config();
+    CHECK_OK(cortiauth_config_set_background_refresh(c, true), NULL);
+    cortiauth_manager *m = manager_of(c);
+    cortiauth_error *err = NULL;
+    CHECK_OK(cortiauth_manager_set_event_callback(m, on_event, &seen, &err), &err);
+    char *first = token_of(m);
+
+    pthread_mutex_lock(&seen.lock);
+    int fetched = seen.fetched, on_main = seen.fetched_on_main;
+    pthread_mutex_unlock(&seen.lock);
+    /* The API rejected it: no caller asks again; the background refresher fetches. */
+    CHECK(cortiauth_manager_invalidate(m, first));
+    struct timespec deadline;
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_sec += 20;
+    pthread_mutex_lock(&seen.lock);
+    while (seen.fetched == fetched) CHECK(pthread_cond_timedwait(&seen.changed, &seen.lock, &deadline) == 0);
+    CHECK(seen.fetched_on_main == on_main); /* that fetch ran on the worker thread */
+    CHECK(seen.rejected == 1);
+    pthread_mutex_unlock(&seen.lock);
+
+    char *second = token_of(m);
+    CHECK(strcmp(first, second) != 0);
+    CHECK_OK(cortiauth_fingerprint(second, &fp), NULL);
+    pthread_mutex_lock(&seen.lock);
+    CHECK(strcmp(fp, seen.fingerprint) == 0);
+    pthread_mutex_unlock(&seen.lock);
+
+    /* Rotation in place (the same secret here: Keycloak's is fixed for this client). */
+    int64_t loaded = cortiauth_manager_credential_loaded_at_ms(m);
+    CHECK(loaded > 0);
+    CHECK_OK(cortiauth_manager_set_client_secret(m, need_env("CORTIAUTH_KC_CLIENT_SECRET"), &err), &err);
+    CHECK(cortiauth_manager_credential_loaded_at_ms(m) >= loaded);
+    CHECK_STATUS(CORTIAUTH_STATUS_CONFIG, cortiauth_manager_set_client_secret(m, "", &err), &err);
+    cortiauth_error_free(err);
+    err = NULL;
+    CHECK_STATUS(CORTIAUTH_STATUS_NULL_PARAMETER, cortiauth_manager_set_client_secret(m, NULL, NULL), NULL);
+    pthread_mutex_lock(&seen.lock);
+    CHECK(seen.reloaded == 1);
+    CHECK(seen.leaked == 0);
+    pthread_mutex_unlock(&seen.lock);
+
+    CHECK_OK(cortiauth_manager_set_event_callback(m, NULL, NULL, &err), &err);
+    cortiauth_string_free(first);
+    cortiauth_string_free(second);
+    cortiauth_manager_free(m);
+}
+
 /* ---- runner ----------------------------------------------------------------------------- */
 
 struct test_case {
@@ -1233,6 +1323,7 @@ struct test_case {
 #define CASE(name) {#name, test_##name}
 static const struct test_case TESTS[] = {
     CASE(version),
+    CASE(events_from_the_worker_thread),
     CASE(docs_example),
     CASE(from_env_reports_missing_variables),
     CASE(caching),
