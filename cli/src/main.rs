@@ -289,9 +289,13 @@ fn warn(message: impl std::fmt::Display) {
 /// A token from the core's manager: from the shared cache when one is
 /// configured (`--cache`, `--shared-cache`) and holds a usable token (the
 /// store's lock makes concurrent invocations fetch once), else fetched.
-/// Where it came from is read from the manager's counters.
-fn acquire(config: &Config) -> Result<Token, Error> {
+/// Where it came from is read from the manager's counters. With `verbose`,
+/// the manager's events (the core's one-line summaries) go to standard error.
+fn acquire(config: &Config, verbose: bool) -> Result<Token, Error> {
     let manager = TokenManager::new(config.clone())?;
+    if verbose {
+        manager.on_event(|e| eprintln!("{}", e.summary()));
+    }
     let result = manager.token();
     let stats = manager.stats();
     if stats.store_errors > 0 {
@@ -356,7 +360,7 @@ fn run(parsed: Parsed) -> Result<(), Failure> {
         stdout.flush()?;
         return Ok(());
     }
-    let token = acquire(&config)?;
+    let token = acquire(&config, o.verbose)?;
     drop(secret);
     if o.verbose {
         report_source(&config, &token);

@@ -620,6 +620,14 @@ fn cache_files_are_private_named_by_hash_and_in_the_user_cache_dir() {
         .args(["token", "-v"]));
     assert!(fetched(&r));
     assert_ne!(r.stdout.trim_end(), token);
+    // --verbose shows the core's events: the fetch, with the token's fingerprint.
+    let fingerprint = cortiauth::fingerprint(r.stdout.trim_end());
+    assert!(
+        r.stderr.contains("cortiauth: token_fetched") && r.stderr.contains(&fingerprint),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains(r.stdout.trim_end()), "the token itself is never shown");
 }
 
 #[test]
