@@ -627,7 +627,10 @@ fn cache_files_are_private_named_by_hash_and_in_the_user_cache_dir() {
         "{}",
         r.stderr
     );
-    assert!(!r.stderr.contains(r.stdout.trim_end()), "the token itself is never shown");
+    assert!(
+        !r.stderr.contains(r.stdout.trim_end()),
+        "the token itself is never shown"
+    );
 }
 
 #[test]

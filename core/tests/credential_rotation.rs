@@ -236,6 +236,7 @@ fn a_secret_regenerated_at_keycloak_and_renamed_over_its_file_is_used_at_the_nex
         "{failed} of {calls} calls failed while a valid token existed ({seen:?})"
     );
     assert!(calls > 1000, "the callers kept calling: {calls}");
+    eprintln!("rotation: {calls} calls by 16 threads, {failed} failed; events {seen:?}");
 
     let after = manager.token().unwrap();
     assert_ne!(

@@ -488,7 +488,8 @@ impl NativeTokenManager {
     /// Replaces the client secret in place (the next token request sends it).
     #[napi(catch_unwind)]
     pub fn set_client_secret(&self, secret: String) {
-        self.inner.set_client_secret(Zeroizing::new(secret).as_str());
+        self.inner
+            .set_client_secret(Zeroizing::new(secret).as_str());
     }
 
     /// The stream URL with `token=Bearer%20…` appended (blocks if a fetch is needed).

@@ -46,7 +46,10 @@ fn deliver(event: &cortiauth::Event) {
     }
     Python::attach(|py| {
         let deliver = DELIVER.get_or_try_init(py, || -> PyResult<_> {
-            Ok(py.import("cortiauth._events")?.getattr("_deliver")?.unbind())
+            Ok(py
+                .import("cortiauth._events")?
+                .getattr("_deliver")?
+                .unbind())
         });
         let result = deliver.and_then(|f| {
             f.bind(py).call1((
