@@ -17,6 +17,7 @@ use cortiauth::{AuthMethod, Config, ConfigBuilder, ErrorKind, TokenManager};
 use ring::rand::SystemRandom;
 use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use support::assert_no_secret;
+use support::keycloak_admin::KeycloakAdmin;
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -255,53 +256,21 @@ fn a_key_the_server_does_not_know_is_invalid_client_and_never_shown() {
 
 // ------------------------------------------------------------------ rotation
 
-/// The admin API of the loopback Keycloak.
-struct Admin {
-    http: reqwest::blocking::Client,
-    base: String,
-    token: String,
+/// The admin API, and the one change these tests make with it.
+trait TrustKeys {
+    fn trust(&self, client_id: &str, jwks: &serde_json::Value);
 }
 
-impl Admin {
-    fn login() -> Admin {
-        let base = var("CORTIAUTH_KEYCLOAK_URL");
-        let http = reqwest::blocking::Client::new();
-        let answer: serde_json::Value = http
-            .post(format!(
-                "{base}/realms/master/protocol/openid-connect/token"
-            ))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", &var("CORTIAUTH_KC_ADMIN_USERNAME")),
-                ("password", &var("CORTIAUTH_KC_ADMIN_PASSWORD")),
-            ])
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        let token = answer["access_token"].as_str().unwrap().to_string();
-        Admin { http, base, token }
-    }
-
+impl TrustKeys for KeycloakAdmin {
     /// Creates (or replaces the keys of) a `client-jwt` client trusting `jwks`.
     fn trust(&self, client_id: &str, jwks: &serde_json::Value) {
-        let clients = format!("{}/admin/realms/base/clients", self.base);
-        let found: Vec<serde_json::Value> = self
-            .http
-            .get(&clients)
-            .query(&[("clientId", client_id)])
-            .bearer_auth(&self.token)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
+        let clients = self.clients_url();
         let attributes = serde_json::json!({
             "use.jwks.url": "false",
             "use.jwks.string": "true",
             "jwks.string": jwks.to_string(),
         });
-        let status = match found.first() {
+        let status = match self.client(client_id) {
             None => self
                 .http
                 .post(&clients)
@@ -319,8 +288,7 @@ impl Admin {
                 .send()
                 .unwrap()
                 .status(),
-            Some(c) => {
-                let mut c = c.clone();
+            Some(mut c) => {
                 for (k, v) in attributes.as_object().unwrap() {
                     c["attributes"][k] = v.clone();
                 }
@@ -373,7 +341,7 @@ fn ec_key(kid: &str) -> (String, serde_json::Value) {
 #[test]
 #[ignore = "needs the loopback servers: scripts/test.sh runs it"]
 fn a_rotated_key_file_takes_effect_without_a_restart() {
-    let admin = Admin::login();
+    let admin = KeycloakAdmin::login();
     let client = "cortiauth-jwt-rotate";
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("key.pem");

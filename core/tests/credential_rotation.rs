@@ -14,6 +14,9 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use cortiauth::{Config, EventKind, TokenManager};
+use support::keycloak_admin::KeycloakAdmin;
+
+mod support;
 
 fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
@@ -23,76 +26,6 @@ fn var(name: &str) -> String {
 
 /// Both tests regenerate the same client's secret: one at a time.
 static ROTATE: Mutex<()> = Mutex::new(());
-
-/// Keycloak's admin REST API, as the `master` realm's bootstrap admin.
-struct Admin {
-    http: reqwest::blocking::Client,
-    base: String,
-    token: String,
-    client_uuid: String,
-}
-
-impl Admin {
-    fn login() -> Admin {
-        let http = reqwest::blocking::Client::new();
-        let base = var("CORTIAUTH_KEYCLOAK_URL");
-        let answer: serde_json::Value = http
-            .post(format!(
-                "{base}/realms/master/protocol/openid-connect/token"
-            ))
-            .form(&[
-                ("grant_type", "password"),
-                ("client_id", "admin-cli"),
-                ("username", &var("CORTIAUTH_KC_ADMIN_USERNAME")),
-                ("password", &var("CORTIAUTH_KC_ADMIN_PASSWORD")),
-            ])
-            .send()
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .unwrap();
-        let token = answer["access_token"].as_str().unwrap().to_string();
-        let clients: serde_json::Value = http
-            .get(format!("{base}/admin/realms/base/clients"))
-            .query(&[("clientId", var("CORTIAUTH_KC_ROTATE_CLIENT_ID"))])
-            .bearer_auth(&token)
-            .send()
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .unwrap();
-        let client_uuid = clients[0]["id"]
-            .as_str()
-            .expect("the rotate client")
-            .to_string();
-        Admin {
-            http,
-            base,
-            token,
-            client_uuid,
-        }
-    }
-
-    /// A new secret for the client (the old one is refused from now on).
-    fn regenerate(&self) -> String {
-        let answer: serde_json::Value = self
-            .http
-            .post(format!(
-                "{}/admin/realms/base/clients/{}/client-secret",
-                self.base, self.client_uuid
-            ))
-            .bearer_auth(&self.token)
-            .send()
-            .unwrap()
-            .error_for_status()
-            .unwrap()
-            .json()
-            .unwrap();
-        answer["value"].as_str().unwrap().to_string()
-    }
-}
 
 /// What Keycloak answers to a client-credentials request with `secret`.
 fn keycloak_answer(secret: &str) -> (u16, String) {
@@ -154,9 +87,42 @@ fn manager(
     (manager, rx)
 }
 
+/// One rotation test at a time: the client's secret regenerated (`old`), in a
+/// file a manager reads, and that manager with its events.
+struct Rotating {
+    _one: std::sync::MutexGuard<'static, ()>,
+    admin: KeycloakAdmin,
+    old: String,
+    _dir: tempfile::TempDir,
+    file: std::path::PathBuf,
+    manager: TokenManager,
+    events: Events,
+}
+
+type Events = mpsc::Receiver<(EventKind, Option<&'static str>)>;
+
+fn rotating() -> Rotating {
+    let one = ROTATE.lock().unwrap_or_else(|e| e.into_inner());
+    let admin = KeycloakAdmin::login();
+    let old = admin.regenerate_secret(&var("CORTIAUTH_KC_ROTATE_CLIENT_ID"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("client-secret");
+    rename_over(&file, &old);
+    let (manager, events) = manager(&file);
+    Rotating {
+        _one: one,
+        admin,
+        old,
+        _dir: dir,
+        file,
+        manager,
+        events,
+    }
+}
+
 /// Waits for the events `want`, in that order (others may come between).
 fn expect_events(
-    rx: &mpsc::Receiver<(EventKind, Option<&'static str>)>,
+    rx: &Events,
     want: &[(EventKind, Option<&'static str>)],
 ) -> Vec<(EventKind, Option<&'static str>)> {
     let mut seen = Vec::new();
@@ -199,13 +165,16 @@ fn callers(
 #[test]
 #[ignore = "needs the loopback Keycloak: tests/servers/with-servers.sh"]
 fn a_secret_regenerated_at_keycloak_and_renamed_over_its_file_is_used_at_the_next_refresh() {
-    let _one = ROTATE.lock().unwrap_or_else(|e| e.into_inner());
-    let admin = Admin::login();
-    let old = admin.regenerate();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("client-secret");
-    rename_over(&file, &old);
-    let (manager, events) = manager(&file);
+    // Named bindings: the lock and the directory live to the end of the test.
+    let Rotating {
+        _one,
+        _dir,
+        admin,
+        old,
+        file,
+        manager,
+        events,
+    } = rotating();
     let first = manager
         .token()
         .expect("a token with the secret in the file");
@@ -213,7 +182,7 @@ fn a_secret_regenerated_at_keycloak_and_renamed_over_its_file_is_used_at_the_nex
 
     let stop = Arc::new(AtomicBool::new(false));
     let threads = callers(&manager, &stop);
-    let new = admin.regenerate();
+    let new = admin.regenerate_secret(&var("CORTIAUTH_KC_ROTATE_CLIENT_ID"));
     assert_refused(&old);
     rename_over(&file, &new);
     // The next refresh (the token lives 10 s) reads the file again first.
@@ -255,16 +224,17 @@ fn a_secret_regenerated_at_keycloak_and_renamed_over_its_file_is_used_at_the_nex
 #[test]
 #[ignore = "needs the loopback Keycloak: tests/servers/with-servers.sh"]
 fn set_client_secret_replaces_the_secret_in_place() {
-    let _one = ROTATE.lock().unwrap_or_else(|e| e.into_inner());
-    let admin = Admin::login();
-    let old = admin.regenerate();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("client-secret");
-    rename_over(&file, &old);
-    let (manager, events) = manager(&file);
+    let Rotating {
+        _one,
+        _dir,
+        admin,
+        manager,
+        events,
+        ..
+    } = rotating();
     let first = manager.token().unwrap();
 
-    let new = admin.regenerate();
+    let new = admin.regenerate_secret(&var("CORTIAUTH_KC_ROTATE_CLIENT_ID"));
     manager.set_client_secret(new.as_str());
     // The API refused the token (say): the next call fetches with the new secret.
     assert!(manager.invalidate(first.secret()));

@@ -3,6 +3,8 @@
 //! so tests can check that no secret is ever logged.
 #![allow(dead_code)]
 
+pub mod keycloak_admin;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
