@@ -5,10 +5,10 @@ cd "$(dirname "$0")/.."
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 # The optional integrations sit behind cargo features (the Redis store, the async
-# reqwest helper and middleware): lint them too, in one build.
-cargo clippy -p cortiauth --all-targets --features redis,reqwest,reqwest-middleware --locked -- -D warnings
+# reqwest helper and middleware, OpenTelemetry metrics): lint them too, in one build.
+cargo clippy -p cortiauth --all-targets --features redis,reqwest,reqwest-middleware,opentelemetry --locked -- -D warnings
 # The library alone (no `testing` feature): missing_docs holds for the public API.
-cargo clippy -p cortiauth --lib --features redis,reqwest,reqwest-middleware --locked -- -D warnings
+cargo clippy -p cortiauth --lib --features redis,reqwest,reqwest-middleware,opentelemetry --locked -- -D warnings
 # The packaged crates carry copies of the licence texts (crate, wheel, npm): the same bytes as the root's.
 for dir in core bindings/python bindings/node; do
   for f in LICENSE-MIT LICENSE-APACHE; do

@@ -21,12 +21,12 @@ suite tests/servers/smoke.sh
 # Includes the server-backed Rust tests a plain `cargo test` leaves ignored (the
 # fault suite's scenarios need their own Keycloak: tests/fault/run.sh below).
 suite scripts/cargo-test-with-servers.sh --workspace --exclude cortiauth-fault-tests
-# The feature-gated parts of core, both on one build (same features): the Redis
+# The feature-gated parts of core, all on one build (same features): the Redis
 # token store against the real redis-server (feature `redis`; never skipped here),
-# and the async reqwest helper and middleware against loopback stubs and Keycloak
-# (features `reqwest`, `reqwest-middleware`).
-features=redis,reqwest,reqwest-middleware
-suite env CORTIAUTH_REQUIRE_REDIS=1 cargo test -p cortiauth --features $features --locked --test store_redis --test store_processes --test store_manager
+# OpenTelemetry metrics (feature `opentelemetry`), and the async reqwest helper and
+# middleware against loopback stubs and Keycloak (features `reqwest`, `reqwest-middleware`).
+features=redis,reqwest,reqwest-middleware,opentelemetry
+suite env CORTIAUTH_REQUIRE_REDIS=1 cargo test -p cortiauth --features $features --locked --test store_redis --test store_processes --test store_manager --test metrics_otel
 suite scripts/cargo-test-with-servers.sh -p cortiauth --features $features --test async_integrations
 # The release artifacts (scripts/dist.sh: zig cross-builds checked by auditwheel and
 # readelf). The native x86_64 glibc target by default: each cross target costs ~3 min

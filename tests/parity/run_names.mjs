@@ -24,7 +24,9 @@ function options(name, v) {
 
 function describe(name, v) {
   const d = new TokenManager(options(name, v)).describe()
+  // The settings only: not the binding, nor when each manager loaded its secret.
   delete d.user_agent
+  delete d.credential_loaded_at_ms
   return JSON.stringify(d)
 }
 

@@ -27,6 +27,8 @@ mod clock;
 mod fleet;
 mod flight;
 mod future;
+#[cfg(feature = "opentelemetry")]
+mod metrics;
 #[cfg(test)]
 mod model_check;
 #[cfg(test)]
@@ -85,7 +87,8 @@ impl Shared {
     /// Whether anyone hears events: a listener, or a `tracing` subscriber
     /// that takes the `cortiauth` target.
     fn listening(&self) -> bool {
-        self.listener.load().is_some()
+        cfg!(feature = "opentelemetry")
+            || self.listener.load().is_some()
             || tracing::enabled!(target: "cortiauth", tracing::Level::WARN)
     }
 
@@ -106,6 +109,8 @@ impl Shared {
     /// Sends an event to `tracing` and the listener. Never called with a lock held.
     fn emit(&self, event: Event) {
         event.trace();
+        #[cfg(feature = "opentelemetry")]
+        metrics::record(&event);
         if let Some(listener) = self.listener.load_full() {
             // A panicking listener is its own bug: it must not take the worker down.
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener(&event)));
@@ -159,6 +164,8 @@ impl TokenManager {
             clock: Arc::default(),
             listener: ArcSwapOption::empty(),
         });
+        #[cfg(feature = "opentelemetry")]
+        metrics::watch(&shared);
         if shared.config.refresh.background {
             let process = shared.process.load_full();
             let mut flight = lock(&process.flight);
