@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The side-by-side benchmark (issue 12 item 5): cortiauth (Rust, Python, Node) and each
+# The side-by-side benchmark: cortiauth (Rust, Python, Node) and each
 # language's peers (Go golang.org/x/oauth2, Python authlib, Node simple-oauth2 and
 # @corti/sdk) against ONE loopback token endpoint; prints one markdown table and, for a
 # full run, writes it to bench/results/latest.md.

@@ -3,10 +3,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
-# The optional integrations sit behind cargo features (the Redis store, the async
-# reqwest helper and middleware, OpenTelemetry metrics): lint them too, in one build.
-cargo clippy -p cortiauth --all-targets --features redis,reqwest,reqwest-middleware,opentelemetry --locked -- -D warnings
+# Every target of every crate, with core's optional integrations on (the Redis store,
+# the async reqwest helper and middleware, OpenTelemetry metrics): one build.
+features=cortiauth/redis,cortiauth/reqwest,cortiauth/reqwest-middleware,cortiauth/opentelemetry
+cargo clippy --workspace --all-targets --features "$features" --locked -- -D warnings
 # The library alone (no `testing` feature): missing_docs holds for the public API.
 cargo clippy -p cortiauth --lib --features redis,reqwest,reqwest-middleware,opentelemetry --locked -- -D warnings
 # The packaged crates carry copies of the licence texts (crate, wheel, npm): the same bytes as the root's.
@@ -18,6 +18,8 @@ done
 # Files generated from the core's settings table (C setters, Python and TypeScript
 # option types, the README's settings table, the parity names) must be in sync.
 cargo run -q --locked -p cortiauth-settings-gen -- --check
+# Every link in the Markdown files resolves (files and headings; no network).
+python3 scripts/check-links.py
 # include/cortiauth.h must be what the pinned cbindgen generates from ffi/.
 ffi/generate-header.sh --check
 # GitHub Actions workflows: actionlint, pinned, built from the Go module proxy into

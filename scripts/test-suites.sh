@@ -18,16 +18,14 @@ suite() {
   echo "=== $* passed in $((SECONDS - t0)) s ==="
 }
 suite tests/servers/smoke.sh
-# Includes the server-backed Rust tests a plain `cargo test` leaves ignored (the
-# fault suite's scenarios need their own Keycloak: tests/fault/run.sh below).
-suite scripts/cargo-test-with-servers.sh --workspace --exclude cortiauth-fault-tests
-# The feature-gated parts of core, all on one build (same features): the Redis
-# token store against the real redis-server (feature `redis`; never skipped here),
-# OpenTelemetry metrics (feature `opentelemetry`), and the async reqwest helper and
-# middleware against loopback stubs and Keycloak (features `reqwest`, `reqwest-middleware`).
-features=redis,reqwest,reqwest-middleware,opentelemetry
-suite env CORTIAUTH_REQUIRE_REDIS=1 cargo test -p cortiauth --features $features --locked --test store_redis --test store_processes --test store_manager --test metrics_otel
-suite scripts/cargo-test-with-servers.sh -p cortiauth --features $features --test async_integrations
+# Every Rust test, the server-backed ones a plain `cargo test` leaves ignored
+# included (the fault suite's scenarios need their own Keycloak: tests/fault/run.sh
+# below), with core's optional features on, in one build: the Redis token store
+# (feature `redis`, which the bindings turn on; never skipped here), the async reqwest
+# helper and middleware (`reqwest`, `reqwest-middleware`) and OpenTelemetry metrics
+# (`opentelemetry`).
+features=cortiauth/redis,cortiauth/reqwest,cortiauth/reqwest-middleware,cortiauth/opentelemetry
+suite env CORTIAUTH_REQUIRE_REDIS=1 scripts/cargo-test-with-servers.sh --workspace --exclude cortiauth-fault-tests --features "$features"
 # The release artifacts (scripts/dist.sh: zig cross-builds checked by auditwheel and
 # readelf). The native x86_64 glibc target by default: each cross target costs ~3 min
 # of the 2-core budget. All three, as a release builds them (aarch64's C host then
@@ -47,7 +45,7 @@ suite env CORTIAUTH_REQUIRE_REDIS=1 bindings/python/test.sh
 suite env CORTIAUTH_REQUIRE_REDIS=1 bindings/node/test.sh
 # After the three binding suites, which leave their describe() outputs in target/parity/.
 suite tests/parity/run.sh
-# The fault and soak suite (issue 11): its own Keycloak, killed, frozen and
+# The fault and soak suite: its own Keycloak, killed, frozen and
 # restarted; Python and Node soaks use the builds above. It runs alone: its
 # timing bounds (1 s request timeouts against a loopback Keycloak) failed twice
 # in three runs with the release build beside it, even at nice 19 (NOTES.md).

@@ -111,7 +111,7 @@ async function cached(classes, rounds) {
 /**
  * The floor a library is judged against: a hand-written async function returning a
  * cached string while `Date.now()` is before its refresh time (what a user writes
- * instead of a library; issue 21 asks for cortiauth to be no slower).
+ * instead of a library; the goal is for cortiauth to be no slower).
  */
 async function handWritten(classes, rounds) {
   const n = QUICK ? 50_000 : 200_000

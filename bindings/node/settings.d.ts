@@ -2,7 +2,7 @@
 
 /**
  * The settings of a `TokenManager`: one option per row of the core's settings table
- * (the README's settings table), durations in milliseconds. Defaults, rules and
+ * (docs/settings.md), durations in milliseconds. Defaults, rules and
  * ranges are the core's; `describe()` shows the result.
  */
 export interface SettingsOptions {

@@ -60,6 +60,7 @@ cat > "$project/package.json" <<'JSON'
 { "name": "cortiauth-node-test", "private": true, "version": "0.0.0" }
 JSON
 cp -R "$here/test" "$project/test"
+cp -R "$root/examples/node" "$project/examples"
 (cd "$project" && npm install --no-audit --no-fund --loglevel=error "$scratch/$tarball")
 
 echo "== typings: tsc --noEmit on typed usage of the installed package"

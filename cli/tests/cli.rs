@@ -702,7 +702,7 @@ fn an_unsafe_cache_dir_is_refused_with_a_warning_and_the_token_still_comes() {
     let home = tempfile::tempdir().unwrap();
     let dir = home.path().join("cache");
     std::fs::create_dir_all(tokens_dir(&dir)).unwrap();
-    // Readable by others: the core's file store refuses it (issue 11 item 9).
+    // Readable by others: the core's file store refuses it (a cache others could read or plant).
     std::fs::set_permissions(tokens_dir(&dir), std::fs::Permissions::from_mode(0o755)).unwrap();
     let r = ok(with_client(home.path(), &corti())
         .args(["token", "--cache", "-v", "--cache-dir"])
@@ -928,7 +928,7 @@ fn http_get<'a>(url: &str, headers: impl Iterator<Item = &'a str>) -> (u16, Stri
     (status, body)
 }
 
-/// RFC 7523 client authentication (issue 22): private_key_jwt by flags (with
+/// RFC 7523 client authentication: private_key_jwt by flags (with
 /// the on-disk cache: the second call is served from it, its slot bound to the
 /// key) and client_secret_jwt from the environment.
 #[test]
@@ -1004,4 +1004,43 @@ fn client_assertions_by_flags_and_environment() {
         .env("CORTI_AUTH_METHOD", "client_secret_jwt")
         .arg("token"));
     assert_jwt(r.stdout.trim_end());
+}
+
+#[test]
+#[ignore = "needs the loopback servers: scripts/test.sh runs it"]
+fn the_cli_example_calls_an_api_with_curl() {
+    // examples/cli/call_api.sh as a user runs it: this build of cortiauth on PATH, the
+    // CORTI_* variables pointing at Keycloak, its userinfo endpoint as the API.
+    let home = tempfile::tempdir().unwrap();
+    let client = corti();
+    let userinfo = client.token_url.replace("/token", "/userinfo");
+    let bin_dir = Path::new(BIN).parent().unwrap();
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/cli/call_api.sh");
+    // The same clean environment as the binary's own tests, for bash.
+    let c = with_client(home.path(), &client);
+    let mut bash = Command::new("bash");
+    for (k, v) in c.get_envs() {
+        match v {
+            Some(v) => bash.env(k, v),
+            None => bash.env_remove(k),
+        };
+    }
+    let r = ok(bash
+        .env("PATH", path)
+        .arg(script)
+        .arg(&userinfo)
+        .stdin(Stdio::null()));
+    assert!(
+        r.stdout.contains("\"sub\""),
+        "userinfo accepted the token: {}",
+        r.stdout
+    );
+    for secret in known_secrets() {
+        assert!(!r.stdout.contains(&secret) && !r.stderr.contains(&secret));
+    }
 }

@@ -12,7 +12,7 @@
 //! - cached/token_events_on: cached/token with an event listener set.
 //!
 //! `examples/cached_cost` measures the cached path in thread CPU time (stable on a
-//! busy machine) and `examples/refresh_tail` the refresh tail of issue 12.
+//! busy machine) and `examples/refresh_tail` the refresh tail (calls that wait > 1 ms).
 
 use std::future::Future;
 use std::hint::black_box;
@@ -80,7 +80,7 @@ fn cached(c: &mut Criterion) {
             }
         })
     });
-    // The same cached path with private_key_jwt (issue 22): a key made here,
+    // The same cached path with private_key_jwt: a key made here,
     // the token seeded (no server needed); the method never enters this path.
     let dir = tempfile::tempdir().unwrap();
     let key = dir.path().join("key.pem");
@@ -115,7 +115,7 @@ fn cached(c: &mut Criterion) {
         b.iter(|| black_box(keyed.token().unwrap()))
     });
     // Events on (a listener, as the bindings set one): the cached path makes
-    // none, so this is cached/token again (issue: within 5 %).
+    // none, so this is cached/token again (the goal: within 5 %).
     let listened = manager(&format!("{}/token", ep.server.uri()));
     let events = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = Arc::clone(&events);

@@ -1,4 +1,4 @@
-//! The shared token cache's effect on a fleet (issue 14): token requests sent
+//! The shared token cache's effect on a fleet: token requests sent
 //! by N ∈ {1, 8, 32} processes over 3 token lifetimes (10 s tokens), each
 //! process with its own manager asking for a token every 50 ms, with and without
 //! the shared cache; and the cached-path cost with a store configured vs

@@ -1,4 +1,4 @@
-//! Prints the figures of issue 12 for the Rust core, against a loopback token
+//! Prints the refresh-tail figures for the Rust core, against a loopback token
 //! endpoint on this machine:
 //!
 //! - calls that waited > 1 ms during the refresh tail: 4 threads calling

@@ -440,7 +440,7 @@ mod tests {
         check::<Error>();
     }
 
-    /// Issue 10 item 6: `source()` was always `None`, causes flattened to text.
+    /// `source()` used to be always `None`, the causes flattened into text.
     #[test]
     fn causes_are_kept_and_shown_once() {
         let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "connection refused");

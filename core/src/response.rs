@@ -304,7 +304,7 @@ mod tests {
             .as_secs() as i64
     }
 
-    /// Issue 11 item 12: `expires_in: 0.001` was accepted as 1 ms, causing
+    /// `expires_in: 0.001` used to be accepted as 1 ms, causing
     /// back-to-back token requests.
     #[test]
     fn tiny_lifetimes_are_raised_to_the_floor() {
@@ -334,7 +334,7 @@ mod tests {
         assert_eq!(r.lifetime, MIN_LIFETIME);
     }
 
-    /// Issue 11 item 12: a JWT whose `exp` is already past got the 300 s
+    /// A JWT whose `exp` is already past used to get the 300 s
     /// default; it now gets the 1 s floor (and a warning naming clock skew).
     #[test]
     fn a_jwt_already_expired_gets_the_floor_not_the_default() {

@@ -1,4 +1,4 @@
-//! Async Rust (issue 13): `token_async` on tokio's multi-thread and
+//! Async Rust: `token_async` on tokio's multi-thread and
 //! current-thread runtimes, and the blocking API called inside a runtime.
 
 #[path = "support/loopback.rs"]

@@ -1,4 +1,4 @@
-//! Cheap managers (issue 12): building one takes microseconds and starts
+//! Cheap managers: building one takes microseconds and starts
 //! nothing; dropping managers leaves no thread or memory behind. Alone in its
 //! test binary so that no other test's managers are counted.
 

@@ -1,4 +1,4 @@
-//! RFC 7523 client authentication against the loopback Keycloak (issue 22):
+//! RFC 7523 client authentication against the loopback Keycloak:
 //! `client_secret_jwt` and `private_key_jwt` with RSA and EC keys the test
 //! setup made (`tests/servers/keycloak.sh`), replay refusal, a fresh `jti` for
 //! every request, typed errors that never show key material, and a rotated key

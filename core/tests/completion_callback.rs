@@ -1,5 +1,5 @@
 //! `TokenManager::token_then`, the completion-callback form of `token_async`
-//! that the Python and Node bindings bridge to their event loops (issue 21).
+//! that the Python and Node bindings bridge to their event loops.
 
 #[path = "support/loopback.rs"]
 mod loopback;

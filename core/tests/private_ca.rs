@@ -116,7 +116,7 @@ fn private_ca_is_required_and_sufficient() {
         .token()
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Network, "unknown CA is refused: {e}");
-    // The TLS error is kept as the cause (issue 10 item 6), not flattened into
+    // The TLS error is kept as the cause, not flattened into
     // the message: `source()` has it, `full_message()` shows it.
     let causes: Vec<String> = e.chain().skip(1).map(|c| c.to_string()).collect();
     assert!(

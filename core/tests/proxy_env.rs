@@ -1,5 +1,5 @@
 //! Proxy variables: honoured for a remote token URL, never used for a loopback
-//! one (issue 11 item 2: the secret would travel in clear to the proxy). A test
+//! one (the secret would travel in clear to the proxy). A test
 //! binary of its own, and one test function: the proxy variables are process-wide.
 
 mod support;

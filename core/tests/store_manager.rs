@@ -1,4 +1,4 @@
-//! `TokenManager` with `shared_cache` (issue 14 phase 2): many managers, one
+//! `TokenManager` with `shared_cache`: many managers, one
 //! token request per lifetime, on the file store (always) and on Redis (when
 //! `CORTIAUTH_REDIS_URL` is set: `tests/servers/with-servers.sh`; with
 //! `CORTIAUTH_REQUIRE_REDIS=1`, as scripts/test-suites.sh runs it, nothing is

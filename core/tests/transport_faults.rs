@@ -1,6 +1,6 @@
 //! What the token endpoint sends back, at its worst: a `Retry-After` of
 //! `u64::MAX` seconds, an error body echoing the whole request (secret in every
-//! encoding), a closed port. Issue 11 items 3 and 6, issue 10 item 6.
+//! encoding), a closed port.
 
 mod support;
 
@@ -15,7 +15,7 @@ use wiremock::{Mock, Request, ResponseTemplate};
 /// A secret that every encoding changes: form (`+`, `%2F`), JSON (`\"`), Basic.
 const ODD_SECRET: &str = "odd s3cret/with+\"quotes\"&more";
 
-/// Issue 11 item 3: a `Retry-After` of `u64::MAX` seconds (or a date in the
+/// A `Retry-After` of `u64::MAX` seconds (or a date in the
 /// year 9999) made `Instant + Duration` overflow and panic in the retry loop.
 #[test]
 fn a_huge_retry_after_fails_the_call_without_panicking() {
@@ -59,7 +59,7 @@ fn echo(req: &Request) -> ResponseTemplate {
     }
 }
 
-/// Issue 11 item 6: only the literal secret was blanked, after the body had
+/// Only the literal secret used to be blanked, after the body had
 /// been cut; a server echoing the form body or the Basic header leaked it.
 #[test]
 fn an_echoing_server_never_gets_the_secret_into_an_error() {
@@ -100,7 +100,7 @@ fn an_echoing_server_never_gets_the_secret_into_an_error() {
     }
 }
 
-/// Issue 10 item 6: the socket error is the error's `source()`, shown by
+/// The socket error is the error's `source()`, shown by
 /// `full_message()`, not flattened into `Display`.
 #[test]
 fn a_closed_port_keeps_the_socket_error_as_the_cause() {

@@ -143,7 +143,7 @@ TEST(version) {
 }
 
 /* The docs' example: credentials from the environment, print the access token. */
-/* RFC 7523 client authentication (issue 22): client_secret_jwt, and
+/* RFC 7523 client authentication: client_secret_jwt, and
  * private_key_jwt with the RSA and EC keys tests/servers/keycloak.sh made. */
 TEST(client_assertions) {
     const char *url = need_env("CORTIAUTH_KC_TOKEN_URL_BASE");
@@ -283,7 +283,7 @@ TEST(caching) {
     cortiauth_manager_free(m);
 }
 
-/* issue 14: two managers on one file store share one token; stats say so. */
+/* Two managers on one file store share one token; stats say so. */
 TEST(shared_cache_file_store) {
     char dir[] = "/tmp/cortiauth-c-store-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
@@ -963,7 +963,7 @@ TEST(background_refresh) {
     cortiauth_manager_free(m);
 }
 
-/* ---- settings (issue 10: every setting is the core's, described identically) ------------ */
+/* ---- settings (every setting is the core's, described identically) --------------------- */
 
 /* The described settings of a config, as an owned string (fails the test on error). */
 static char *describe_config(const cortiauth_config *c) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The fault and soak suite (issue 11): cortiauth against its OWN Keycloak, which
+# The fault and soak suite: cortiauth against its OWN Keycloak, which
 # the scenarios kill (SIGKILL), freeze (SIGSTOP) and restart, behind a
 # fault-injecting loopback proxy written in Rust (tests/fault/src/proxy.rs).
 #

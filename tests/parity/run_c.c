@@ -1,5 +1,5 @@
 /*
- * C side of the settings parity test (tests/parity/run.sh, issue 10): maps each
+ * C side of the settings parity test (tests/parity/run.sh): maps each
  * case's canonical settings onto the C setters (cortiauth_config_set_*) and prints
  * one line per case:
  *

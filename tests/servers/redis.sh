@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Redis on loopback for cortiauth's shared token store tests (issue 14).
+# Redis on loopback for cortiauth's shared token store tests.
 #
 #   redis.sh install           install Debian's redis-server when missing (apt-get)
 #   redis.sh start [RUN_DIR]   start redis-server on 127.0.0.1 with a password and

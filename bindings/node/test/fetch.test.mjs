@@ -124,7 +124,7 @@ test('a streamed body cannot be sent twice: the 401 is returned', async () => {
     assert.equal(r.status, 401)
     assert.equal(server.seen.length, 1)
     assert.equal(server.seen[0].body, 'streamed')
-    // Issue 11 item 7: not resent, but the rejected token is dropped all the same.
+    // A one-shot body: not resent, but the rejected token is dropped all the same.
     const rejected = server.seen[0].token
     assert.equal(m.invalidate(rejected), false, 'fetch has invalidated it already')
     assert.notEqual(await m.getAccessToken(), rejected)
@@ -173,7 +173,7 @@ async function redirector(target) {
   return { ...server, seen }
 }
 
-test('issue 11 item 1: a 401 from another origin after a redirect is returned, the token kept', async () => {
+test('a 401 from another origin after a redirect is returned, the token kept', async () => {
   const other = await api({ alwaysReject: true })
   const origin = await redirector(() => `${other.url}/elsewhere`)
   try {

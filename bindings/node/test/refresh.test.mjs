@@ -1,4 +1,4 @@
-// Refresh ahead is the core's (issue 10 item 3): while a refresh runs, callers are
+// Refresh ahead is the core's: while a refresh runs, callers are
 // handed the still-valid token instead of all awaiting the request, as the old
 // JavaScript cache made them do. A stub token endpoint holds the refresh open.
 import { test } from 'node:test'

@@ -1,6 +1,6 @@
 // Settings are the core's: the options map onto cortiauth::Settings, describe()
 // shows the core's effective settings, and every default, rule and range check
-// (issue 10's drift list, issue 11 item 10) comes from the core, not from JavaScript.
+// (defaults, ranges, aliases) comes from the core, not from JavaScript.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
@@ -20,7 +20,7 @@ test('describe() is the core description: defaults filled in, secret redacted, b
   const d = new TokenManager(base()).describe()
   assert.equal(d.client_secret, '[REDACTED]')
   assert.ok(!JSON.stringify(d).includes(SECRET))
-  // Issue 10: the default timeout is the core's 10 s (the old Python copy said 30 s).
+  // The default timeout is the core's 10 s (the old Python copy said 30 s).
   assert.equal(d.timeout_ms, 10000)
   assert.equal(d.max_attempts, 4)
   assert.equal(d.failure_cooldown_ms, 1000)
@@ -64,13 +64,13 @@ test('every option lands on its core setting', () => {
   )
 })
 
-test('issue 10: with retries off the failure cooldown is 0 (core rule), unless set', () => {
+test('with retries off the failure cooldown is 0 (core rule), unless set', () => {
   assert.equal(new TokenManager(base({ retry: { maxAttempts: 1 } })).describe().failure_cooldown_ms, 0)
   const set = new TokenManager(base({ retry: { maxAttempts: 1, failureCooldownMs: 500 } })).describe()
   assert.equal(set.failure_cooldown_ms, 500)
 })
 
-test('issue 10: an extra parameter given twice keeps its last value, in first-seen order', () => {
+test('an extra parameter given twice keeps its last value, in first-seen order', () => {
   const pairs = [
     ['audience', 'first'],
     ['resource', 'r'],
@@ -161,7 +161,7 @@ test('flat option names set what the old nested ones did, and the old ones warn 
   assert.equal(run.stderr.match(/retry\.deadlineMs/g).length, 1, run.stderr)
 })
 
-test('issue 11 item 10: absurd durations are a ConfigError at construction, from the core', () => {
+test('absurd durations are a ConfigError at construction, from the core', () => {
   const cases = [
     [{ retry: { deadlineMs: 1e22 } }, /retry.deadlineMs|retry_deadline/],
     [{ timeoutMs: 1e300 }, /timeoutMs/],

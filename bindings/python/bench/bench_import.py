@@ -1,5 +1,5 @@
 """Cost of ``import cortiauth`` in a fresh interpreter: wall time and RSS growth
-(issue 12: at most 15 ms and 4 MiB; ``asyncio`` is not imported until an async
+(the goal: at most 15 ms and 4 MiB; ``asyncio`` is not imported until an async
 method needs it).
 
     python bench/bench_import.py [--runs N] [--json]

@@ -1,4 +1,4 @@
-"""RFC 7523 client authentication (issue 22) against the loopback Keycloak:
+"""RFC 7523 client authentication against the loopback Keycloak:
 client_secret_jwt, and private_key_jwt with the RSA and EC keys that
 tests/servers/keycloak.sh made for this run."""
 

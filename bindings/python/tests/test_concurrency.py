@@ -203,7 +203,7 @@ class CountingExecutor(ThreadPoolExecutor):
 
 
 def test_1000_async_callers_one_request_and_no_executor_thread(http_server):
-    """Issue 21: 1,000 concurrent awaits on a cold manager cause one request,
+    """1,000 concurrent awaits on a cold manager cause one request,
     and the core's worker settles them through call_soon_threadsafe: the
     loop's default executor is never given a job and no Python thread starts."""
     release = threading.Event()

@@ -1,4 +1,4 @@
-"""`import cortiauth` is cheap (issue 12 item 4): asyncio (and typing) are not
+"""`import cortiauth` is cheap: asyncio (and typing) are not
 imported until used; bench/bench_import.py's figures stay within the limits."""
 
 from __future__ import annotations

@@ -119,7 +119,7 @@ def test_httpx_async_retries_only_once(servers, protected_api):
 
 
 # ---------------------------------------------------------------------------
-# Redirects to another origin (issue 11, item 1): origin A redirects to origin B,
+# Redirects to another origin: origin A redirects to origin B,
 # which answers 401. B's 401 says nothing about the token (requests and httpx do
 # not send it there): no token is invalidated or fetched, nothing is retried, and
 # B never sees an Authorization header.
@@ -180,7 +180,7 @@ def test_httpx_async_never_retries_across_a_redirect(redirect_pair):
     check_no_token_crossed(m, tokens, a, b)
 
 
-# One-shot bodies (issue 11, item 7): the request is not sent again, but the
+# One-shot bodies: the request is not sent again, but the
 # rejected token is still invalidated, so the caller's next request gets a new one.
 
 

@@ -1,4 +1,4 @@
-"""The shared token cache (issue 14) across real processes: 12 spawned Python
+"""The shared token cache across real processes: 12 spawned Python
 processes, each with its own manager on the same Redis, send one token request
 in total, and one more for the whole fleet after the token's refresh point.
 

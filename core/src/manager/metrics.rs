@@ -24,21 +24,25 @@ struct Instruments {
     rejected: Counter<u64>,
 }
 
-/// Managers alive (for the observed instruments).
-static LIVE: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
+/// Managers alive (for the observed instruments), and the length at which the
+/// dropped ones are swept out next (amortised: building many managers stays linear).
+static LIVE: Mutex<(Vec<Weak<Shared>>, usize)> = Mutex::new((Vec::new(), 16));
 static INSTRUMENTS: OnceLock<Instruments> = OnceLock::new();
 
 fn live() -> Vec<Arc<Shared>> {
-    let mut all = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-    all.retain(|w| w.strong_count() > 0);
-    all.iter().filter_map(Weak::upgrade).collect()
+    let live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    live.0.iter().filter_map(Weak::upgrade).collect()
 }
 
 /// Counts `shared` in the observed instruments while it lives.
 pub(super) fn watch(shared: &Arc<Shared>) {
-    let mut all = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
-    all.retain(|w| w.strong_count() > 0);
+    let mut live = LIVE.lock().unwrap_or_else(PoisonError::into_inner);
+    let (all, sweep_at) = &mut *live;
     all.push(Arc::downgrade(shared));
+    if all.len() >= *sweep_at {
+        all.retain(|w| w.strong_count() > 0);
+        *sweep_at = (2 * all.len()).max(16);
+    }
 }
 
 fn client(s: &Shared) -> [KeyValue; 1] {

@@ -7,7 +7,7 @@
 //! (a waiting caller can only move once the generation moved: a missed
 //! notification would leave it stuck, which the terminal check catches).
 //! Checked in every state: at most one fetch in flight, and every fetch is
-//! justified by an event (no second flight for one need: issue 11 item 5).
+//! justified by an event (no second flight for one need).
 //! Checked in every terminal state: every caller got an answer (no lost
 //! wake-up, no deadlock) and nothing is left in flight.
 

@@ -44,7 +44,7 @@ pub use file::FileStore;
 pub use memory::MemoryStore;
 pub use shared::{FlightOptions, Outcome, SharedCache, StoreStats};
 
-/// The default bound on one store operation (issue 14: "e.g. 50 ms").
+/// The default bound on one store operation: a slow store must not hold up a token request.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(50);
 
 /// What kind of store failure, for counters and tests.

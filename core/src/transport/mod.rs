@@ -428,7 +428,7 @@ mod tests {
         }
     }
 
-    /// Issue 11 item 3: `18446744073709551615` used to come back as `u64::MAX`
+    /// `18446744073709551615` used to come back as `u64::MAX`
     /// seconds, and `Instant::now() + it` panicked in the retry loop.
     #[test]
     fn huge_retry_after_is_capped() {
@@ -480,7 +480,7 @@ mod tests {
         assert_eq!(e.chars().count(), EXCERPT_CHARS + 1, "{e}");
     }
 
-    /// Issue 11 item 6: the body used to be cut before the secret was blanked,
+    /// The body used to be cut before the secret was blanked,
     /// so a secret crossing the cut leaked its head.
     #[test]
     fn a_secret_crossing_the_cut_leaks_nothing() {
@@ -493,7 +493,7 @@ mod tests {
         }
     }
 
-    /// Issue 11 item 6: only the literal secret was blanked.
+    /// Only the literal secret used to be blanked.
     #[test]
     fn encoded_forms_and_the_refresh_token_are_scrubbed() {
         let rt = SecretString::new("rt-Very/Secret+Refresh");
@@ -528,7 +528,7 @@ mod tests {
         }
     }
 
-    /// Issue 11 item 6: `error_description` and `error_uri` had no length cap
+    /// `error_description` and `error_uri` used to have no length cap
     /// and kept control characters (log injection).
     #[test]
     fn oauth_fields_are_capped_printable_and_scrubbed() {

@@ -5,7 +5,7 @@
 //! - `bindings/python/python/cortiauth/_settings.py`: the `Settings` TypedDict
 //!   (the keyword arguments of `TokenManager`);
 //! - `bindings/node/settings.d.ts`: the `SettingsOptions` interface;
-//! - the settings table in `README.md` (between two marker lines).
+//! - the settings table in `docs/settings.md` (between two marker lines).
 //!
 //! It also checks that the C++ wrapper (`include/cortiauth.hpp`) has a method
 //! for every typed C setter.
@@ -313,7 +313,7 @@ __all__ = [\"Settings\"]
 
 class Settings(TypedDict, total=False):
     \"\"\"The keyword arguments of ``TokenManager(...)`` and ``TokenManager.from_env(...)``:
-    one per row of the core's settings table (the project README's settings table),
+    one per row of the core's settings table (docs/settings.md),
     durations in seconds. ``None`` (or leaving one out) means the core's default, or
     the ``CORTI_*`` variable with ``from_env``. Defaults, rules and ranges are the
     core's; ``describe()`` shows the result. The first eight may also be positional.\"\"\"
@@ -368,7 +368,7 @@ fn node_settings() -> String {
         "
 /**
  * The settings of a `TokenManager`: one option per row of the core's settings table
- * (the README's settings table), durations in milliseconds. Defaults, rules and
+ * (docs/settings.md), durations in milliseconds. Defaults, rules and
  * ranges are the core's; `describe()` shows the result.
  */
 export interface SettingsOptions {
@@ -565,10 +565,10 @@ fn readme_table() -> String {
 fn with_readme_table(readme: &str) -> Result<String, String> {
     let start = readme
         .find(README_START)
-        .ok_or("README.md has no generated settings table marker")?;
+        .ok_or("docs/settings.md has no generated settings table marker")?;
     let end = readme
         .find(README_END)
-        .ok_or("README.md has no end marker for the settings table")?
+        .ok_or("docs/settings.md has no end marker for the settings table")?
         + README_END.len()
         + 1;
     Ok(format!(
@@ -685,7 +685,7 @@ fn main() {
     let check = std::env::args().any(|a| a == "--check");
     let root = root();
     let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap_or_default();
-    let readme = read("README.md");
+    let readme = read("docs/settings.md");
     let mut files: Vec<(&str, String)> = vec![
         ("ffi/src/setters.rs", rustfmt(&c_setters())),
         (
@@ -697,7 +697,7 @@ fn main() {
     ];
     let mut problems = Vec::new();
     match with_readme_table(&readme) {
-        Ok(r) => files.push(("README.md", r)),
+        Ok(r) => files.push(("docs/settings.md", r)),
         Err(e) => problems.push(e.to_string()),
     }
     for (path, content) in &files {

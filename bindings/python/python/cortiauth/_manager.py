@@ -7,7 +7,7 @@ declared once, as ``cortiauth._types.Settings``; this module adds ``from_env()``
 and the ``async`` variants.
 
 ``asyncio`` is imported by the async methods when they first need it, and
-``typing`` only by type checkers: ``import cortiauth`` stays cheap (issue 12).
+``typing`` only by type checkers: ``import cortiauth`` stays cheap.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ __all__ = ["Settings"]
 
 class Settings(TypedDict, total=False):
     """The keyword arguments of ``TokenManager(...)`` and ``TokenManager.from_env(...)``:
-    one per row of the core's settings table (the project README's settings table),
+    one per row of the core's settings table (docs/settings.md),
     durations in seconds. ``None`` (or leaving one out) means the core's default, or
     the ``CORTI_*`` variable with ``from_env``. Defaults, rules and ranges are the
     core's; ``describe()`` shows the result. The first eight may also be positional."""
