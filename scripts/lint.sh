@@ -7,6 +7,10 @@ cargo fmt --all --check
 # the async reqwest helper and middleware, OpenTelemetry metrics): one build.
 features=cortiauth/redis,cortiauth/reqwest,cortiauth/reqwest-middleware,cortiauth/opentelemetry
 cargo clippy --workspace --all-targets --features "$features" --locked -- -D warnings
+# The API docs of the published crates: every public item documented, every
+# intra-doc link resolved (rustdoc's own lints; `cargo test` runs their examples).
+RUSTDOCFLAGS="-D missing_docs -D rustdoc::broken_intra_doc_links" \
+  cargo doc --no-deps --locked -q -p cortiauth -p cortiauth-ffi --features "$features"
 # The library alone (no `testing` feature): missing_docs holds for the public API.
 cargo clippy -p cortiauth --lib --features redis,reqwest,reqwest-middleware,opentelemetry --locked -- -D warnings
 # The packaged crates carry copies of the licence texts (crate, wheel, npm): the same bytes as the root's.

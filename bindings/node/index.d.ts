@@ -100,12 +100,15 @@ export declare class TokenManager {
   /** Blocks the event loop while a token is fetched: for scripts. */
   getAccessTokenSync(): string
   getToken(): Promise<Token>
+  /** `getToken()`, blocking the event loop while a token is fetched (scripts, CLIs). */
   getTokenSync(): Token
   /** `{ Authorization: 'Bearer …', 'Tenant-Name': … }`. */
   headers(): Promise<AuthHeaders>
+  /** `headers()`, blocking the event loop while a token is fetched. */
   headersSync(): AuthHeaders
   /** The stream URL returned by the API with `token=Bearer%20…` appended. */
   websocketUrl(streamUrl: string): Promise<string>
+  /** `websocketUrl()`, blocking the event loop while a token is fetched. */
   websocketUrlSync(streamUrl: string): string
   /**
    * The 401 rule of `fetch` (the core's, shared by every HTTP integration), for your
@@ -119,6 +122,7 @@ export declare class TokenManager {
    * Accepts the token, `Bearer <token>` or a Token. Returns whether it was dropped.
    */
   invalidate(rejected: string | Token): boolean
+  /** The counters: token requests, cache hits, refreshes, failures, the shared cache's. */
   stats(): Stats
   /**
    * Replaces the client secret in place, without a restart: the next token request
@@ -149,13 +153,19 @@ export declare class TokenManager {
   apiUrl(path: string): string
   /** `https://api.{environment}.corti.app/v2`, or null without an environment. */
   readonly apiBaseUrl: string | null
+  /** The OAuth client id. */
   readonly clientId: string
+  /** The tenant: the Keycloak realm and the `Tenant-Name` header (`base` by default). */
   readonly tenantName: string
+  /** The Corti environment (`eu`, `us`, …), or null with a bare token URL. */
   readonly environment: string | null
+  /** The token endpoint. */
   readonly tokenUrl: string
   /** The scopes sent, `openid` first. */
   readonly scopes: string[]
+  /** How the client authenticates at the token endpoint. */
   readonly authMethod: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth'
+  /** What `JSON.stringify` shows of a manager: never the secret or a token. */
   toJSON(): { clientId: string; tenantName: string; tokenUrl: string }
 }
 

@@ -14,6 +14,9 @@
 //! `examples/cached_cost` measures the cached path in thread CPU time (stable on a
 //! busy machine) and `examples/refresh_tail` the refresh tail (calls that wait > 1 ms).
 
+// criterion_group! makes a public function; a benchmark is not an API.
+#![allow(missing_docs)]
+
 use std::future::Future;
 use std::hint::black_box;
 use std::sync::{Arc, Barrier};

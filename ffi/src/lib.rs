@@ -5,14 +5,14 @@
 //! (a pinned cbindgen), so the doc comments below are the C documentation.
 //!
 //! Rules every entry point follows:
-//! - its body runs inside [`ffi_boundary!`]: a panic never unwinds into C, it
+//! - its body runs inside `ffi_boundary!`: a panic never unwinds into C, it
 //!   becomes `CORTIAUTH_STATUS_PANIC` (or NULL / false for functions without a status);
-//! - every pointer goes through [`handle::non_null`] (NULL → `CORTIAUTH_STATUS_NULL_PARAMETER`),
-//!   every string in through [`handle::arg_str`] (invalid UTF-8 → `CORTIAUTH_STATUS_INVALID_ARGUMENT`),
-//!   every handle through [`handle::try_ref`] / [`handle::try_mut`], made and
-//!   released by the helpers of its ownership (`Box` or `Arc`, see [`handle::Handle`]);
+//! - every pointer goes through `handle::non_null` (NULL → `CORTIAUTH_STATUS_NULL_PARAMETER`),
+//!   every string in through `handle::arg_str` (invalid UTF-8 → `CORTIAUTH_STATUS_INVALID_ARGUMENT`),
+//!   every handle through `handle::try_ref` / `handle::try_mut`, made and
+//!   released by the helpers of its ownership (`Box` or `Arc`, see `handle::Handle`);
 //! - strings out are either copied into a caller's buffer or an owned `char *`
-//!   ([`handle::owned_string`]) released with `cortiauth_string_free`;
+//!   (`handle::owned_string`) released with `cortiauth_string_free`;
 //! - every `*_free` accepts NULL.
 //!
 //! The extern functions are `unsafe`: their safety contract is the C one stated in

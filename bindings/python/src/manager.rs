@@ -378,16 +378,19 @@ impl PyTokenManager {
         Ok(d)
     }
 
+    /// The OAuth client id.
     #[getter]
     fn client_id(&self) -> &str {
         self.inner.config().client_id()
     }
 
+    /// The Corti environment (`eu`, `us`, …), or `None` with a bare token URL.
     #[getter]
     fn environment(&self) -> Option<&str> {
         self.inner.config().environment()
     }
 
+    /// The tenant: the Keycloak realm and the `Tenant-Name` header (`base` by default).
     #[getter]
     fn tenant(&self, py: Python<'_>) -> Py<PyString> {
         self.tenant.clone_ref(py)
@@ -399,11 +402,13 @@ impl PyTokenManager {
         PyList::new(py, self.inner.config().scopes())
     }
 
+    /// The token endpoint.
     #[getter]
     fn token_url(&self) -> &str {
         self.inner.config().token_url()
     }
 
+    /// How the client authenticates (`client_secret_post`, `client_secret_basic`, …).
     #[getter]
     fn auth_method(&self) -> &'static str {
         self.inner.config().auth_method().as_str()

@@ -146,6 +146,20 @@ impl TokenManager {
     /// Builds a manager. Nothing is fetched, and no thread or HTTP client is
     /// created, until the first call (with the background refresher on, its
     /// thread starts now and fetches right away).
+    ///
+    /// ```
+    /// use cortiauth::{Config, TokenManager};
+    /// let manager = TokenManager::new(
+    ///     Config::builder()
+    ///         .client_id("my-client")
+    ///         .client_secret("my-secret")
+    ///         .environment("eu") // auth.eu.corti.app, api.eu.corti.app
+    ///         .tenant("base")
+    ///         .build()?,
+    /// )?;
+    /// assert_eq!(manager.stats().token_requests, 0); // nothing is fetched yet
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn new(mut config: Config) -> Result<TokenManager> {
         Transport::check(&config)?;
         // This manager's secret rotates on its own (not the other managers'
@@ -177,11 +191,28 @@ impl TokenManager {
     }
 
     /// A manager configured from the `CORTI_*` environment variables.
+    ///
+    /// ``` no_run
+    /// // CORTI_CLIENT_ID, CORTI_CLIENT_SECRET (or _FILE), CORTI_ENVIRONMENT, CORTI_TENANT_NAME
+    /// let manager = cortiauth::TokenManager::from_env()?;
+    /// println!("{}", manager.token()?.secret());
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn from_env() -> Result<TokenManager> {
         TokenManager::new(Config::from_env()?)
     }
 
     /// The validated configuration the manager was built from.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// assert_eq!(manager.config().tenant(), "base");
+    /// assert_eq!(manager.config().client_id(), "my-client");
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn config(&self) -> &Config {
         &self.shared.config
     }
@@ -189,6 +220,18 @@ impl TokenManager {
     /// A valid access token: from the cache when there is one, else fetched once
     /// for all concurrent callers. While a token is usable no caller waits: a
     /// refresh ahead of expiry runs on the manager's worker thread.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// let token = manager.token()?; // cached: no request while it is fresh
+    /// let header = format!("Bearer {}", token.secret());
+    /// assert!(token.expires_in().as_secs() > 200);
+    /// # assert_eq!(header, "Bearer eyJ.a-token.sig");
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     #[inline]
     pub fn token(&self) -> Result<AccessToken> {
         if let Some(t) = self.shared.fresh(Cached::copy) {
@@ -199,6 +242,16 @@ impl TokenManager {
 
     /// Runs `f` on a valid token without cloning it: the cheapest way to copy the
     /// value somewhere else.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// let length = manager.with_token(|t| t.secret().len())?;
+    /// assert_eq!(length, 15);
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     #[inline]
     pub fn with_token<R>(&self, f: impl FnOnce(&AccessToken) -> R) -> Result<R> {
         let mut f = Some(f);
@@ -213,6 +266,18 @@ impl TokenManager {
     /// the first poll (no spawn, no blocking); a fetch runs on the manager's
     /// worker thread and wakes this future when it is done, so the executor
     /// thread never blocks. Runtime-agnostic (tokio, async-std, smol, …).
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// # async fn call(manager: cortiauth::TokenManager) -> Result<(), cortiauth::Error> {
+    /// let token = manager.token_async().await?; // any runtime: tokio, async-std, smol
+    /// println!("expires in {:?}", token.expires_in());
+    /// # Ok(()) }
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn token_async(&self) -> impl Future<Output = Result<AccessToken>> + Send + 'static {
         TokenFuture {
             shared: Arc::clone(&self.shared),
@@ -232,6 +297,20 @@ impl TokenManager {
     /// on the manager's worker thread, when that request ends. `done` should
     /// only hand the answer over (to an event loop's queue): the worker runs
     /// the next token request after it. No thread is started per call.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// use std::task::Poll;
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// match manager.token_then(move |answer| drop(tx.send(answer))) {
+    ///     Poll::Ready(answer) => assert!(answer.is_ok()), // a usable token: at once
+    ///     Poll::Pending => { let _later = rx.recv(); }     // the worker calls back once
+    /// }
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn token_then(
         &self,
         done: impl FnOnce(Result<AccessToken>) + Send + 'static,
@@ -250,6 +329,17 @@ impl TokenManager {
     }
 
     /// [`TokenManager::headers`] for async callers.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// # async fn call(manager: cortiauth::TokenManager) -> Result<(), cortiauth::Error> {
+    /// let [(auth_name, auth), (tenant_name, tenant)] = manager.headers_async().await?;
+    /// # Ok(()) }
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn headers_async(
         &self,
     ) -> impl Future<Output = Result<[(&'static str, String); 2]>> + Send + 'static {
@@ -265,6 +355,19 @@ impl TokenManager {
     }
 
     /// [`TokenManager::websocket_url`] for async callers.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// # async fn call(manager: cortiauth::TokenManager) -> Result<(), cortiauth::Error> {
+    /// let ws = manager
+    ///     .websocket_url_async("wss://api.eu.corti.app/audio-bridge/v2/interactions/ID/streams?tenant-name=base")
+    ///     .await?;
+    /// # Ok(()) }
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn websocket_url_async(
         &self,
         stream_url: &str,
@@ -276,6 +379,19 @@ impl TokenManager {
 
     /// The cached token if one is there and not yet due for refresh. Never does
     /// I/O and never blocks (bindings use it to skip a thread hop).
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// match manager.cached_token() {
+    ///     Some(token) => println!("cached, {:?} left", token.expires_in()),
+    ///     None => println!("a call would fetch (or wait for) a token"),
+    /// }
+    /// # assert!(manager.cached_token().is_some());
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn cached_token(&self) -> Option<AccessToken> {
         self.shared.fresh(Cached::copy)
     }
@@ -285,6 +401,17 @@ impl TokenManager {
     /// where it starts the refresh on the worker thread (as `token()` would) and
     /// returns the current token. `None` only when a caller would have to wait
     /// for a token request. For bindings' synchronous fast paths.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// // Never waits: in the refresh window it starts the refresh and hands out the current token.
+    /// let token = manager.try_token().expect("a usable token is cached");
+    /// assert_eq!(token.secret(), "eyJ.a-token.sig");
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn try_token(&self) -> Option<AccessToken> {
         if let Some(t) = self.shared.fresh(Cached::copy) {
             return Some(t);
@@ -332,6 +459,18 @@ impl TokenManager {
     /// wall-clock expiry in [`AccessToken::expires_at_system`]: for saving it
     /// elsewhere (a disk cache) and [`TokenManager::seed`]ing a later manager.
     /// Never does I/O.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// // Save it elsewhere with its wall-clock expiry, seed a later manager with it.
+    /// let t = manager.current_token().expect("a usable token");
+    /// let later = cortiauth::TokenManager::new(manager.config().clone())?;
+    /// assert!(later.seed(t.secret(), t.expires_at_system(), t.scope()));
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn current_token(&self) -> Option<AccessToken> {
         let now = self.shared.clock.now();
         let cached = self.shared.cache.load();
@@ -346,6 +485,18 @@ impl TokenManager {
     /// with less than 60 s left is refreshed ahead at once, on the worker,
     /// while callers keep using it); after that the manager fetches its own. Returns whether it was taken: not if it is already past its
     /// usable time, or if the cached token lasts longer.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// use std::time::{Duration, SystemTime};
+    /// let saved_expiry = SystemTime::now() + Duration::from_secs(240);
+    /// let taken = manager.seed("eyJ.saved.token", saved_expiry, Some("openid"));
+    /// assert!(!taken, "the cached token lasts longer");
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn seed(&self, access_token: &str, expires_at: SystemTime, scope: Option<&str>) -> bool {
         let access_token = strip_bearer(access_token);
         if access_token.is_empty() {
@@ -382,16 +533,47 @@ impl TokenManager {
     }
 
     /// The access token's value.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// let value = manager.access_token()?; // a SecretString: Debug shows [REDACTED]
+    /// assert_eq!(format!("{value:?}"), "\"[REDACTED]\"");
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn access_token(&self) -> Result<SecretString> {
         self.with_token(|t| SecretString::new(t.secret()))
     }
 
     /// `Bearer {token}`.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// assert_eq!(manager.authorization_header()?, "Bearer eyJ.a-token.sig");
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn authorization_header(&self) -> Result<String> {
         self.with_token(AccessToken::authorization_header)
     }
 
     /// The two headers every Corti API call carries: `Authorization` and `Tenant-Name`.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// let [(auth_name, auth), (tenant_name, tenant)] = manager.headers()?;
+    /// assert_eq!((auth_name, tenant_name), ("Authorization", "Tenant-Name"));
+    /// assert_eq!(tenant, "base");
+    /// # let _ = auth;
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn headers(&self) -> Result<[(&'static str, String); 2]> {
         Ok([
             ("Authorization", self.authorization_header()?),
@@ -400,6 +582,15 @@ impl TokenManager {
     }
 
     /// `https://api.{environment}.corti.app/v2`, when an environment is configured.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// assert_eq!(manager.api_base_url(), Some("https://api.eu.corti.app/v2"));
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn api_base_url(&self) -> Option<&str> {
         self.shared.config.api_base_url()
     }
@@ -408,6 +599,16 @@ impl TokenManager {
     /// without a query) joined onto the API base URL. A `Config` error when no
     /// base URL is known or `path` is an absolute URL (the token must not travel
     /// to another host).
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// assert_eq!(manager.api_url("/interactions")?, "https://api.eu.corti.app/v2/interactions");
+    /// assert!(manager.api_url("https://elsewhere.example/steal").is_err());
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn api_url(&self, path: &str) -> Result<String> {
         let base = self.api_base_url().ok_or_else(|| {
             Error::config(
@@ -419,6 +620,16 @@ impl TokenManager {
 
     /// The stream URL with `token=Bearer%20{access_token}` appended. Gets a valid
     /// token at each call, so a reconnect never reuses an expired one.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// let ws = manager.websocket_url("wss://api.eu.corti.app/audio-bridge/v2/interactions/ID/streams?tenant-name=base")?;
+    /// assert!(ws.ends_with("&token=Bearer%20eyJ.a-token.sig"));
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn websocket_url(&self, stream_url: &str) -> Result<String> {
         self.with_token(|t| urls::websocket_url(stream_url, t.secret()))?
     }
@@ -426,6 +637,19 @@ impl TokenManager {
     /// Drops the cached token if it is still `rejected_token` (the API answered
     /// 401 to it; `"Bearer x"` and `"x"` are both accepted). Returns whether it
     /// was dropped: a burst of 401s for one token causes one refresh.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// let sent = manager.token()?;
+    /// // … the API answered 401 to it:
+    /// assert!(manager.invalidate(sent.secret()));
+    /// assert!(!manager.invalidate(sent.secret()), "one refresh however many 401s");
+    /// assert!(manager.cached_token().is_none());
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn invalidate(&self, rejected_token: &str) -> bool {
         let rejected = strip_bearer(rejected_token);
         let cached = self.shared.cache.load();
@@ -519,6 +743,15 @@ impl TokenManager {
 
     /// When the client secret in use was loaded: at start-up, or at its last
     /// rotation (a changed `client_secret_file`, or [`TokenManager::set_client_secret`]).
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// assert!(manager.credential_loaded_at() <= std::time::SystemTime::now());
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn credential_loaded_at(&self) -> SystemTime {
         self.shared.config.client_secret.current().loaded_at
     }
@@ -526,6 +759,17 @@ impl TokenManager {
     /// [`Config::describe`] with what the manager knows beyond its settings:
     /// `credential_loaded_at_ms` (Unix milliseconds) and `credential_source`
     /// (`settings`, `file` or `set_client_secret`); never the secret.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// let shown: serde_json::Value = serde_json::from_str(&manager.describe()).unwrap();
+    /// assert_eq!(shown["client_secret"], "[REDACTED]");
+    /// assert_eq!(shown["credential_source"], "settings");
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn describe(&self) -> String {
         let mut v: serde_json::Value =
             serde_json::from_str(&self.shared.config.describe()).unwrap_or_default();
@@ -551,6 +795,15 @@ impl TokenManager {
     /// manager's worker, or a caller that ran it) after the waiting callers
     /// have their token: keep it short, hand the event over. Never on the
     /// cached path: reading a cached token makes no event.
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// manager.on_event(|e| eprintln!("{}", e.summary())); // or e.to_json(), e.token (the audit record)
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn on_event(&self, listener: impl Fn(&Event) + Send + Sync + 'static) {
         self.shared
             .listener
@@ -558,11 +811,32 @@ impl TokenManager {
     }
 
     /// Removes the listener set by [`TokenManager::on_event`].
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// manager.on_event(|e| println!("{}", e.kind));
+    /// manager.remove_event_listener();
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn remove_event_listener(&self) {
         self.shared.listener.store(None);
     }
 
     /// The manager's counters (token requests, cache hits, refreshes, failures, shared cache).
+    ///
+    /// ```
+    /// # let manager = cortiauth::TokenManager::new(cortiauth::Config::builder()
+    /// #     .client_id("my-client").client_secret("my-secret").environment("eu").build()?)?;
+    /// # let in_5_min = std::time::SystemTime::now() + std::time::Duration::from_secs(300);
+    /// # manager.seed("eyJ.a-token.sig", in_5_min, None); // a cached token: no request here
+    /// manager.token()?;
+    /// let s = manager.stats();
+    /// assert_eq!((s.token_requests, s.cache_hits), (0, 1)); // the seeded token, from the cache
+    /// # Ok::<(), cortiauth::Error>(())
+    /// ```
     pub fn stats(&self) -> Stats {
         let mut stats = self.shared.counters.snapshot();
         if let Some(fleet) = &self.shared.fleet {

@@ -23,21 +23,30 @@ class Token:
     """An access token; ``repr()`` never shows its value."""
 
     @property
-    def access_token(self) -> str: ...
+    def access_token(self) -> str:
+        """The raw token."""
     @property
-    def token_type(self) -> str: ...
+    def token_type(self) -> str:
+        """As the server sent it (`"Bearer"`)."""
     @property
-    def scope(self) -> Optional[str]: ...
+    def scope(self) -> Optional[str]:
+        """The scope the server granted, when it said."""
     @property
-    def expires_at(self) -> datetime.datetime: ...
+    def expires_at(self) -> datetime.datetime:
+        """When the token expires, as an aware `datetime` in UTC."""
     @property
-    def expires_at_unix(self) -> float: ...
+    def expires_at_unix(self) -> float:
+        """When the token expires, in seconds since the Unix epoch."""
     @property
-    def expires_in(self) -> float: ...
+    def expires_in(self) -> float:
+        """Seconds left before the token expires (0.0 once expired), measured now."""
     @property
-    def lifetime(self) -> float: ...
-    def authorization_header(self) -> str: ...
-    def websocket_url(self, stream_url: str) -> str: ...
+    def lifetime(self) -> float:
+        """The lifetime the server gave the token, in seconds."""
+    def authorization_header(self) -> str:
+        """`"Bearer {token}"`, the value of the `Authorization` header."""
+    def websocket_url(self, stream_url: str) -> str:
+        """`stream_url` with `token=Bearer%20{token}` appended (for WebSocket streams)."""
     def __reduce__(self) -> NoReturn: ...
 
 @disjoint_base
@@ -58,43 +67,81 @@ class TokenManager:
         from_env: bool = False,
         **settings: Unpack[Settings],
     ) -> Self: ...
-    def describe(self) -> dict[str, Any]: ...
-    def set_client_secret(self, secret: str) -> None: ...
+    def describe(self) -> dict[str, Any]:
+        """The effective settings (every default filled in, durations in `*_ms`, the secret as
+        `"[REDACTED]"`): `json.loads` of the core's `describe()`.
+        """
+    def set_client_secret(self, secret: str) -> None:
+        """Replaces the client secret in place, without a restart: the next token request sends it
+        (the token in use stays until its refresh), and the shared cache's slot follows it.
+        """
     def _describe_json(self) -> str: ...
-    def get_access_token(self) -> str: ...
-    def cached_access_token(self) -> Optional[str]: ...
-    def get_token(self) -> Token: ...
-    def cached_token(self) -> Optional[Token]: ...
-    def authorization_header(self) -> str: ...
-    def headers(self) -> dict[str, str]: ...
-    def cached_headers(self) -> Optional[dict[str, str]]: ...
+    def get_access_token(self) -> str:
+        """A valid access token: cached, or fetched once for all concurrent callers."""
+    def cached_access_token(self) -> Optional[str]:
+        """The cached access token if there is one not yet due for refresh, else `None`."""
+    def get_token(self) -> Token:
+        """A valid token with its type, scope and expiry."""
+    def cached_token(self) -> Optional[Token]:
+        """Like `cached_access_token()`, as a `Token`."""
+    def authorization_header(self) -> str:
+        """`"Bearer {token}"`."""
+    def headers(self) -> dict[str, str]:
+        """`{"Authorization": "Bearer …", "Tenant-Name": tenant}`: the headers of every Corti API
+        call.
+        """
+    def cached_headers(self) -> Optional[dict[str, str]]:
+        """Like `headers()` from the cached token, or `None`."""
     def _try_access_token(self) -> Optional[str]: ...
     def _try_token(self) -> Optional[Token]: ...
     def _try_headers(self) -> Optional[dict[str, str]]: ...
     def _token_then(
         self, event_loop: asyncio.AbstractEventLoop
     ) -> Union[Token, asyncio.Future[Token]]: ...
-    def api_url(self, path: str) -> str: ...
-    def websocket_url(self, stream_url: str) -> str: ...
-    def invalidate(self, rejected_token: str) -> bool: ...
+    def api_url(self, path: str) -> str:
+        """A relative API path (`"/interactions"`, `"interactions/1?limit=5"`) joined onto
+        `api_base_url` by the core.
+        """
+    def websocket_url(self, stream_url: str) -> str:
+        """`stream_url` with `token=Bearer%20{access_token}` appended, from a valid token."""
+    def invalidate(self, rejected_token: str) -> bool:
+        """Drops the cached token if it is still `rejected_token` (the API answered 401 to it; the
+        core ignores a `"Bearer "` prefix).
+        """
     def on_response(
         self, sent_token: str, sent_to: str, answered_by: str, status: int
-    ) -> bool: ...
-    def stats(self) -> Stats: ...
+    ) -> bool:
+        """The one 401 rule of the HTTP integrations (the core's): `True` when the answer to a
+        request that carried `sent_token` to `sent_to` is a 401 from that origin (`answered_by`
+        is the final URL after redirects).
+        """
+    def stats(self) -> Stats:
+        """The core's counters: `token_requests`, `cache_hits`, `refreshes`, `failures`,
+        `last_error_kind`, and the shared cache's `store_hits`, `store_misses`, `store_errors`,
+        `store_waits`, `store_last_error`.
+        """
     @property
-    def client_id(self) -> str: ...
+    def client_id(self) -> str:
+        """The OAuth client id."""
     @property
-    def environment(self) -> Optional[str]: ...
+    def environment(self) -> Optional[str]:
+        """The Corti environment (`eu`, `us`, …), or `None` with a bare token URL."""
     @property
-    def tenant(self) -> str: ...
+    def tenant(self) -> str:
+        """The tenant: the Keycloak realm and the `Tenant-Name` header (`base` by default)."""
     @property
-    def scopes(self) -> list[str]: ...
+    def scopes(self) -> list[str]:
+        """The scopes requested, `openid` first."""
     @property
-    def token_url(self) -> str: ...
+    def token_url(self) -> str:
+        """The token endpoint."""
     @property
-    def auth_method(self) -> str: ...
+    def auth_method(self) -> str:
+        """How the client authenticates (`client_secret_post`, `client_secret_basic`, …)."""
     @property
-    def timeout(self) -> float: ...
+    def timeout(self) -> float:
+        """Seconds allowed for one request to the token endpoint."""
     @property
-    def api_base_url(self) -> Optional[str]: ...
+    def api_base_url(self) -> Optional[str]:
+        """`https://api.{environment}.corti.app/v2`, or `None` when no environment is set."""
     def __reduce__(self) -> NoReturn: ...
