@@ -25,7 +25,9 @@ suite tests/servers/smoke.sh
 # helper and middleware (`reqwest`, `reqwest-middleware`) and OpenTelemetry metrics
 # (`opentelemetry`).
 features=cortiauth/redis,cortiauth/reqwest,cortiauth/reqwest-middleware,cortiauth/opentelemetry
-suite env CORTIAUTH_REQUIRE_REDIS=1 scripts/cargo-test-with-servers.sh --workspace --exclude cortiauth-fault-tests --features "$features"
+export CORTIAUTH_WORKSPACE_BUILD="--workspace --exclude cortiauth-fault-tests --features $features"
+# shellcheck disable=SC2086
+suite env CORTIAUTH_REQUIRE_REDIS=1 scripts/cargo-test-with-servers.sh $CORTIAUTH_WORKSPACE_BUILD
 # The release artifacts (scripts/dist.sh: zig cross-builds checked by auditwheel and
 # readelf). The native x86_64 glibc target by default: each cross target costs ~3 min
 # of the 2-core budget. All three, as a release builds them (aarch64's C host then
