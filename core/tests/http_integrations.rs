@@ -8,7 +8,7 @@
 //! `#[ignore]`d (a plain `cargo test` has no servers); `scripts/test-suites.sh`
 //! runs this file with `--include-ignored` under the servers. By hand:
 //! `tests/servers/with-servers.sh cargo test -p cortiauth --features
-//! reqwest-middleware --test async_integrations -- --include-ignored`.
+//! reqwest-middleware --test http_integrations -- --include-ignored`.
 
 #[path = "support/loopback.rs"]
 mod loopback;

@@ -1,7 +1,7 @@
 //! The Redis token store against a real `redis-server` on loopback
 //! (`tests/servers/redis.sh`, started by `tests/servers/with-servers.sh`).
 //!
-//! Run: `tests/servers/with-servers.sh cargo test -p cortiauth --features redis --test store_redis`
+//! Run: `tests/servers/with-servers.sh cargo test -p cortiauth --features redis --test redis_store`
 //! (scripts/test-suites.sh does, with `CORTIAUTH_REQUIRE_REDIS=1` so nothing is skipped).
 //! Without `CORTIAUTH_REDIS_URL` every test prints why and passes, so a plain
 //! `cargo test --features redis` works without servers.

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 
 #[test]
-fn readme_settings_table_matches_describe() {
+fn the_settings_table_lists_what_describe_shows() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/settings.md"))
             .expect("docs/settings.md in the workspace");
