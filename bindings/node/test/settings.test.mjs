@@ -148,6 +148,9 @@ test('flat option names set what the old nested ones did, and the old ones warn 
       tenantName: 'copiloteu',
     }),
   ).describe()
+  // The settings only: not the moment each manager loaded its secret.
+  delete nested.credential_loaded_at_ms
+  delete flat.credential_loaded_at_ms
   assert.deepEqual(nested, flat)
   // In a fresh process (each old name warns once per process): the warnings say what to use.
   const script = `
