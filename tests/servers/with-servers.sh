@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# THE entry point every test suite runs under:
+# THE entry point of the loopback servers, for every suite and by hand:
 #
-#   tests/servers/with-servers.sh CMD [ARGS...]
+#   tests/servers/with-servers.sh run CMD [ARGS...]   (or just CMD [ARGS...])
+#   tests/servers/with-servers.sh up                  (start.sh: leave them running)
+#   tests/servers/with-servers.sh down                (stop.sh)
 #
 # Starts Keycloak (keycloak.sh), the Tiro-shaped server (tiro-ctl.sh) and
 # Redis (redis.sh, for the shared token store) on 127.0.0.1 in parallel,
@@ -21,7 +23,18 @@ set +m
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-[ "$#" -ge 1 ] || die "usage: with-servers.sh CMD [ARGS...]"
+[ "$#" -ge 1 ] || die "usage: with-servers.sh up | down | run CMD [ARGS...] (or CMD [ARGS...])"
+
+# The one entry point of the servers' lifecycle:
+#   up        start them and leave them running (then: source tests/servers/.run/env.sh)
+#   down      stop what `up` started
+#   run CMD   start them, run CMD, stop them (CMD alone, without `run`, works too;
+#             with the servers already up and their variables set, CMD just runs)
+case "$1" in
+  up) shift; exec "$SERVERS_DIR/start.sh" "$@" ;;
+  down) shift; exec "$SERVERS_DIR/stop.sh" "$@" ;;
+  run) shift; [ "$#" -ge 1 ] || die "usage: with-servers.sh run CMD [ARGS...]" ;;
+esac
 
 if [ -n "${CORTIAUTH_KEYCLOAK_URL:-}" ]; then
   for v in CORTIAUTH_KC_TOKEN_URL_BASE CORTIAUTH_KC_CLIENT_ID CORTIAUTH_KC_CLIENT_SECRET CORTIAUTH_TIRO_TOKEN_URL CORTIAUTH_TIRO_CLIENT_ID CORTIAUTH_TIRO_CLIENT_SECRET; do
