@@ -134,15 +134,9 @@ impl ClientSecret {
     /// A copy that rotates on its own (a manager's, so that rotating it
     /// changes no other manager built from the same `Config`).
     pub(crate) fn detached(&self) -> ClientSecret {
-        let c = self.current.load();
+        // A `Loaded` never changes: the copy shares it and swaps its own cell.
         ClientSecret {
-            current: Arc::new(ArcSwap::from_pointee(Loaded {
-                secret: c.secret.clone(),
-                source: c.source,
-                loaded_at: c.loaded_at,
-                generation: c.generation,
-                stamp: c.stamp,
-            })),
+            current: Arc::new(ArcSwap::new(self.current.load_full())),
             file: self.file.clone(),
             reloading: Arc::default(),
         }

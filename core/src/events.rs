@@ -17,7 +17,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind};
-use crate::token::AccessToken;
+use crate::token::{strip_bearer, AccessToken};
 use crate::StoreErrorKind;
 
 /// What happened.
@@ -114,12 +114,7 @@ pub struct TokenAudit {
 /// (64 bits: enough to tell tokens apart, useless to rebuild one). A
 /// `"Bearer "` prefix is ignored.
 pub fn fingerprint(access_token: &str) -> String {
-    let t = access_token.trim();
-    let t = match t.get(..7) {
-        Some(p) if p.eq_ignore_ascii_case("bearer ") => t[7..].trim_start(),
-        _ => t,
-    };
-    let digest = Sha256::digest(t.as_bytes());
+    let digest = Sha256::digest(strip_bearer(access_token).as_bytes());
     digest[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 

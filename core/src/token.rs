@@ -10,6 +10,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 /// it returns).
 pub const BEARER: &str = "Bearer ";
 
+/// `"Bearer x"` → `"x"` (the scheme in any case, surrounding spaces ignored): a
+/// token as callers hand it back (`invalidate`, `seed`, `fingerprint`).
+pub(crate) fn strip_bearer(token: &str) -> &str {
+    let t = token.trim();
+    match t.get(..BEARER.len()) {
+        Some(p) if p.eq_ignore_ascii_case(BEARER) => t[BEARER.len()..].trim_start(),
+        _ => t,
+    }
+}
+
 use crate::secret::SecretString;
 
 /// A valid access token and what the server said about it.

@@ -54,7 +54,7 @@ use crate::error::{Error, Result};
 use crate::events::{Event, EventKind, Listener, TokenAudit};
 use crate::secret::SecretString;
 use crate::stats::{Counters, Stats};
-use crate::token::AccessToken;
+use crate::token::{strip_bearer, AccessToken};
 use crate::transport::Transport;
 use crate::urls;
 
@@ -848,15 +848,6 @@ impl TokenManager {
     #[cfg(test)]
     fn clock(&self) -> &Clock {
         &self.shared.clock
-    }
-}
-
-/// `"Bearer x"` → `"x"` (any case, surrounding spaces ignored).
-fn strip_bearer(token: &str) -> &str {
-    let t = token.trim();
-    match t.get(..7) {
-        Some(p) if p.eq_ignore_ascii_case("bearer ") => t[7..].trim_start(),
-        _ => t,
     }
 }
 

@@ -197,16 +197,14 @@ impl Shared {
                 retry_after: None,
             })
         });
-        let event = self.finish(process, result);
         // After the waiters are woken: a slow listener delays nobody's token.
-        if self.listening() {
+        if let Some(mut event) = self.finish(process, result) {
             let (store_errors, last) = self.store_errors();
             if store_errors > store_errors_before.0 {
                 let mut e = self.event(EventKind::StoreError);
                 e.store_error = last;
                 self.emit(e);
             }
-            let mut event = event;
             if event.kind != EventKind::SharedCacheHit {
                 event.trigger = Some(match urgency {
                     Urgency::Needed => Trigger::Caller,
@@ -234,12 +232,14 @@ impl Shared {
     }
 
     /// Stores a new token (or records a failure), wakes every waiter, and
-    /// returns the event that tells of it (not yet sent).
+    /// returns the event that tells of it (not yet sent), when anyone listens:
+    /// nobody pays for an audit record nobody reads.
     pub(super) fn finish(
         &self,
         process: &ProcessState,
         result: std::result::Result<Acquired, Failed>,
-    ) -> Event {
+    ) -> Option<Event> {
+        let listening = self.listening();
         let mut refresh_token = None;
         let mut cooldown = Duration::ZERO;
         let event;
@@ -253,7 +253,7 @@ impl Shared {
                     self.config.client_id,
                     token.expires_in(),
                 );
-                event = self.token_event(EventKind::SharedCacheHit, &token);
+                event = listening.then(|| self.token_event(EventKind::SharedCacheHit, &token));
                 Ok(token)
             }
             Ok(Acquired::Fetched(Fetched {
@@ -278,7 +278,7 @@ impl Shared {
                     lifetime,
                     token.scope()
                 );
-                event = self.token_event(EventKind::TokenFetched, &token);
+                event = listening.then(|| self.token_event(EventKind::TokenFetched, &token));
                 Ok(token)
             }
             Err(Failed { error, retry_after }) => {
@@ -290,9 +290,10 @@ impl Shared {
                     .retry
                     .failure_cooldown
                     .max(retry_after.unwrap_or_default());
-                event = self
-                    .event(EventKind::FetchFailed)
-                    .failed(&error, retry_after);
+                event = listening.then(|| {
+                    self.event(EventKind::FetchFailed)
+                        .failed(&error, retry_after)
+                });
                 Err(error)
             }
         };
