@@ -24,6 +24,8 @@ done
 cargo run -q --locked -p cortiauth-settings-gen -- --check
 # Every link in the Markdown files resolves (files and headings; no network).
 python3 scripts/check-links.py
+# Python and Node describe each shared member with the same one-liner (docs/api/one-liners.toml).
+python3 scripts/check-api-docs.py
 # include/cortiauth.h must be what the pinned cbindgen generates from ffi/.
 ffi/generate-header.sh --check
 # GitHub Actions workflows: actionlint, pinned, built from the Go module proxy into

@@ -50,7 +50,7 @@ suite tests/parity/run.sh
 # The fault and soak suite: its own Keycloak, killed, frozen and
 # restarted; Python and Node soaks use the builds above. It runs alone: its
 # timing bounds (1 s request timeouts against a loopback Keycloak) failed twice
-# in three runs with the release build beside it, even at nice 19 (NOTES.md).
+# in three runs with the release build beside it, even at nice 19 (docs/design/release-and-ci.md).
 suite tests/fault/run.sh
 # The release artifacts again, installed as users do (no Rust on PATH) and used
 # against the servers; the sdist built from scratch by pip.

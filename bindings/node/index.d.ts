@@ -33,7 +33,7 @@ export declare class Token {
   readonly expiresIn: number
   /** As the server sent it (`Bearer`). */
   readonly tokenType: string
-  /** The scope the server granted, or null when it did not say. */
+  /** The scope the server granted, or `null` when it did not say. */
   readonly scope: string | null
 }
 
@@ -95,45 +95,49 @@ export declare class TokenManager {
    */
   static fromEnv(overrides?: TokenManagerOptions): TokenManager
 
-  /** A valid access token: cached ones resolve at once, fetches run off the main thread. */
+  /**
+   * A valid access token: cached, or fetched once for all concurrent callers. A cached
+   * one resolves at once; a fetch runs off the main thread.
+   */
   getAccessToken(): Promise<string>
   /** Blocks the event loop while a token is fetched: for scripts. */
   getAccessTokenSync(): string
+  /** A valid token with its type, scope and expiry. */
   getToken(): Promise<Token>
   /** `getToken()`, blocking the event loop while a token is fetched (scripts, CLIs). */
   getTokenSync(): Token
-  /** `{ Authorization: 'Bearer …', 'Tenant-Name': … }`. */
+  /** `Authorization` and `Tenant-Name`: the headers every Corti API call carries. */
   headers(): Promise<AuthHeaders>
   /** `headers()`, blocking the event loop while a token is fetched. */
   headersSync(): AuthHeaders
-  /** The stream URL returned by the API with `token=Bearer%20…` appended. */
+  /** The stream URL with `token=Bearer%20{access_token}` appended, from a valid token. */
   websocketUrl(streamUrl: string): Promise<string>
   /** `websocketUrl()`, blocking the event loop while a token is fetched. */
   websocketUrlSync(streamUrl: string): string
   /**
-   * The 401 rule of `fetch` (the core's, shared by every HTTP integration), for your
-   * own HTTP client: whether the answer (`status` from `answeredBy`, the final URL after
+   * The one 401 rule of the HTTP integrations (the core's), for your own HTTP client.
+   * It says whether the answer (`status` from `answeredBy`, the final URL after
    * redirects) to a request that carried `sentToken` to `sentTo` rejected the token (a
    * 401 from that origin). If so the token is invalidated: send once more with a new one.
    */
   onResponse(sentToken: string, sentTo: string | URL, answeredBy: string | URL, status: number): boolean
   /**
-   * Drops the cached token if it is still `rejected` (the API answered 401 to it).
+   * Drops the cached token if it is still the rejected one (the API answered 401 to it).
    * Accepts the token, `Bearer <token>` or a Token. Returns whether it was dropped.
    */
   invalidate(rejected: string | Token): boolean
-  /** The counters: token requests, cache hits, refreshes, failures, the shared cache's. */
+  /** The core's counters: token requests, cache hits, refreshes, failures, the shared cache's. */
   stats(): Stats
   /**
-   * Replaces the client secret in place, without a restart: the next token request
+   * Replaces the client secret in place, without a restart. The next token request
    * sends it (the token in use stays until its refresh), and the shared cache's slot
    * follows it. A later change of `clientSecretFile` replaces it again. (A rewritten
    * `clientSecretFile` is read again by itself, before the next token request.)
    */
   setClientSecret(secret: string): void
   /**
-   * The effective settings, as the core describes them (the same JSON as Python's
-   * `describe()`, C's `cortiauth_manager_describe` and `cortiauth config --json`).
+   * The effective settings, as the core describes them (the same JSON in every language).
+   * Python's `describe()`, C's `cortiauth_manager_describe`, `cortiauth config --json`.
    */
   describe(): Description
   /**
@@ -146,22 +150,22 @@ export declare class TokenManager {
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>
 
   /**
-   * A relative API path (`/interactions`, `interactions/1?limit=5`) joined onto
-   * `apiBaseUrl` by the core. Throws a ConfigError without an API base URL or when
+   * A relative API path (`/interactions`, `interactions/1?limit=5`) joined onto the API
+   * base URL by the core. See `apiBaseUrl`. Throws a ConfigError without an API base URL or when
    * `path` is an absolute URL.
    */
   apiUrl(path: string): string
-  /** `https://api.{environment}.corti.app/v2`, or null without an environment. */
+  /** `https://api.{environment}.corti.app/v2`, or `null` without an environment. */
   readonly apiBaseUrl: string | null
   /** The OAuth client id. */
   readonly clientId: string
   /** The tenant: the Keycloak realm and the `Tenant-Name` header (`base` by default). */
   readonly tenantName: string
-  /** The Corti environment (`eu`, `us`, …), or null with a bare token URL. */
+  /** The Corti environment (`eu`, `us`, …), or `null` with a bare token URL. */
   readonly environment: string | null
   /** The token endpoint. */
   readonly tokenUrl: string
-  /** The scopes sent, `openid` first. */
+  /** The scopes requested, `openid` first. */
   readonly scopes: string[]
   /** How the client authenticates at the token endpoint. */
   readonly authMethod: 'client_secret_post' | 'client_secret_basic' | 'client_secret_jwt' | 'private_key_jwt' | 'tls_client_auth'

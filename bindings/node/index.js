@@ -1,5 +1,5 @@
 'use strict'
-// cortiauth for Node.js: the public API, re-exported from lib/ (see NOTES.md).
+// cortiauth for Node.js: the public API, re-exported from lib/ (see docs/design/node.md).
 // lib/native.js loads the addon through the loader napi-rs generates (native.js).
 
 const errors = require('./lib/errors.js')

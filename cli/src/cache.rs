@@ -2,7 +2,7 @@
 //! through the `shared_cache` setting) in `{cache dir}/tokens`, so that a script
 //! calling `cortiauth header` a hundred times fetches one token. The store's
 //! format, encryption (bound to the client secret), file modes and locking are
-//! the core's (see `core/NOTES.md`, "File store").
+//! the core's (see `docs/design/shared-cache.md`, "File store").
 
 use std::path::{Path, PathBuf};
 

@@ -4,7 +4,7 @@
 //! this callback reads no arguments and allocates nothing: one
 //! `napi_get_cb_info` for its data, the core's `try_token_since`, one
 //! `napi_create_double`. It is what makes a cached `await getAccessToken()`
-//! no slower than a hand-written async function with an expiry check (NOTES.md).
+//! no slower than a hand-written async function with an expiry check (docs/design/node.md).
 
 use std::ffi::c_void;
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -288,7 +288,7 @@ fn guarded<T>(f: impl FnOnce() -> T) -> Result<T> {
 /// that copies nothing. This is no cache: whether a token is handed out at all is
 /// decided by the core at every call. The stamp functions are closures bound to
 /// the manager, not methods: a call skips the receiver checks of a class method,
-/// which cost several times the read itself (see NOTES.md).
+/// which cost several times the read itself (see docs/design/node.md).
 #[napi]
 pub struct NativeTokenManager {
     inner: TokenManager,

@@ -16,8 +16,8 @@ mod errors;
 mod manager;
 mod token;
 
-/// The fingerprint of an access token, as audit records show it: the first 16
-/// hex digits of its SHA-256 (the same in every surface; `"Bearer "` ignored).
+/// The audit fingerprint of a token: the first 16 hex digits of its SHA-256.
+/// The same in every surface; a `"Bearer "` prefix is ignored.
 #[pyfunction]
 fn fingerprint(access_token: &str) -> String {
     cortiauth::fingerprint(access_token)

@@ -186,8 +186,9 @@ impl PyTokenManager {
         })
     }
 
-    /// The effective settings (every default filled in, durations in `*_ms`,
-    /// the secret as `"[REDACTED]"`): `json.loads` of the core's `describe()`.
+    /// The effective settings, as the core describes them (the same JSON in every
+    /// language). Every default filled in, durations in `*_ms`, the secret as
+    /// `"[REDACTED]"`: `json.loads` of the core's `describe()`.
     fn describe<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let loads = JSON_LOADS.get_or_try_init(py, || -> PyResult<_> {
             Ok(py.import("json")?.getattr("loads")?.unbind())
@@ -195,7 +196,7 @@ impl PyTokenManager {
         loads.bind(py).call1((self.inner.describe(),))
     }
 
-    /// Replaces the client secret in place, without a restart: the next token
+    /// Replaces the client secret in place, without a restart. The next token
     /// request sends it (the token in use stays until its refresh), and the
     /// shared cache's slot follows it. A later change of `client_secret_file`
     /// replaces it again.
@@ -255,7 +256,8 @@ impl PyTokenManager {
         Ok(self.header(py, &token))
     }
 
-    /// `{"Authorization": "Bearer …", "Tenant-Name": tenant}`: the headers of every Corti API call.
+    /// `Authorization` and `Tenant-Name`: the headers every Corti API call carries.
+    /// `{"Authorization": "Bearer …", "Tenant-Name": tenant}`.
     fn headers<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let token = self.token(py)?;
         self.headers_dict(py, &token)
@@ -330,27 +332,28 @@ impl PyTokenManager {
         }
     }
 
-    /// A relative API path (`"/interactions"`, `"interactions/1?limit=5"`)
-    /// joined onto `api_base_url` by the core. `ConfigError` when there is no
+    /// A relative API path (`/interactions`, `interactions/1?limit=5`) joined
+    /// onto the API base URL by the core. `ConfigError` when there is no
     /// API base URL or `path` is an absolute URL.
     fn api_url(&self, py: Python<'_>, path: &str) -> PyResult<String> {
         self.inner.api_url(path).map_err(|e| to_py_err(py, e))
     }
 
-    /// `stream_url` with `token=Bearer%20{access_token}` appended, from a valid token.
+    /// The stream URL with `token=Bearer%20{access_token}` appended, from a valid token.
     fn websocket_url(&self, py: Python<'_>, stream_url: &str) -> PyResult<String> {
         let token = self.token(py)?;
         cortiauth::websocket_url(stream_url, token.secret()).map_err(|e| to_py_err(py, e))
     }
 
-    /// Drops the cached token if it is still `rejected_token` (the API answered
-    /// 401 to it; the core ignores a `"Bearer "` prefix). Returns whether it was
+    /// Drops the cached token if it is still the rejected one (the API answered
+    /// 401 to it). The core ignores a `"Bearer "` prefix. Returns whether it was
     /// dropped: many 401s for one token cause one new token request.
     fn invalidate(&self, rejected_token: &str) -> bool {
         self.inner.invalidate(rejected_token)
     }
 
-    /// The one 401 rule of the HTTP integrations (the core's): `True` when the
+    /// The one 401 rule of the HTTP integrations (the core's), for your own HTTP
+    /// client. `True` when the
     /// answer to a request that carried `sent_token` to `sent_to` is a 401 from
     /// that origin (`answered_by` is the final URL after redirects). The token is
     /// then invalidated, and the request may be sent once more with a new one.
@@ -359,9 +362,10 @@ impl PyTokenManager {
             .on_response(sent_token, sent_to, answered_by, status)
     }
 
-    /// The core's counters: `token_requests`, `cache_hits`, `refreshes`,
-    /// `failures`, `last_error_kind`, and the shared cache's `store_hits`,
-    /// `store_misses`, `store_errors`, `store_waits`, `store_last_error`.
+    /// The core's counters: token requests, cache hits, refreshes, failures, the
+    /// shared cache's. The keys: `token_requests`, `cache_hits`, `refreshes`,
+    /// `failures`, `last_error_kind`, `store_hits`, `store_misses`,
+    /// `store_errors`, `store_waits`, `store_last_error`.
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let s = self.inner.stats();
         let d = PyDict::new(py);
@@ -408,7 +412,9 @@ impl PyTokenManager {
         self.inner.config().token_url()
     }
 
-    /// How the client authenticates (`client_secret_post`, `client_secret_basic`, …).
+    /// How the client authenticates at the token endpoint. One of
+    /// `client_secret_post`, `client_secret_basic`, `client_secret_jwt`,
+    /// `private_key_jwt`, `tls_client_auth`.
     #[getter]
     fn auth_method(&self) -> &'static str {
         self.inner.config().auth_method().as_str()
@@ -420,7 +426,7 @@ impl PyTokenManager {
         self.inner.config().timeout().as_secs_f64()
     }
 
-    /// `https://api.{environment}.corti.app/v2`, or `None` when no environment is set.
+    /// `https://api.{environment}.corti.app/v2`, or `None` without an environment.
     #[getter]
     fn api_base_url(&self) -> Option<&str> {
         self.inner.api_base_url()

@@ -35,19 +35,19 @@ impl PyToken {
         PyString::new(py, self.token.secret())
     }
 
-    /// As the server sent it (`"Bearer"`).
+    /// As the server sent it (`Bearer`).
     #[getter]
     fn token_type(&self) -> &str {
         self.token.token_type()
     }
 
-    /// The scope the server granted, when it said.
+    /// The scope the server granted, or `None` when it did not say.
     #[getter]
     fn scope(&self) -> Option<&str> {
         self.token.scope()
     }
 
-    /// When the token expires, as an aware `datetime` in UTC.
+    /// When the token expires, on the wall clock. An aware `datetime` in UTC.
     #[getter]
     fn expires_at<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let from_timestamp = FROM_TIMESTAMP.get_or_try_init(py, || -> PyResult<_> {

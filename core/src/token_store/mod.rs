@@ -19,7 +19,7 @@
 //!
 //! [`open`] turns a URL (`redis://…`, `rediss://…`, `file:///dir`, `memory:`)
 //! into a store; `crate::redact::redact_url` renders such a URL without its password.
-//! See `core/NOTES.md` ("Shared token store") for the protocol and formats.
+//! See `docs/design/shared-cache.md` for the protocol and formats.
 
 use std::fmt;
 use std::sync::Arc;

@@ -14,7 +14,9 @@ __version__: str
 CORE_VERSION: str
 
 def fingerprint(access_token: str) -> str:
-    """The audit fingerprint of a token: the first 16 hex digits of its SHA-256."""
+    """The audit fingerprint of a token: the first 16 hex digits of its SHA-256. The same in
+    every surface; a `"Bearer "` prefix is ignored.
+    """
 
 def _stop_events() -> None: ...
 
@@ -24,16 +26,16 @@ class Token:
 
     @property
     def access_token(self) -> str:
-        """The raw token."""
+        """The raw token. Never log it."""
     @property
     def token_type(self) -> str:
-        """As the server sent it (`"Bearer"`)."""
+        """As the server sent it (`Bearer`)."""
     @property
     def scope(self) -> Optional[str]:
-        """The scope the server granted, when it said."""
+        """The scope the server granted, or `None` when it did not say."""
     @property
     def expires_at(self) -> datetime.datetime:
-        """When the token expires, as an aware `datetime` in UTC."""
+        """When the token expires, on the wall clock. An aware `datetime` in UTC."""
     @property
     def expires_at_unix(self) -> float:
         """When the token expires, in seconds since the Unix epoch."""
@@ -68,12 +70,14 @@ class TokenManager:
         **settings: Unpack[Settings],
     ) -> Self: ...
     def describe(self) -> dict[str, Any]:
-        """The effective settings (every default filled in, durations in `*_ms`, the secret as
-        `"[REDACTED]"`): `json.loads` of the core's `describe()`.
+        """The effective settings, as the core describes them (the same JSON in every language).
+        Every default filled in, durations in `*_ms`, the secret as `"[REDACTED]"`:
+        `json.loads` of the core's `describe()`.
         """
     def set_client_secret(self, secret: str) -> None:
-        """Replaces the client secret in place, without a restart: the next token request sends it
-        (the token in use stays until its refresh), and the shared cache's slot follows it.
+        """Replaces the client secret in place, without a restart. The next token request sends
+        it (the token in use stays until its refresh), and the shared cache's slot follows
+        it. A later change of `client_secret_file` replaces it again.
         """
     def _describe_json(self) -> str: ...
     def get_access_token(self) -> str:
@@ -87,8 +91,8 @@ class TokenManager:
     def authorization_header(self) -> str:
         """`"Bearer {token}"`."""
     def headers(self) -> dict[str, str]:
-        """`{"Authorization": "Bearer …", "Tenant-Name": tenant}`: the headers of every Corti API
-        call.
+        """`Authorization` and `Tenant-Name`: the headers every Corti API call carries.
+        `{"Authorization": "Bearer …", "Tenant-Name": tenant}`.
         """
     def cached_headers(self) -> Optional[dict[str, str]]:
         """Like `headers()` from the cached token, or `None`."""
@@ -99,26 +103,30 @@ class TokenManager:
         self, event_loop: asyncio.AbstractEventLoop
     ) -> Union[Token, asyncio.Future[Token]]: ...
     def api_url(self, path: str) -> str:
-        """A relative API path (`"/interactions"`, `"interactions/1?limit=5"`) joined onto
-        `api_base_url` by the core.
+        """A relative API path (`/interactions`, `interactions/1?limit=5`) joined onto the API
+        base URL by the core. `ConfigError` when there is no API base URL or `path` is an
+        absolute URL.
         """
     def websocket_url(self, stream_url: str) -> str:
-        """`stream_url` with `token=Bearer%20{access_token}` appended, from a valid token."""
+        """The stream URL with `token=Bearer%20{access_token}` appended, from a valid token."""
     def invalidate(self, rejected_token: str) -> bool:
-        """Drops the cached token if it is still `rejected_token` (the API answered 401 to it; the
-        core ignores a `"Bearer "` prefix).
+        """Drops the cached token if it is still the rejected one (the API answered 401 to it).
+        The core ignores a `"Bearer "` prefix. Returns whether it was dropped: many 401s for
+        one token cause one new token request.
         """
     def on_response(
         self, sent_token: str, sent_to: str, answered_by: str, status: int
     ) -> bool:
-        """The one 401 rule of the HTTP integrations (the core's): `True` when the answer to a
-        request that carried `sent_token` to `sent_to` is a 401 from that origin (`answered_by`
-        is the final URL after redirects).
+        """The one 401 rule of the HTTP integrations (the core's), for your own HTTP client.
+        `True` when the answer to a request that carried `sent_token` to `sent_to` is a 401
+        from that origin (`answered_by` is the final URL after redirects). The token is then
+        invalidated, and the request may be sent once more with a new one.
         """
     def stats(self) -> Stats:
-        """The core's counters: `token_requests`, `cache_hits`, `refreshes`, `failures`,
-        `last_error_kind`, and the shared cache's `store_hits`, `store_misses`, `store_errors`,
-        `store_waits`, `store_last_error`.
+        """The core's counters: token requests, cache hits, refreshes, failures, the shared
+        cache's. The keys: `token_requests`, `cache_hits`, `refreshes`, `failures`,
+        `last_error_kind`, `store_hits`, `store_misses`, `store_errors`, `store_waits`,
+        `store_last_error`.
         """
     @property
     def client_id(self) -> str:
@@ -137,11 +145,13 @@ class TokenManager:
         """The token endpoint."""
     @property
     def auth_method(self) -> str:
-        """How the client authenticates (`client_secret_post`, `client_secret_basic`, …)."""
+        """How the client authenticates at the token endpoint. One of `client_secret_post`,
+        `client_secret_basic`, `client_secret_jwt`, `private_key_jwt`, `tls_client_auth`.
+        """
     @property
     def timeout(self) -> float:
         """Seconds allowed for one request to the token endpoint."""
     @property
     def api_base_url(self) -> Optional[str]:
-        """`https://api.{environment}.corti.app/v2`, or `None` when no environment is set."""
+        """`https://api.{environment}.corti.app/v2`, or `None` without an environment."""
     def __reduce__(self) -> NoReturn: ...
