@@ -11,9 +11,11 @@
 
 use std::collections::HashSet;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use cortiauth_stub::{Scenario, Step};
 
 const BIN: &str = env!("CARGO_BIN_EXE_cortiauth");
 
@@ -465,10 +467,7 @@ fn exit_3_for_a_disabled_client() {
 #[test]
 fn exit_4_for_a_closed_port() {
     let home = tempfile::tempdir().unwrap();
-    let port = {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    }; // closed again here
+    let port = cortiauth_stub::closed_port();
     let r = run(cortiauth(home.path())
         .env("CORTI_CLIENT_ID", "x")
         .env("CORTI_CLIENT_SECRET", "wrong-secret-value-1234")
@@ -481,15 +480,9 @@ fn exit_4_for_a_closed_port() {
 
 #[test]
 fn exit_4_when_the_server_does_not_answer_in_time() {
-    // Accepts connections and never answers.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for s in listener.incoming() {
-            held.push(s);
-        }
-    });
+    // Holds every request: never answers in time.
+    let server = Scenario::start(vec![Step::token().hold()]);
+    let port = server.addr().port();
     let home = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
     let r = run(cortiauth(home.path())
@@ -504,10 +497,10 @@ fn exit_4_when_the_server_does_not_answer_in_time() {
 
 #[test]
 fn exit_5_for_an_html_page_with_200() {
-    let port = serve_forever(
-        "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n",
-        "<html><body>Sign in</body></html>",
-    );
+    let server =
+        Scenario::start(vec![Step::status(200, "<html><body>Sign in</body></html>")
+            .header("content-type", "text/html")]);
+    let port = server.addr().port();
     let home = tempfile::tempdir().unwrap();
     let r = run(cortiauth(home.path())
         .env("CORTI_CLIENT_ID", "x")
@@ -863,44 +856,6 @@ fn cache_is_keyed_by_client_and_scopes() {
 }
 
 // ------------------------------------------------------------------- helpers
-
-/// A loopback server answering every request with the same response.
-fn serve_forever(head: &'static str, body: &'static str) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            read_request(&mut s);
-            let _ = write!(
-                s,
-                "{head}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
-}
-
-/// Reads one request's head and its Content-Length body.
-fn read_request(s: &mut TcpStream) {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        match s.read(&mut byte) {
-            Ok(1) => buf.push(byte[0]),
-            _ => return,
-        }
-    }
-    let head = String::from_utf8_lossy(&buf).to_ascii_lowercase();
-    let len = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = vec![0u8; len];
-    let _ = s.read_exact(&mut body);
-}
 
 /// A plain HTTP/1.1 GET to a loopback URL with the given header lines.
 fn http_get<'a>(url: &str, headers: impl Iterator<Item = &'a str>) -> (u16, String) {

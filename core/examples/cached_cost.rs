@@ -5,9 +5,6 @@
 //! `cargo run --release -p cortiauth --example cached_cost`
 
 #[allow(dead_code)]
-#[path = "../tests/support/loopback.rs"]
-mod loopback;
-
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -36,11 +33,11 @@ fn per_call(m: &TokenManager, with_token: bool, n: u64) -> f64 {
 }
 
 fn main() {
-    let server = loopback::Loopback::start(3600.0, Duration::ZERO);
+    let server = cortiauth_stub::Scenario::tokens(3600.0, Duration::ZERO);
     let config = Config::builder()
         .client_id("bench")
         .client_secret("bench-secret")
-        .token_url(&server.url)
+        .token_url(server.token_url())
         .build()
         .unwrap();
     let m = TokenManager::new(config).unwrap();

@@ -15,9 +15,6 @@
 //! started again (`CORTIAUTH_FLEET_MEMBER`).
 
 #[allow(dead_code)]
-#[path = "../tests/support/loopback.rs"]
-mod loopback;
-
 use std::hint::black_box;
 use std::io::Read;
 use std::process::{Child, Command, Stdio};
@@ -61,7 +58,7 @@ fn member(spec: &str) {
 struct Fleet {
     n: usize,
     shared: bool,
-    server: loopback::Loopback,
+    server: cortiauth_stub::Scenario,
     children: Vec<Child>,
 }
 
@@ -124,12 +121,15 @@ fn main() {
         .flat_map(|&n| [(n, false), (n, true)])
         .enumerate()
     {
-        let server = loopback::Loopback::start(lifetime, Duration::from_millis(20));
+        let server = cortiauth_stub::Scenario::tokens(lifetime, Duration::from_millis(20));
         let store = if shared { store_url(i) } else { String::new() };
         let children = (0..n)
             .map(|_| {
                 Command::new(&exe)
-                    .env(MEMBER_ENV, format!("{}|{run_ms}|{store}", server.url))
+                    .env(
+                        MEMBER_ENV,
+                        format!("{}|{run_ms}|{store}", server.token_url()),
+                    )
                     .stdout(Stdio::piped())
                     .spawn()
                     .unwrap()
@@ -166,10 +166,10 @@ fn main() {
     let _ = std::fs::remove_dir_all(&tmp);
 
     // The cached path: one manager with a store, one without.
-    let server = loopback::Loopback::start(3600.0, Duration::ZERO);
+    let server = cortiauth_stub::Scenario::tokens(3600.0, Duration::ZERO);
     let n = 10_000_000;
-    let plain = TokenManager::new(config(&server.url, None)).unwrap();
-    let with_store = TokenManager::new(config(&server.url, Some(&store_url(99)))).unwrap();
+    let plain = TokenManager::new(config(&server.token_url(), None)).unwrap();
+    let with_store = TokenManager::new(config(&server.token_url(), Some(&store_url(99)))).unwrap();
     for _ in 0..2 {
         let a = cached_cost(&plain, n);
         let b = cached_cost(&with_store, n);

@@ -13,14 +13,11 @@
 //! `cargo run --release -p cortiauth --example refresh_tail [-- seconds]`
 
 #[allow(dead_code)]
-#[path = "../tests/support/loopback.rs"]
-mod loopback;
-
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use cortiauth::{Config, TokenManager};
-use loopback::Loopback;
+use cortiauth_stub::Scenario;
 
 fn config(url: &str, background: bool) -> Config {
     Config::builder()
@@ -33,8 +30,8 @@ fn config(url: &str, background: bool) -> Config {
 }
 
 fn refresh_tail(seconds: u64, background: bool, lifetime: f64) {
-    let server = Loopback::start(lifetime, Duration::from_millis(20));
-    let m = TokenManager::new(config(&server.url, background)).unwrap();
+    let server = Scenario::tokens(lifetime, Duration::from_millis(20));
+    let m = TokenManager::new(config(&server.token_url(), background)).unwrap();
     m.token().unwrap();
     let waits_before = m.stats().waits;
     let threads = 4;
@@ -103,19 +100,19 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn first_token_vs_bare_post() {
-    let server = Loopback::start(300.0, Duration::ZERO);
+    let server = Scenario::tokens(300.0, Duration::ZERO);
     let rounds = 30;
     let mut manager = Vec::new();
     let mut bare = Vec::new();
     // Warm up both paths (one-time process costs such as the root store).
-    TokenManager::new(config(&server.url, false))
+    TokenManager::new(config(&server.token_url(), false))
         .unwrap()
         .token()
         .unwrap();
     drop(reqwest::blocking::Client::new());
     for _ in 0..rounds {
         let start = Instant::now();
-        let m = TokenManager::new(config(&server.url, false)).unwrap();
+        let m = TokenManager::new(config(&server.token_url(), false)).unwrap();
         std::hint::black_box(m.token().unwrap());
         manager.push(start.elapsed());
         drop(m);
@@ -126,7 +123,7 @@ fn first_token_vs_bare_post() {
             .build()
             .unwrap();
         let body = client
-            .post(&server.url)
+            .post(server.token_url())
             .header("content-type", "application/x-www-form-urlencoded")
             .body("grant_type=client_credentials&scope=openid&client_id=bench&client_secret=bench-secret")
             .send()

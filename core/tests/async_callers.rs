@@ -1,15 +1,12 @@
 //! Async Rust: `token_async` on tokio's multi-thread and
 //! current-thread runtimes, and the blocking API called inside a runtime.
 
-#[path = "support/loopback.rs"]
-mod loopback;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use cortiauth::{Config, TokenManager};
-use loopback::Loopback;
+use cortiauth_stub::Scenario;
 
 fn manager(url: &str) -> TokenManager {
     let config = Config::builder()
@@ -22,8 +19,8 @@ fn manager(url: &str) -> TokenManager {
 }
 
 async fn two_hundred_tasks_one_request() {
-    let server = Loopback::start(300.0, Duration::from_millis(200));
-    let m = manager(&server.url);
+    let server = Scenario::tokens(300.0, Duration::from_millis(200));
+    let m = manager(&server.token_url());
     let tasks: Vec<_> = (0..200)
         .map(|_| {
             let m = m.clone();
@@ -66,8 +63,8 @@ async fn current_thread_200_tasks_cause_one_request() {
 /// executor thread is never blocked.
 #[tokio::test(flavor = "current_thread")]
 async fn a_slow_fetch_does_not_block_the_executor() {
-    let server = Loopback::start(300.0, Duration::from_secs(1));
-    let m = manager(&server.url);
+    let server = Scenario::tokens(300.0, Duration::from_secs(1));
+    let m = manager(&server.token_url());
     let ticks = Arc::new(AtomicUsize::new(0));
     let ticker = {
         let ticks = ticks.clone();
@@ -93,13 +90,13 @@ async fn a_slow_fetch_does_not_block_the_executor() {
 /// must not panic (reqwest's blocking client panics when created or dropped
 /// on a runtime thread; the manager keeps it on its own worker thread).
 async fn blocking_api_inside_the_runtime() {
-    let server = Loopback::start(300.0, Duration::ZERO);
-    let m = manager(&server.url);
+    let server = Scenario::tokens(300.0, Duration::ZERO);
+    let m = manager(&server.token_url());
     assert_eq!(m.token().unwrap().secret(), "tok-1");
     assert!(m.invalidate("tok-1"));
     assert_eq!(m.authorization_header().unwrap(), "Bearer tok-2");
     drop(m);
-    let m = manager(&server.url);
+    let m = manager(&server.token_url());
     let t = m.token_async().await.unwrap();
     assert_eq!(m.token().unwrap().secret(), t.secret());
     drop(m);

@@ -1,9 +1,6 @@
 //! `TokenManager::token_then`, the completion-callback form of `token_async`
 //! that the Python and Node bindings bridge to their event loops.
 
-#[path = "support/loopback.rs"]
-mod loopback;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -11,7 +8,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use cortiauth::{Settings, TokenManager};
-use loopback::Loopback;
+use cortiauth_stub::Scenario;
 
 fn manager(url: &str) -> TokenManager {
     let settings = Settings {
@@ -34,8 +31,8 @@ impl Drop for Dropped {
 
 #[test]
 fn a_thousand_cold_callers_share_one_request_and_each_is_called_once_on_the_worker() {
-    let server = Loopback::start(300.0, Duration::from_millis(300));
-    let m = manager(&server.url);
+    let server = Scenario::tokens(300.0, Duration::from_millis(300));
+    let m = manager(&server.token_url());
     let (tx, rx) = mpsc::channel();
     let mut pending = 0;
     for i in 0..1000 {
@@ -75,8 +72,8 @@ fn a_thousand_cold_callers_share_one_request_and_each_is_called_once_on_the_work
 
 #[test]
 fn a_usable_token_is_ready_at_once_and_done_is_dropped_uncalled() {
-    let server = Loopback::start(300.0, Duration::ZERO);
-    let m = manager(&server.url);
+    let server = Scenario::tokens(300.0, Duration::ZERO);
+    let m = manager(&server.token_url());
     let first = m.token().unwrap();
     let drops = Arc::new(AtomicUsize::new(0));
     let called = Arc::new(AtomicUsize::new(0));
@@ -98,10 +95,7 @@ fn a_usable_token_is_ready_at_once_and_done_is_dropped_uncalled() {
 #[test]
 fn a_failed_request_reaches_every_waiting_callback() {
     // Nothing listens there: the one request fails, every caller hears it.
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = cortiauth_stub::closed_port();
     let m = manager(&format!("http://127.0.0.1:{port}/token"));
     let (tx, rx) = mpsc::channel();
     for _ in 0..50 {
@@ -120,8 +114,8 @@ fn a_failed_request_reaches_every_waiting_callback() {
 
 #[test]
 fn generation_names_a_token_and_changes_with_it() {
-    let server = Loopback::start(300.0, Duration::ZERO);
-    let m = manager(&server.url);
+    let server = Scenario::tokens(300.0, Duration::ZERO);
+    let m = manager(&server.token_url());
     let a = m.token().unwrap();
     let b = m.token().unwrap();
     assert_ne!(a.generation(), 0);
@@ -147,13 +141,13 @@ fn generation_names_a_token_and_changes_with_it() {
 /// idle timeout) must be noticed before it is reused, not cost a failed attempt.
 #[test]
 fn a_pooled_connection_closed_while_idle_is_not_reused() {
-    let server = Loopback::start_closing_idle(300.0, Duration::from_millis(100));
-    let m = manager(&server.url);
+    let server = Scenario::start_with(vec![], Some(Duration::from_millis(100)));
+    let m = manager(&server.token_url());
     let first = m.token().unwrap();
     assert!(m.invalidate(first.secret()));
     // Wait for the server to close the idle connection (a signal, not a sleep).
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while server.idle_closed() == 0 {
+    while server.counts().idle_closed == 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "the server never closed the connection"

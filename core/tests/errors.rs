@@ -130,10 +130,7 @@ fn slow_server_gives_a_timeout_error() {
 
 #[test]
 fn closed_port_gives_a_network_error() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = cortiauth_stub::closed_port();
     let cfg = cortiauth::Config::builder()
         .client_id("x")
         .client_secret(SECRET)

@@ -10,15 +10,12 @@
 //! `tests/servers/with-servers.sh cargo test -p cortiauth --features
 //! reqwest-middleware --test http_integrations -- --include-ignored`.
 
-#[path = "support/loopback.rs"]
-mod loopback;
-
 use std::time::{Duration, SystemTime};
 
 use cortiauth::reqwest::{send_authorized, AuthExt};
 use cortiauth::reqwest_middleware::CortiAuth;
 use cortiauth::{Config, ErrorKind, TokenManager};
-use loopback::Loopback;
+use cortiauth_stub::Scenario;
 use reqwest::{Body, Method, StatusCode};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -93,8 +90,8 @@ fn bearer(n: usize) -> String {
 async fn both_headers_are_sent_and_marked_sensitive() {
     let client = reqwest::Client::new();
     for via in BOTH {
-        let tokens = Loopback::start(300.0, Duration::ZERO);
-        let m = manager(&tokens.url);
+        let tokens = Scenario::tokens(300.0, Duration::ZERO);
+        let m = manager(&tokens.token_url());
         let api = MockServer::start().await;
         Mock::given(method("GET"))
             .and(path("/v2/interactions"))
@@ -118,8 +115,8 @@ async fn both_headers_are_sent_and_marked_sensitive() {
 
 #[tokio::test]
 async fn the_plain_helper_function_and_a_built_request() {
-    let tokens = Loopback::start(300.0, Duration::ZERO);
-    let m = manager(&tokens.url);
+    let tokens = Scenario::tokens(300.0, Duration::ZERO);
+    let m = manager(&tokens.token_url());
     let api = MockServer::start().await;
     Mock::given(header("authorization", bearer(1).as_str()))
         .respond_with(ResponseTemplate::new(204))
@@ -152,8 +149,8 @@ async fn the_plain_helper_function_and_a_built_request() {
 async fn a_401_invalidates_and_retries_once_with_a_new_token() {
     let client = reqwest::Client::new();
     for via in BOTH {
-        let tokens = Loopback::start(300.0, Duration::ZERO);
-        let m = manager(&tokens.url);
+        let tokens = Scenario::tokens(300.0, Duration::ZERO);
+        let m = manager(&tokens.token_url());
         let api = MockServer::start().await;
         Mock::given(header("authorization", bearer(1).as_str()))
             .respond_with(ResponseTemplate::new(401))
@@ -188,8 +185,8 @@ async fn a_401_invalidates_and_retries_once_with_a_new_token() {
 async fn a_burst_of_401s_causes_one_new_token() {
     let client = reqwest::Client::new();
     for via in BOTH {
-        let tokens = Loopback::start(300.0, Duration::from_millis(100));
-        let m = manager(&tokens.url);
+        let tokens = Scenario::tokens(300.0, Duration::from_millis(100));
+        let m = manager(&tokens.token_url());
         let api = MockServer::start().await;
         Mock::given(header("authorization", bearer(1).as_str()))
             .respond_with(ResponseTemplate::new(401))
@@ -224,8 +221,8 @@ async fn a_burst_of_401s_causes_one_new_token() {
 async fn only_one_retry() {
     let client = reqwest::Client::new();
     for via in BOTH {
-        let tokens = Loopback::start(300.0, Duration::ZERO);
-        let m = manager(&tokens.url);
+        let tokens = Scenario::tokens(300.0, Duration::ZERO);
+        let m = manager(&tokens.token_url());
         let api = MockServer::start().await;
         Mock::given(method("GET"))
             .respond_with(ResponseTemplate::new(401))
@@ -247,8 +244,8 @@ async fn only_one_retry() {
 async fn a_401_with_a_streaming_body_invalidates_without_retrying() {
     let client = reqwest::Client::new();
     for via in BOTH {
-        let tokens = Loopback::start(300.0, Duration::ZERO);
-        let m = manager(&tokens.url);
+        let tokens = Scenario::tokens(300.0, Duration::ZERO);
+        let m = manager(&tokens.token_url());
         let api = MockServer::start().await;
         Mock::given(header("authorization", bearer(1).as_str()))
             .respond_with(ResponseTemplate::new(401))
@@ -274,8 +271,8 @@ async fn a_401_with_a_streaming_body_invalidates_without_retrying() {
 async fn a_401_from_another_origin_after_a_redirect_is_not_retried() {
     let client = reqwest::Client::new();
     for via in BOTH {
-        let tokens = Loopback::start(300.0, Duration::ZERO);
-        let m = manager(&tokens.url);
+        let tokens = Scenario::tokens(300.0, Duration::ZERO);
+        let m = manager(&tokens.token_url());
         let api = MockServer::start().await;
         let elsewhere = MockServer::start().await;
         Mock::given(path("/v2/moved"))
@@ -326,8 +323,8 @@ async fn a_401_from_another_origin_after_a_redirect_is_not_retried() {
 async fn a_401_after_a_same_origin_redirect_is_retried() {
     let client = reqwest::Client::new();
     for via in BOTH {
-        let tokens = Loopback::start(300.0, Duration::ZERO);
-        let m = manager(&tokens.url);
+        let tokens = Scenario::tokens(300.0, Duration::ZERO);
+        let m = manager(&tokens.token_url());
         let api = MockServer::start().await;
         Mock::given(path("/old"))
             .respond_with(ResponseTemplate::new(307).insert_header("location", "/new"))
@@ -367,8 +364,8 @@ async fn a_401_after_a_same_origin_redirect_is_retried() {
 async fn plain_http_to_a_remote_host_is_refused() {
     let client = reqwest::Client::new();
     for via in BOTH {
-        let tokens = Loopback::start(300.0, Duration::ZERO);
-        let m = manager(&tokens.url);
+        let tokens = Scenario::tokens(300.0, Duration::ZERO);
+        let m = manager(&tokens.token_url());
         let e = send(
             &client,
             via,
@@ -387,8 +384,8 @@ async fn plain_http_to_a_remote_host_is_refused() {
 /// 200 concurrent requests on a cold manager: one token request.
 async fn two_hundred_tasks(via: Via) {
     let client = reqwest::Client::new();
-    let tokens = Loopback::start(300.0, Duration::from_millis(200));
-    let m = manager(&tokens.url);
+    let tokens = Scenario::tokens(300.0, Duration::from_millis(200));
+    let m = manager(&tokens.token_url());
     let api = MockServer::start().await;
     Mock::given(header("authorization", bearer(1).as_str()))
         .and(header("tenant-name", "acme"))

@@ -4,45 +4,25 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
-use std::sync::{Arc, Mutex};
-
 use cortiauth::{Config, ErrorKind, RetryPolicy, TokenManager};
+use cortiauth_stub::{Scenario, Step};
 use support::*;
 use wiremock::matchers::method;
 use wiremock::Mock;
 
-/// A "proxy" on loopback that records the first line of every connection and
-/// refuses it with 403.
-struct FakeProxy {
-    url: String,
-    seen: Arc<Mutex<Vec<String>>>,
+/// A "proxy" on loopback (the stub) that logs every request and refuses it
+/// with 403.
+fn fake_proxy() -> Scenario {
+    Scenario::start(vec![Step::status(403, "")])
 }
 
-impl FakeProxy {
-    fn start() -> FakeProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let log = seen.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(mut conn) = conn else { continue };
-                let mut line = String::new();
-                let _ = BufReader::new(&conn).read_line(&mut line);
-                log.lock().unwrap().push(line.trim().to_string());
-                let _ = conn.write_all(
-                    b"HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
-                );
-            }
-        });
-        FakeProxy { url, seen }
-    }
-
-    fn seen(&self) -> Vec<String> {
-        self.seen.lock().unwrap().clone()
-    }
+/// The request lines the proxy has seen.
+fn seen(proxy: &Scenario) -> Vec<String> {
+    proxy
+        .log()
+        .iter()
+        .map(|r| format!("{} {} HTTP/1.1", r.method, r.target))
+        .collect()
 }
 
 const PROXY_VARS: [&str; 6] = [
@@ -56,9 +36,9 @@ const PROXY_VARS: [&str; 6] = [
 
 #[test]
 fn loopback_never_uses_a_proxy_remote_hosts_do() {
-    let proxy = FakeProxy::start();
+    let proxy = fake_proxy();
     for var in PROXY_VARS {
-        std::env::set_var(var, &proxy.url);
+        std::env::set_var(var, proxy.url());
     }
     std::env::remove_var("NO_PROXY");
     std::env::remove_var("no_proxy");
@@ -83,7 +63,7 @@ fn loopback_never_uses_a_proxy_remote_hosts_do() {
         let token = TokenManager::new(config).unwrap().token();
         assert!(token.is_ok(), "{url}: {:?}", token.err());
         assert_eq!(
-            proxy.seen(),
+            seen(&proxy),
             Vec::<String>::new(),
             "{url} went to the proxy"
         );
@@ -104,7 +84,7 @@ fn loopback_never_uses_a_proxy_remote_hosts_do() {
         .unwrap();
     let e = TokenManager::new(config).unwrap().token().unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Network, "{}", e.full_message());
-    let seen = proxy.seen();
+    let seen = seen(&proxy);
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert!(
         seen[0].starts_with("CONNECT token.proxy-test.invalid:443 "),

@@ -9,9 +9,6 @@
 //! re-executed) because it kills one.
 #![cfg(all(unix, feature = "redis"))]
 
-#[path = "support/loopback.rs"]
-mod loopback;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Barrier;
@@ -19,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cortiauth::{Config, ConfigBuilder, ErrorKind, RetryPolicy, TokenManager};
-use loopback::Loopback;
+use cortiauth_stub::Scenario;
 
 const SECRET: &str = "fleet-secret-3kQ9vB7xLm2Np5Rt";
 const CHILD_ENV: &str = "CORTIAUTH_STORE_MANAGER_CHILD";
@@ -88,9 +85,11 @@ fn sum(managers: &[TokenManager], f: fn(&cortiauth::Stats) -> u64) -> u64 {
 /// point one more for everybody.
 fn one_request_per_lifetime(shared_cache: &str) {
     // 3 s tokens: refresh margin 0.6 s, background lead 0.3 s.
-    let server = Loopback::start(3.0, Duration::from_millis(100));
+    let server = Scenario::tokens(3.0, Duration::from_millis(100));
     let managers: Vec<TokenManager> = (0..12)
-        .map(|_| TokenManager::new(config(&server.url, shared_cache).build().unwrap()).unwrap())
+        .map(|_| {
+            TokenManager::new(config(&server.token_url(), shared_cache).build().unwrap()).unwrap()
+        })
         .collect();
     let first = fleet_tokens(&managers);
     assert_eq!(server.requests(), 1, "one token request for 12 managers");
@@ -177,9 +176,9 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 #[test]
 fn nothing_in_the_store_is_in_clear() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Loopback::start(300.0, Duration::ZERO);
+    let server = Scenario::tokens(300.0, Duration::ZERO);
     let file = file_url(dir.path());
-    let m = TokenManager::new(config(&server.url, &file).build().unwrap()).unwrap();
+    let m = TokenManager::new(config(&server.token_url(), &file).build().unwrap()).unwrap();
     let token = m.token().unwrap().secret().to_string();
     let mut seen = 0;
     for entry in std::fs::read_dir(dir.path().join("tokens")).unwrap() {
@@ -194,7 +193,8 @@ fn nothing_in_the_store_is_in_clear() {
     }
     assert!(seen >= 1);
     if let Some(url) = redis_url() {
-        let m = TokenManager::new(config(&server.url, &patient(&url)).build().unwrap()).unwrap();
+        let m = TokenManager::new(config(&server.token_url(), &patient(&url)).build().unwrap())
+            .unwrap();
         let token = m.token().unwrap().secret().to_string();
         let dump = redis_dump(&url);
         assert!(!dump.is_empty());
@@ -213,9 +213,14 @@ fn the_cache_directory_must_be_private_and_files_regular() {
     let tokens = dir.path().join("tokens");
     std::fs::create_dir(&tokens).unwrap();
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let server = Loopback::start(300.0, Duration::ZERO);
+    let server = Scenario::tokens(300.0, Duration::ZERO);
     // An unsafe directory: the store is not used (counted), tokens still come.
-    let m = TokenManager::new(config(&server.url, &file_url(dir.path())).build().unwrap()).unwrap();
+    let m = TokenManager::new(
+        config(&server.token_url(), &file_url(dir.path()))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     m.token().unwrap();
     let s = m.stats();
     assert_eq!(s.store_errors, 1, "{s:?}");
@@ -224,7 +229,12 @@ fn the_cache_directory_must_be_private_and_files_regular() {
     // A private directory with a FIFO where the token file goes: refused at
     // once (no hang), the token is fetched directly.
     std::fs::set_permissions(&tokens, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let m = TokenManager::new(config(&server.url, &file_url(dir.path())).build().unwrap()).unwrap();
+    let m = TokenManager::new(
+        config(&server.token_url(), &file_url(dir.path()))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     m.token().unwrap();
     let name = std::fs::read_dir(&tokens)
         .unwrap()
@@ -235,7 +245,12 @@ fn the_cache_directory_must_be_private_and_files_regular() {
     let path = std::ffi::CString::new(tokens.join(&name).to_string_lossy().as_bytes()).unwrap();
     // SAFETY: a valid C string.
     assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
-    let m = TokenManager::new(config(&server.url, &file_url(dir.path())).build().unwrap()).unwrap();
+    let m = TokenManager::new(
+        config(&server.token_url(), &file_url(dir.path()))
+            .build()
+            .unwrap(),
+    )
+    .unwrap();
     let t0 = Instant::now();
     m.token().unwrap();
     assert!(t0.elapsed() < Duration::from_secs(3));
@@ -341,8 +356,8 @@ fn redis_stopped_mid_run_then_back() {
     let redis = PrivateRedis::start();
     // The default 50 ms store timeout: this test is about a store that is down.
     let store = redis.url();
-    let server = Loopback::start(300.0, Duration::from_millis(20));
-    let new = || TokenManager::new(config(&server.url, &store).build().unwrap()).unwrap();
+    let server = Scenario::tokens(300.0, Duration::from_millis(20));
+    let new = || TokenManager::new(config(&server.token_url(), &store).build().unwrap()).unwrap();
     let a = new();
     let shared = a.token().unwrap().secret().to_string();
     redis.ctl("stop");
@@ -394,10 +409,13 @@ fn holder_config(token_url: &str, store: &str) -> Config {
 
 fn holder_is_killed(store: &str) {
     // The first request hangs (the holder is killed during it); later ones answer.
-    let server = Loopback::start_with(300.0, Duration::ZERO, Duration::from_secs(60));
+    let server = Scenario::start(vec![
+        cortiauth_stub::Step::token().delay(Duration::from_secs(60)),
+        cortiauth_stub::Step::token(),
+    ]);
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args(["--ignored", "--exact", "holder_child", "--nocapture"])
-        .env(CHILD_ENV, format!("{}|{store}", server.url))
+        .env(CHILD_ENV, format!("{}|{store}", server.token_url()))
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
@@ -407,7 +425,7 @@ fn holder_is_killed(store: &str) {
     );
     child.kill().unwrap();
     child.wait().unwrap();
-    let m = TokenManager::new(holder_config(&server.url, store)).unwrap();
+    let m = TokenManager::new(holder_config(&server.token_url(), store)).unwrap();
     let t0 = Instant::now();
     let t = m.token().unwrap();
     let took = t0.elapsed();
@@ -434,8 +452,8 @@ fn a_forked_child_does_not_hold_the_fleet_lock() {
     let dir = tempfile::tempdir().unwrap();
     let store = file_url(dir.path());
     // Every answer takes 1 s: long enough to fork while the fetch holds the lock.
-    let server = Loopback::start(300.0, Duration::from_secs(1));
-    let a = TokenManager::new(config(&server.url, &store).build().unwrap()).unwrap();
+    let server = Scenario::tokens(300.0, Duration::from_secs(1));
+    let a = TokenManager::new(config(&server.token_url(), &store).build().unwrap()).unwrap();
     let (pid, pipe) = thread::scope(|s| {
         let fetching = s.spawn(|| a.token().unwrap().secret().to_string());
         assert!(
@@ -472,7 +490,7 @@ fn a_forked_child_does_not_hold_the_fleet_lock() {
         (pid, idle[1])
     });
     // Another manager (as another process) needs a new token: the lock must be free.
-    let b = TokenManager::new(config(&server.url, &store).build().unwrap()).unwrap();
+    let b = TokenManager::new(config(&server.token_url(), &store).build().unwrap()).unwrap();
     let t1 = b.token().unwrap().secret().to_string();
     assert!(b.invalidate(&t1));
     let t0 = Instant::now();
@@ -496,10 +514,10 @@ fn a_forked_child_does_not_hold_the_fleet_lock() {
 #[test]
 fn an_invalidated_token_is_not_taken_back_from_the_store() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Loopback::start(300.0, Duration::ZERO);
+    let server = Scenario::tokens(300.0, Duration::ZERO);
     let store = file_url(dir.path());
-    let a = TokenManager::new(config(&server.url, &store).build().unwrap()).unwrap();
-    let b = TokenManager::new(config(&server.url, &store).build().unwrap()).unwrap();
+    let a = TokenManager::new(config(&server.token_url(), &store).build().unwrap()).unwrap();
+    let b = TokenManager::new(config(&server.token_url(), &store).build().unwrap()).unwrap();
     let t1 = a.token().unwrap().secret().to_string();
     assert_eq!(b.token().unwrap().secret(), t1);
     // The API rejected it: a fetches a new one and the store gets it; b follows.
@@ -540,12 +558,12 @@ fn bad_store_urls_are_config_errors_and_describe_redacts() {
 fn background_refreshers_on_one_store_refresh_once_per_lifetime() {
     let dir = tempfile::tempdir().unwrap();
     // 3 s tokens: background point 2.1 s, refresh point 2.4 s.
-    let server = Loopback::start(3.0, Duration::from_millis(20));
+    let server = Scenario::tokens(3.0, Duration::from_millis(20));
     let store = file_url(dir.path());
     let managers: Vec<TokenManager> = (0..6)
         .map(|_| {
             TokenManager::new(
-                config(&server.url, &store)
+                config(&server.token_url(), &store)
                     .background_refresh(true)
                     .build()
                     .unwrap(),

@@ -104,10 +104,7 @@ fn an_echoing_server_never_gets_the_secret_into_an_error() {
 /// `full_message()`, not flattened into `Display`.
 #[test]
 fn a_closed_port_keeps_the_socket_error_as_the_cause() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let port = cortiauth_stub::closed_port();
     let cfg = Config::builder()
         .client_id("x")
         .client_secret(SECRET)
@@ -139,22 +136,9 @@ fn a_closed_port_keeps_the_socket_error_as_the_cause() {
 /// answering later into a socket nobody reads (the freeze scenario's check).
 #[test]
 fn a_timed_out_request_closes_its_connection() {
-    use std::io::Read;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/token", listener.local_addr().unwrap());
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
-        // Read the request, never answer, and report when the client closes.
-        let mut buf = [0u8; 4096];
-        loop {
-            match conn.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-        tx.send(Instant::now()).unwrap();
-    });
+    // Holds every request, and counts the clients that give up meanwhile.
+    let server = cortiauth_stub::Scenario::start(vec![cortiauth_stub::Step::token().hold()]);
+    let url = server.token_url();
     let config = Config::builder()
         .client_id("c")
         .client_secret("s")
@@ -170,9 +154,11 @@ fn a_timed_out_request_closes_its_connection() {
     let e = m.token().unwrap_err();
     let failed_at = Instant::now();
     assert_eq!(e.kind(), ErrorKind::Timeout, "{e}");
-    let closed_at = rx
-        .recv_timeout(Duration::from_secs(5))
-        .expect("the client never closed the abandoned connection");
+    assert!(
+        server.wait(Duration::from_secs(5), |c| c.abandoned == 1),
+        "the client never closed the abandoned connection"
+    );
+    let closed_at = Instant::now();
     assert!(
         closed_at.saturating_duration_since(failed_at) < Duration::from_millis(500),
         "closed {:?} after the timeout",

@@ -574,11 +574,7 @@ mod tests {
     #[test]
     fn nothing_listening_is_a_quick_unavailable_then_quiet() {
         // A port that was free a moment ago: connection refused on loopback.
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = cortiauth_stub::closed_port();
         let s = RedisStore::open(
             &format!("redis://:pw@127.0.0.1:{port}/0"),
             "shown",
@@ -593,26 +589,16 @@ mod tests {
         assert!(t0.elapsed() < Duration::from_secs(1));
     }
 
-    /// A loopback "Redis" that reads a command, then answers with `answer`:
-    /// each chunk after a pause. For faults a real server does not produce.
-    fn misbehaving_server(answer: Vec<(Duration, Vec<u8>)>) -> u16 {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            let Ok((mut sock, _)) = listener.accept() else {
-                return;
-            };
-            let mut buf = [0u8; 4096];
-            let _ = sock.read(&mut buf);
-            for (pause, chunk) in answer {
-                std::thread::sleep(pause);
-                if sock.write_all(&chunk).is_err() {
-                    return;
-                }
-            }
-            let _ = sock.read(&mut buf); // until the client goes
-        });
-        port
+    /// A loopback "Redis" (the stub's raw TCP server) that reads a command, then
+    /// answers with `answer`: each chunk after a pause. For faults a real server
+    /// does not produce.
+    fn misbehaving_server(answer: Vec<(Duration, Vec<u8>)>) -> cortiauth_stub::tcp::RawServer {
+        cortiauth_stub::tcp::RawServer::start(cortiauth_stub::tcp::RawScript {
+            read_first: true,
+            chunks: answer,
+            repeat: None,
+            once: true,
+        })
     }
 
     fn store_on(port: u16) -> RedisStore {
@@ -629,7 +615,8 @@ mod tests {
         // A reply that would be complete after 400 bytes × 25 ms = 10 s.
         let mut drip = vec![(Duration::ZERO, b"$400\r\n".to_vec())];
         drip.extend((0..400).map(|_| (Duration::from_millis(25), b"x".to_vec())));
-        let s = store_on(misbehaving_server(drip));
+        let server = misbehaving_server(drip);
+        let s = store_on(server.port());
         let t0 = Instant::now();
         let e = s.read_entry("00").unwrap_err();
         let took = t0.elapsed();
@@ -644,8 +631,9 @@ mod tests {
         // A 64 MB bulk string, sent as fast as the socket takes it.
         let mut huge = vec![(Duration::ZERO, b"*4\r\n$67108864\r\n".to_vec())];
         huge.extend((0..1024).map(|_| (Duration::ZERO, vec![b'x'; 65536])));
+        let server = misbehaving_server(huge);
         let s = RedisStore::open(
-            &format!("redis://127.0.0.1:{}/0", misbehaving_server(huge)),
+            &format!("redis://127.0.0.1:{}/0", server.port()),
             "shown",
             Duration::from_secs(5),
         )
@@ -657,10 +645,11 @@ mod tests {
 
     #[test]
     fn garbage_answers_are_protocol_errors() {
-        let s = store_on(misbehaving_server(vec![(
+        let server = misbehaving_server(vec![(
             Duration::ZERO,
             b"HTTP/1.1 400 Bad Request\r\n\r\n".to_vec(),
-        )]));
+        )]);
+        let s = store_on(server.port());
         let e = s.read_entry("00").unwrap_err();
         assert!(
             matches!(

@@ -2,60 +2,27 @@
 //! does what the scenarios rely on. Needs no server, so plain `cargo test` runs it.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use cortiauth_fault_tests::{Fault, Outcome, Proxy};
+use cortiauth_stub::{Scenario, Step};
 
 const BODY: &str =
     r#"{"access_token":"abcdefghijklmnopqrstuvwxyz","expires_in":10,"token_type":"Bearer"}"#;
 
-/// Answers every request with a 200 and BODY; counts the requests.
-fn upstream() -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let n = Arc::new(AtomicUsize::new(0));
-    let count = n.clone();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let mut conn = conn.unwrap();
-            let mut buf = [0u8; 4096];
-            let mut got = Vec::new();
-            while !got.windows(4).any(|w| w == b"\r\n\r\n") {
-                let k = conn.read(&mut buf).unwrap();
-                if k == 0 {
-                    break;
-                }
-                got.extend_from_slice(&buf[..k]);
-            }
-            // Read the whole body: closing with unread input would send a RST.
-            let head = String::from_utf8_lossy(&got).to_string();
-            let split = head.find("\r\n\r\n").map_or(head.len(), |i| i + 4);
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("Content-Length: "))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            let mut have = got.len() - split;
-            while have < length {
-                let k = conn.read(&mut buf).unwrap();
-                if k == 0 {
-                    break;
-                }
-                have += k;
-            }
-            count.fetch_add(1, Ordering::SeqCst);
-            assert!(head.contains("Connection: close"), "{head}");
-            let _ = write!(
-                conn,
-                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n{BODY}",
-                BODY.len()
-            );
-        }
-    });
-    (addr, n)
+/// The stub answering every request with a 200 and BODY; it counts the requests.
+fn upstream() -> Scenario {
+    Scenario::start(vec![
+        Step::status(200, BODY).header("content-type", "application/json")
+    ])
+}
+
+/// Every request the upstream saw came with `Connection: close` (the proxy's rule).
+fn check_closed(up: &Scenario) {
+    for r in up.log() {
+        assert_eq!(r.header("connection"), Some("close"), "{r:?}");
+    }
 }
 
 /// Sends one request through the proxy; returns what came back within `read_timeout`
@@ -87,8 +54,8 @@ fn exchange(proxy: &Proxy, read_timeout: Duration) -> (Vec<u8>, Option<std::io::
 
 #[test]
 fn forwards_and_counts() {
-    let (up, n) = upstream();
-    let p = Proxy::start(up);
+    let up = upstream();
+    let p = Proxy::start(up.addr());
     let (out, err) = exchange(&p, Duration::from_secs(5));
     let text = String::from_utf8_lossy(&out);
     assert_eq!(err, None);
@@ -97,7 +64,8 @@ fn forwards_and_counts() {
     assert!(text.ends_with(BODY));
     assert!(p.wait_completed(1, Duration::from_secs(5)));
     assert_eq!(p.records()[0].outcome, Outcome::Forwarded { status: 200 });
-    assert_eq!((p.received(), n.load(Ordering::SeqCst)), (1, 1));
+    assert_eq!((p.received(), up.requests()), (1, 1));
+    check_closed(&up);
     assert_eq!(
         p.url_for("http://127.0.0.1:1/realms/base/x"),
         format!("http://{}/realms/base/x", p.addr())
@@ -106,8 +74,8 @@ fn forwards_and_counts() {
 
 #[test]
 fn answers_error_statuses_itself_with_retry_after() {
-    let (up, n) = upstream();
-    let p = Proxy::start(up);
+    let up = upstream();
+    let p = Proxy::start(up.addr());
     let until = Instant::now() + Duration::from_secs(60);
     let st = |status| Fault::Status {
         status,
@@ -120,7 +88,7 @@ fn answers_error_statuses_itself_with_retry_after() {
         assert!(text.starts_with(&format!("HTTP/1.1 {want}")), "{text}");
         assert!(text.contains("Retry-After: 3\r\n"), "{text}");
     }
-    assert_eq!(n.load(Ordering::SeqCst), 0, "upstream must not see them");
+    assert_eq!(up.requests(), 0, "upstream must not see them");
     p.fail_until(Instant::now(), vec![st(503)]);
     let (out, _) = exchange(&p, Duration::from_secs(5));
     assert!(out.starts_with(b"HTTP/1.1 200"));
@@ -128,8 +96,8 @@ fn answers_error_statuses_itself_with_retry_after() {
 
 #[test]
 fn one_shot_faults_reset_drip_and_dead_upstream() {
-    let (up, n) = upstream();
-    let p = Proxy::start(up);
+    let up = upstream();
+    let p = Proxy::start(up.addr());
     // Reset mid-body: part of the body, then an error (or a short read).
     p.push_fault(Fault::ResetMidBody);
     let (out, err) = exchange(&p, Duration::from_secs(5));
@@ -157,10 +125,7 @@ fn one_shot_faults_reset_drip_and_dead_upstream() {
     assert!(String::from_utf8_lossy(&out).ends_with(BODY));
 
     // A dead upstream: the client's connection is reset without an answer.
-    let dead = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
+    let dead = SocketAddr::from(([127, 0, 0, 1], cortiauth_stub::closed_port()));
     p.set_upstream(dead);
     let (out, _) = exchange(&p, Duration::from_secs(5));
     assert!(out.is_empty());
@@ -169,5 +134,6 @@ fn one_shot_faults_reset_drip_and_dead_upstream() {
     assert_eq!(outcomes[0], Outcome::ResetMidBody);
     assert_eq!(outcomes[2], Outcome::Forwarded { status: 200 });
     assert!(outcomes.contains(&Outcome::UpstreamDown), "{outcomes:?}");
-    assert_eq!(n.load(Ordering::SeqCst), 3);
+    assert_eq!(up.requests(), 3);
+    check_closed(&up);
 }

@@ -12,8 +12,6 @@
 //! exists, and the store's trouble shows in `stats()`. The two stub servers are
 //! for faults a real Redis does not produce on demand. Run by tests/fault/run.sh.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use cortiauth::TokenManager;
@@ -21,35 +19,25 @@ use cortiauth_fault_tests::{
     check_callers, emit, keycloak_settings, record_logs, report_figures, secs, Checks, Keycloak,
     Soak,
 };
+use cortiauth_stub::tcp::{RawScript, RawServer};
 use serde_json::json;
 
 /// Long enough for every manager to refresh once (10 s tokens, refreshed 2 s early).
 const RUN: Duration = Duration::from_secs(11);
 const RETRY_DEADLINE: Duration = Duration::from_secs(5);
 
-/// A loopback "Redis" that reads whatever a client sends, then answers each
-/// connection with `head`, then `chunk` after every `pause`, until the client goes.
-fn stub_redis(head: &'static [u8], pause: Duration, chunk: &'static [u8]) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut sock) = conn else { continue };
-            std::thread::spawn(move || {
-                let mut buf = [0u8; 4096];
-                if sock.read(&mut buf).is_err() || sock.write_all(head).is_err() {
-                    return;
-                }
-                loop {
-                    std::thread::sleep(pause);
-                    if sock.write_all(chunk).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
+/// A loopback "Redis" (the stub's raw TCP server) that reads whatever a client
+/// sends, then answers each connection with `head`, then `chunk` after every
+/// `pause`, until the client goes.
+fn stub_redis(head: &[u8], pause: Duration, chunk: &[u8]) -> (RawServer, String) {
+    let server = RawServer::start(RawScript {
+        read_first: true,
+        chunks: vec![(Duration::ZERO, head.to_vec())],
+        repeat: Some((pause, chunk.to_vec())),
+        once: false,
     });
-    format!("redis://:stub-password@127.0.0.1:{port}/0")
+    let url = format!("redis://:stub-password@127.0.0.1:{}/0", server.port());
+    (server, url)
 }
 
 fn fleet(shared_cache: &str) -> Vec<TokenManager> {
@@ -130,7 +118,7 @@ fn soak_fleet(scenario: &str, managers: &[TokenManager]) {
 fn a_redis_that_drips_its_answers() {
     record_logs();
     // A bulk string of 1 MB, one byte every 25 ms.
-    let url = stub_redis(b"$1000000\r\n", Duration::from_millis(25), b"x");
+    let (_server, url) = stub_redis(b"$1000000\r\n", Duration::from_millis(25), b"x");
     soak_fleet("store_drip", &fleet(&url));
 }
 
@@ -138,7 +126,7 @@ fn a_redis_that_drips_its_answers() {
 #[ignore = "needs its own Keycloak: tests/fault/run.sh"]
 fn a_redis_that_answers_garbage() {
     record_logs();
-    let url = stub_redis(
+    let (_server, url) = stub_redis(
         b"HTTP/1.1 400 Bad Request\r\n",
         Duration::from_millis(1),
         b"Content-Length: 0\r\n\r\n",
