@@ -7,5 +7,6 @@
 # (`cli/test.sh -- --nocapture` for the test binary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. tests/servers/ensure.sh "$PWD/cli/test.sh" "$@"
+# The loopback servers: started for this run unless their variables are set.
+[ -n "${CORTIAUTH_KEYCLOAK_URL:-}" ] || exec "$PWD/tests/servers/with-servers.sh" run "$PWD/cli/test.sh" "$@"
 exec scripts/cargo-test-with-servers.sh -p cortiauth-cli "$@"

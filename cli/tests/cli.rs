@@ -24,7 +24,7 @@ fn var(name: &str) -> String {
         Ok(v) if !v.is_empty() => v,
         _ => panic!(
             "{name} is not set: run the CLI tests under tests/servers/with-servers.sh \
-             (cli/test.sh does), or `source tests/servers/.run/env.sh` after tests/servers/start.sh"
+             (cli/test.sh does), or `source tests/servers/.run/env.sh` after tests/servers/with-servers.sh up"
         ),
     }
 }

@@ -23,7 +23,7 @@ fn var(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!(
             "{name} is not set: run these tests under tests/servers/with-servers.sh \
-             (scripts/test.sh does), or `source tests/servers/.run/env.sh` after tests/servers/start.sh"
+             (scripts/test.sh does), or `source tests/servers/.run/env.sh` after tests/servers/with-servers.sh up"
         )
     })
 }

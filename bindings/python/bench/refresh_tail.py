@@ -1,7 +1,7 @@
-"""Refresh tail from Python (issues 10 and 12): THREADS threads loop on
+"""Refresh tail from Python: THREADS threads loop on
 ``get_access_token()`` for SECONDS seconds over several refreshes of LIFETIME-second
-tokens from a loopback token endpoint answering in DELAY_MS ms (a small
-``http.server`` in a child process, so that it does not share our GIL), and we count
+tokens from a loopback token endpoint answering in DELAY_MS ms (a scenario of the
+stub token server, another process, so that it does not share our GIL), and we count
 the calls that took more than 1 ms (a caller that waited for a token request, or
 for the GIL), with and without ``background_refresh``. The first row is the same
 loop calling a constant function: what GIL hand-offs alone cost (the noise floor).
@@ -18,12 +18,13 @@ TAIL_DELAY_MS (20), TAIL_PAUSE_MS (0.5).
 
 from __future__ import annotations
 
+import json
 import os
 import platform
-import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from typing import Callable, Optional
 
 import cortiauth
@@ -35,59 +36,37 @@ LIFETIME_S = int(os.environ.get("TAIL_LIFETIME_S", "3"))
 DELAY_MS = float(os.environ.get("TAIL_DELAY_MS", "20"))
 PAUSE_MS = float(os.environ.get("TAIL_PAUSE_MS", "0.5"))
 
-# The token endpoint, in a child process: prints its port, then serves; a GET
-# answers the number of token requests so far.
-SERVER = r"""
-import json, sys, time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-lifetime, delay = int(sys.argv[1]), float(sys.argv[2]) / 1000
-count = 0
-class H(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    def log_message(self, *a): pass
-    def _send(self, body):
-        self.send_response(200)
-        self.send_header("content-type", "application/json")
-        self.send_header("content-length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def do_POST(self):
-        global count
-        self.rfile.read(int(self.headers.get("content-length", "0")))
-        count += 1
-        n = count
-        time.sleep(delay)
-        self._send(json.dumps({"access_token": f"tail-{n}-" + "x" * 900,
-                               "token_type": "Bearer", "expires_in": lifetime}).encode())
-    def do_GET(self):
-        self._send(json.dumps({"count": count}).encode())
-s = ThreadingHTTPServer(("127.0.0.1", 0), H)
-print(s.server_address[1], flush=True)
-s.serve_forever()
-"""
+def _control(method: str, url: str, body: Optional[dict] = None) -> dict:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    with urllib.request.urlopen(req, timeout=30) as r:
+        raw = r.read()
+        return json.loads(raw) if raw else {}
 
 
 class TokenServer:
+    """A scenario of the stub token server (tests/stub, CORTIAUTH_STUB_URL: another
+    process, so it does not share our GIL) answering every request in DELAY_MS ms."""
+
     def __init__(self) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", SERVER, str(LIFETIME_S), str(DELAY_MS)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        self.port = int(self.proc.stdout.readline())
-        self.url = f"http://127.0.0.1:{self.port}/token"
+        control = os.environ.get("CORTIAUTH_STUB_URL")
+        if not control:
+            sys.exit("CORTIAUTH_STUB_URL is not set: run bench/run.sh (it starts the servers)")
+        step = {
+            "access_token": "tail-{n}-" + "x" * 900,
+            "expires_in": LIFETIME_S,
+            "scope": None,
+            "delay_ms": int(DELAY_MS),
+        }
+        created = _control("POST", f"{control}/scenarios", {"steps": [step]})
+        self.at = f"{control}/scenarios/{created['id']}"
+        self.url = created["token_url"]
 
     def count(self) -> int:
-        import json
-        import urllib.request
-
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/count") as r:
-            return int(json.load(r)["count"])
+        return int(_control("GET", self.at)["requests"])
 
     def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait()
+        _control("DELETE", self.at)
 
 
 def run(fn: Callable[[], object]) -> tuple[list[int], int]:

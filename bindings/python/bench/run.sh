@@ -15,7 +15,8 @@ WORK="${CARGO_TARGET_DIR:-$ROOT/target}/python"
 PYTHON="${PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
-. "$ROOT/tests/servers/ensure.sh" "$0" "$@"
+# The loopback servers: started for this run unless their variables are set.
+[ -n "${CORTIAUTH_KEYCLOAK_URL:-}" ] || exec "$ROOT/tests/servers/with-servers.sh" run "$ROOT/bindings/python/bench/run.sh" "$@"
 
 mkdir -p "$WORK"
 BUILD_VENV="$WORK/build-venv"

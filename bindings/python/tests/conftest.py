@@ -1,19 +1,18 @@
 """Fixtures: the real loopback servers (from tests/servers/with-servers.sh), and
-small in-process HTTP servers for what a real authorization server will not do
-on demand (hang, answer 2xx garbage) and for the protected API the adapters call."""
+the scriptable stub token server (tests/stub) for what a real authorization server
+will not do on demand (hang, answer 2xx garbage) and for the protected API the
+adapters call."""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Optional
+from dataclasses import dataclass
+from typing import Any, Optional
 
 import pytest
 
@@ -110,60 +109,80 @@ def accepts(client: Client, token: str) -> bool:
 
 
 # ---------------------------------------------------------------------------
-# In-process HTTP servers
+# The scriptable stub token server (tests/stub, CORTIAUTH_STUB_URL): for the
+# faults a real authorization server will not produce on demand, and for the
+# protected API the adapters call.
 
 
-class _Server:
-    """A ThreadingHTTPServer on 127.0.0.1 running `handle(request) -> (status, headers, body)`."""
+def _control(method: str, url: str, body: Any = None, timeout: float = 30) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as resp:
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        return e.code, json.loads(raw) if raw else None
 
-    def __init__(self, handle: Callable[[Request], tuple[int, dict[str, str], bytes]]) -> None:
-        outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+class Scenario:
+    """One scenario of the stub: its own loopback port answering by its steps
+    (tests/stub/README.md), with a log of what it received."""
 
-            def _serve(self) -> None:
-                if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-                    body = self._read_chunked()
-                else:
-                    length = int(self.headers.get("Content-Length") or 0)
-                    body = self.rfile.read(length) if length else b""
-                req = Request(self.command, self.path, dict(self.headers.items()), body)
-                outer.requests.append(req)
-                status, headers, payload = handle(req)
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+    def __init__(self, control: str, steps: list[dict[str, Any]], **options: Any) -> None:
+        status, body = _control("POST", f"{control}/scenarios", {"steps": steps, **options})
+        assert status == 201, body
+        self._at = f"{control}/scenarios/{body['id']}"
+        self.url: str = body["url"]
+        self.token_url: str = body["token_url"]
 
-            def _read_chunked(self) -> bytes:
-                body = b""
-                while True:
-                    size = int(self.rfile.readline().split(b";")[0], 16)
-                    chunk = self.rfile.read(size + 2)[:size]  # the chunk and its CRLF
-                    if size == 0:
-                        return body
-                    body += chunk
+    def state(self) -> dict[str, Any]:
+        status, body = _control("GET", self._at)
+        assert status == 200, body
+        return body  # type: ignore[no-any-return]
 
-            do_GET = do_POST = _serve
+    @property
+    def requests(self) -> list[Request]:
+        """What the scenario received so far, in order."""
+        return [
+            Request(r["method"], r["target"], r["headers"], r["body"].encode())
+            for r in self.state()["log"]
+        ]
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                pass
-
-        self.requests: list[Request] = []
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    def wait(self, timeout: float = 10, **at_least: int) -> bool:
+        """Waits until each counter (`requests`, `answered`, `abandoned`) reaches its value."""
+        query = "&".join(f"{k}={v}" for k, v in at_least.items())
+        status, _ = _control(
+            "GET", f"{self._at}/wait?{query}&timeout_ms={int(timeout * 1000)}", timeout=timeout + 10
         )
-        self.thread.start()
+        return status == 200
+
+    def release(self) -> None:
+        """Lets every held request (and every later one) answer."""
+        assert _control("POST", f"{self._at}/release")[0] == 204
+
+    def set_steps(self, *steps: dict[str, Any]) -> None:
+        assert _control("PUT", f"{self._at}/steps", {"steps": list(steps)})[0] == 204
 
     def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        _control("DELETE", self._at)
+
+
+@pytest.fixture
+def stub():
+    """Starts stub scenarios: `stub(step, step, ...)`; stops them after the test."""
+    control = _env("CORTIAUTH_STUB_URL")
+    started: list[Scenario] = []
+
+    def start(*steps: dict[str, Any], **options: Any) -> Scenario:
+        s = Scenario(control, list(steps), **options)
+        started.append(s)
+        return s
+
+    yield start
+    for s in started:
+        s.close()
 
 
 @dataclass
@@ -173,28 +192,16 @@ class Request:
     headers: dict[str, str]
     body: bytes
 
+    def header(self, name: str) -> Optional[str]:
+        return self.headers.get(name.lower())
+
     def form(self) -> dict[str, str]:
         return dict(urllib.parse.parse_qsl(self.body.decode()))
 
 
-@pytest.fixture
-def http_server():
-    """Starts in-process HTTP servers; closes them after the test."""
-    started: list[_Server] = []
-
-    def start(handle: Callable[[Request], tuple[int, dict[str, str], bytes]]) -> _Server:
-        s = _Server(handle)
-        started.append(s)
-        return s
-
-    yield start
-    for s in started:
-        s.close()
-
-
-def token_json(access_token: str, expires_in: int = 300) -> tuple[int, dict[str, str], bytes]:
-    body = {"access_token": access_token, "token_type": "Bearer", "expires_in": expires_in}
-    return 200, {"Content-Type": "application/json"}, json.dumps(body).encode()
+def token_step(access_token: str, expires_in: int = 300, **more: Any) -> dict[str, Any]:
+    """A stub step answering a token."""
+    return {"access_token": access_token, "expires_in": expires_in, **more}
 
 
 @pytest.fixture
@@ -217,41 +224,45 @@ def closed_port_url() -> str:
     return f"http://127.0.0.1:{port}/token"
 
 
-@dataclass
 class ProtectedApi:
-    """A small API that accepts only valid Keycloak tokens (checked by Keycloak)
-    with the right Tenant-Name, and answers 401 to tokens in `revoked`."""
+    """A small API (a stub scenario) that accepts only valid Keycloak tokens
+    (checked by Keycloak's userinfo endpoint) with the right Tenant-Name, and
+    answers 401 to tokens in `revoked` (or to all with `reject_all()`)."""
 
-    client: Client
-    tenant: str
-    server: Optional[_Server] = None
-    revoked: set[str] = field(default_factory=set)
-    reject_all: bool = False
-    seen_tokens: list[str] = field(default_factory=list)
-    bodies: list[bytes] = field(default_factory=list)
+    def __init__(self, client: Client, tenant: str, stub: Any) -> None:
+        self._check = {
+            "userinfo": client.token_url.rsplit("/", 1)[0] + "/userinfo",
+            "tenant": tenant,
+        }
+        self.scenario: Scenario = stub({"api": self._check})
+        self._skip = 0
 
-    def handle(self, req: Request) -> tuple[int, dict[str, str], bytes]:
-        auth = req.headers.get("Authorization", "")
-        token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else ""
-        self.seen_tokens.append(token)
-        self.bodies.append(req.body)
-        unauthorized = (401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, b"")
-        if self.reject_all or not token or token in self.revoked:
-            return unauthorized
-        if req.headers.get("Tenant-Name") != self.tenant:
-            return 403, {}, b"wrong tenant"
-        if not accepts(self.client, token):
-            return unauthorized
-        return 200, {"Content-Type": "application/json"}, json.dumps({"ok": True}).encode()
+    def forget(self) -> None:
+        """Counts only the requests from now on in `seen_tokens` and `bodies`."""
+        self._skip = len(self.scenario.requests)
+
+    def revoke(self, *tokens: str) -> None:
+        self._check["revoked"] = [*self._check.get("revoked", []), *tokens]
+        self.scenario.set_steps({"api": self._check})
+
+    def reject_all(self) -> None:
+        self._check["reject_all"] = True
+        self.scenario.set_steps({"api": self._check})
+
+    @property
+    def seen_tokens(self) -> list[str]:
+        auth = [r.header("authorization") or "" for r in self.scenario.requests[self._skip :]]
+        return [a[len("Bearer ") :] if a.startswith("Bearer ") else "" for a in auth]
+
+    @property
+    def bodies(self) -> list[bytes]:
+        return [r.body for r in self.scenario.requests[self._skip :]]
 
     @property
     def url(self) -> str:
-        assert self.server is not None
-        return self.server.url + "/v2/interactions"
+        return self.scenario.url + "/v2/interactions"
 
 
 @pytest.fixture
-def protected_api(servers: Servers, http_server) -> ProtectedApi:
-    api = ProtectedApi(client=servers.kc_corti, tenant="base")
-    api.server = http_server(api.handle)
-    return api
+def protected_api(servers: Servers, stub: Any) -> ProtectedApi:
+    return ProtectedApi(servers.kc_corti, "base", stub)

@@ -15,7 +15,7 @@ import cortiauth
 from cortiauth import TimeoutError as CortiTimeoutError
 from cortiauth import TokenManager
 
-from conftest import token_json
+from conftest import token_step
 
 
 def test_32_threads_one_request(servers):
@@ -42,37 +42,36 @@ def test_32_threads_one_request(servers):
     assert m.stats()["token_requests"] == 1
 
 
-def test_gil_released_during_the_token_request(http_server):
-    # The token endpoint is a Python thread of this very process: it can only
-    # answer if get_access_token() releases the GIL while it waits for the answer.
-    server = http_server(lambda req: token_json("in-process-token"))
-    m = TokenManager("id", "secret", token_url=server.url + "/token", timeout=5, max_attempts=1)
+def test_gil_released_during_the_token_request(stub):
+    # The stub holds the answer until a Python thread of this very process
+    # releases it: that thread can only run if get_access_token() releases the
+    # GIL while it waits for the answer (else the request times out).
+    server = stub(token_step("in-process-token", hold=True))
+
+    def release_once_received() -> None:
+        assert server.wait(requests=1)
+        server.release()
+
+    releaser = threading.Thread(target=release_once_received)
+    releaser.start()
+    m = TokenManager("id", "secret", token_url=server.token_url, timeout=5, max_attempts=1)
     assert m.get_access_token() == "in-process-token"
+    releaser.join(10)
     assert server.requests[0].form()["grant_type"] == "client_credentials"
 
 
-def test_gil_released_while_waiting_for_another_threads_fetch(http_server):
+def test_gil_released_while_waiting_for_another_threads_fetch(stub):
     """Thread A fetches; the main thread calls while A's request is open and must
     wait for it with the GIL released, else thread C (Python) could never let the
     server answer and both calls would time out."""
-    release = threading.Event()
-    received = threading.Event()
-
-    def slow(req):
-        received.set()
-        assert release.wait(10), "never released"
-        return token_json("shared-token")
-
     waited = False
     for _attempt in range(5):
-        release.clear()
-        received.clear()
-        server = http_server(slow)
-        m = TokenManager("id", "secret", token_url=server.url + "/token", timeout=5, max_attempts=1)
+        server = stub(token_step("shared-token", hold=True))
+        m = TokenManager("id", "secret", token_url=server.token_url, timeout=5, max_attempts=1)
         a_result: list[object] = []
         a = threading.Thread(target=lambda: a_result.append(m.get_access_token()))  # noqa: B023
         a.start()
-        assert received.wait(10)
+        assert server.wait(requests=1)
 
         # C lets the server answer once the main thread is inside get_access_token():
         # the profiler hook below flags the moment just before the native call,
@@ -82,7 +81,7 @@ def test_gil_released_while_waiting_for_another_threads_fetch(http_server):
         def release_when_entered() -> None:
             while not entered[0]:  # noqa: B023
                 pass
-            release.set()
+            server.release()  # noqa: B023
 
         c = threading.Thread(target=release_when_entered)
         c.start()
@@ -158,14 +157,11 @@ def test_async_cached_token_needs_no_thread_hop(servers):
     assert done.value.value.access_token == token
 
 
-def test_async_fetch_does_not_block_the_event_loop(http_server):
+def test_async_fetch_does_not_block_the_event_loop(stub):
     # The server answers only after the event loop has run 20 ticks of another
     # task while get_access_token_async() was waiting.
-    release = threading.Event()
-    server = http_server(
-        lambda req: token_json("async-token") if release.wait(10) else (500, {}, b"not released")
-    )
-    m = TokenManager("id", "secret", token_url=server.url + "/token", timeout=15, max_attempts=1)
+    server = stub(token_step("async-token", hold=True))
+    m = TokenManager("id", "secret", token_url=server.token_url, timeout=15, max_attempts=1)
 
     async def main() -> tuple[str, int]:
         ticks = 0
@@ -175,7 +171,7 @@ def test_async_fetch_does_not_block_the_event_loop(http_server):
             while ticks < 20:
                 await asyncio.sleep(0.001)
                 ticks += 1
-            release.set()
+            server.release()
 
         tick_task = asyncio.ensure_future(ticker())
         token = await m.get_access_token_async()
@@ -202,15 +198,12 @@ class CountingExecutor(ThreadPoolExecutor):
         return super().submit(fn, *args, **kwargs)
 
 
-def test_1000_async_callers_one_request_and_no_executor_thread(http_server):
+def test_1000_async_callers_one_request_and_no_executor_thread(stub):
     """1,000 concurrent awaits on a cold manager cause one request,
     and the core's worker settles them through call_soon_threadsafe: the
     loop's default executor is never given a job and no Python thread starts."""
-    release = threading.Event()
-    server = http_server(
-        lambda req: token_json("shared") if release.wait(10) else (500, {}, b"not released")
-    )
-    m = TokenManager("id", "secret", token_url=server.url + "/token", max_attempts=1)
+    server = stub(token_step("shared", hold=True))
+    m = TokenManager("id", "secret", token_url=server.token_url, max_attempts=1)
     executor = CountingExecutor()
 
     async def main() -> tuple[list[str], set[str], int]:
@@ -219,14 +212,9 @@ def test_1000_async_callers_one_request_and_no_executor_thread(http_server):
         tasks = [asyncio.ensure_future(m.get_access_token_async()) for _ in range(1000)]
         await asyncio.sleep(0)  # every task has run up to its await (FIFO ready queue)
         assert all(not t.done() for t in tasks)
-        release.set()
+        server.release()
         tokens = await asyncio.gather(*tasks)
-        # The stub server's handler threads come and go: ignore them.
-        started = {
-            t.name
-            for t in threading.enumerate()
-            if t.name not in before and "process_request_thread" not in t.name
-        }
+        started = {t.name for t in threading.enumerate() if t.name not in before}
         return tokens, started, executor.jobs
 
     tokens, started, jobs = asyncio.run(main())
@@ -239,10 +227,9 @@ def test_1000_async_callers_one_request_and_no_executor_thread(http_server):
     assert m.stats()["token_requests"] == 1
 
 
-def test_an_async_fetch_error_reaches_every_awaiting_task(http_server):
-    server = http_server(lambda req: (401, {"Content-Type": "application/json"},
-                                      b'{"error":"invalid_client"}'))
-    m = TokenManager("id", "secret", token_url=server.url + "/token", max_attempts=1)
+def test_an_async_fetch_error_reaches_every_awaiting_task(stub):
+    server = stub({"error": "invalid_client"})
+    m = TokenManager("id", "secret", token_url=server.token_url, max_attempts=1)
 
     async def main() -> list[BaseException | str]:
         tasks = [asyncio.ensure_future(m.get_token_async()) for _ in range(20)]
@@ -254,19 +241,16 @@ def test_an_async_fetch_error_reaches_every_awaiting_task(http_server):
     assert len(server.requests) == 1
 
 
-def test_a_cancelled_async_caller_does_not_cancel_the_others(http_server):
-    release = threading.Event()
-    server = http_server(
-        lambda req: token_json("t") if release.wait(10) else (500, {}, b"not released")
-    )
-    m = TokenManager("id", "secret", token_url=server.url + "/token", max_attempts=1)
+def test_a_cancelled_async_caller_does_not_cancel_the_others(stub):
+    server = stub(token_step("t", hold=True))
+    m = TokenManager("id", "secret", token_url=server.token_url, max_attempts=1)
 
     async def main() -> str:
         first = asyncio.ensure_future(m.get_access_token_async())
         second = asyncio.ensure_future(m.headers_async())
         await asyncio.sleep(0)
         first.cancel()
-        release.set()
+        server.release()
         headers = await second
         assert first.cancelled()
         return headers["Authorization"]

@@ -197,10 +197,10 @@ def test_timeout_error(black_hole):
     check_redacted(info.value)
 
 
-def test_invalid_response_error(http_server):
+def test_invalid_response_error(stub):
     # A real authorization server does not answer 2xx without a token: a stub does.
-    server = http_server(lambda req: (200, {"Content-Type": "application/json"}, b'{"ok": 1}'))
-    m = TokenManager("id", SECRET, token_url=server.url + "/token")
+    server = stub({"json": {"ok": 1}})
+    m = TokenManager("id", SECRET, token_url=server.token_url)
     with pytest.raises(InvalidResponseError, match="access_token") as info:
         m.get_access_token()
     assert info.value.kind == "invalid_response"
@@ -209,9 +209,9 @@ def test_invalid_response_error(http_server):
     assert server.requests[0].form()["client_secret"] == SECRET
 
 
-def test_an_echoed_secret_is_scrubbed_from_error_bodies(http_server):
-    server = http_server(lambda req: (502, {"Content-Type": "text/plain"}, req.body))
-    m = TokenManager("id", SECRET, token_url=server.url + "/token", max_attempts=1)
+def test_an_echoed_secret_is_scrubbed_from_error_bodies(stub):
+    server = stub({"echo": True, "status": 502, "headers": {"Content-Type": "text/plain"}})
+    m = TokenManager("id", SECRET, token_url=server.token_url, max_attempts=1)
     with pytest.raises(HTTPError) as info:
         m.get_access_token()
     assert info.value.status_code == 502

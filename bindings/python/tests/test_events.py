@@ -13,7 +13,7 @@ import pytest
 import cortiauth
 from cortiauth import _events
 
-from conftest import Servers, token_json
+from conftest import Servers
 
 
 def fingerprint_by_hand(token: str) -> str:
@@ -126,25 +126,19 @@ def test_logging_and_metrics_after_three_fetches_and_one_failure(
 
 
 def test_set_client_secret_changes_the_secret_the_next_request_sends(
-    servers: Servers, http_server: Any, caplog: pytest.LogCaptureFixture
+    servers: Servers, stub: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
 
 
-    seen: list[str] = []
-
-    def handle(req: Any) -> tuple[int, dict[str, str], bytes]:
-        seen.append(req.form()["client_secret"])
-        return token_json(f"tok-{len(seen)}")
-
-    server = http_server(handle)
-    m = cortiauth.TokenManager("rot", "first-secret", token_url=server.url + "/token")
+    server = stub()  # answers tok-1, tok-2, …
+    m = cortiauth.TokenManager("rot", "first-secret", token_url=server.token_url)
     first = m.get_access_token()
     caplog.set_level(logging.INFO, logger="cortiauth")
     m.set_client_secret("second-secret")
     assert m.get_access_token() == first, "the token in use stays"
     assert m.invalidate(first)
     assert m.get_access_token() == "tok-2"
-    assert seen == ["first-secret", "second-secret"]
+    assert [r.form()["client_secret"] for r in server.requests] == ["first-secret", "second-secret"]
     d = m.describe()
     assert d["credential_source"] == "set_client_secret"
     assert d["client_secret"] == "[REDACTED]"

@@ -5,7 +5,6 @@ the origin the token was sent to, and none after a redirect to another origin.""
 from __future__ import annotations
 
 import asyncio
-import itertools
 
 import httpx
 import pytest
@@ -15,13 +14,13 @@ from cortiauth import TokenManager
 from cortiauth.httpx import CortiAuth as HttpxAuth
 from cortiauth.requests import CortiAuth as RequestsAuth
 
-from conftest import token_json
+from conftest import token_step
 
 
 def revoke_current(protected_api, m) -> str:
     """The API starts rejecting the manager's current (still cached) token."""
     stale = m.get_access_token()
-    protected_api.revoked.add(stale)
+    protected_api.revoke(stale)
     return stale
 
 
@@ -57,7 +56,7 @@ def test_requests_retries_once_after_401(servers, protected_api):
 
 
 def test_requests_retries_only_once(servers, protected_api):
-    protected_api.reject_all = True
+    protected_api.reject_all()
     m = servers.kc_corti.manager()
     r = requests.post(protected_api.url, json={"a": 1}, auth=RequestsAuth(m), timeout=30)
     assert r.status_code == 401
@@ -72,8 +71,7 @@ def test_httpx_sync_retries_once_after_401(servers, protected_api):
         ok = client.get(protected_api.url)
         assert ok.status_code == 200, ok.text
         assert ok.request.headers["Tenant-Name"] == "base"
-        protected_api.seen_tokens.clear()
-        protected_api.bodies.clear()
+        protected_api.forget()
         stale = revoke_current(protected_api, m)
         r = client.post(protected_api.url, content=b"payload")
     assert r.status_code == 200, r.text
@@ -83,7 +81,7 @@ def test_httpx_sync_retries_once_after_401(servers, protected_api):
 
 
 def test_httpx_sync_retries_only_once(servers, protected_api):
-    protected_api.reject_all = True
+    protected_api.reject_all()
     m = servers.kc_corti.manager()
     with httpx.Client(auth=HttpxAuth(m), timeout=30) as client:
         r = client.get(protected_api.url)
@@ -107,7 +105,7 @@ def test_httpx_async_retries_once_after_401(servers, protected_api):
 
 
 def test_httpx_async_retries_only_once(servers, protected_api):
-    protected_api.reject_all = True
+    protected_api.reject_all()
     m = servers.kc_corti.manager()
 
     async def main() -> httpx.Response:
@@ -126,12 +124,11 @@ def test_httpx_async_retries_only_once(servers, protected_api):
 
 
 @pytest.fixture
-def redirect_pair(http_server):
+def redirect_pair(stub):
     """(token endpoint, origin A redirecting to origin B, origin B answering 401)."""
-    counter = itertools.count(1)
-    tokens = http_server(lambda req: token_json(f"token-{next(counter)}"))
-    b = http_server(lambda req: (401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}, b""))
-    a = http_server(lambda req: (302, {"Location": b.url + "/elsewhere"}, b""))
+    tokens = stub(token_step("token-{n}"))
+    b = stub({"status": 401, "headers": {"WWW-Authenticate": 'Bearer error="invalid_token"'}})
+    a = stub({"redirect": b.url + "/elsewhere"})
     return tokens, a, b
 
 
@@ -141,7 +138,7 @@ def check_no_token_crossed(m, tokens, a, b) -> None:
     assert len(a.requests) == 1, "the request was retried"
     assert len(b.requests) == 1, "the redirected request was retried"
     assert not any(k.lower() == "authorization" for k in b.requests[0].headers)
-    assert a.requests[0].headers["Authorization"] == "Bearer token-1"
+    assert a.requests[0].header("Authorization") == "Bearer token-1"
 
 
 def manager_for(tokens) -> TokenManager:

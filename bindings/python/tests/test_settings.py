@@ -17,8 +17,6 @@ import pytest
 import cortiauth
 from cortiauth import ConfigError, NetworkError, SettingError, TokenManager
 
-from conftest import token_json
-
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 BASE = {"client_id": "id", "client_secret": "s3cr3t-settings", "environment": "eu"}
 
@@ -134,12 +132,12 @@ def test_positional_arguments_keep_their_order():
         TokenManager(**BASE, timeout="3")
 
 
-def test_extra_param_set_twice_sends_the_last_value(http_server):
-    server = http_server(lambda req: token_json("t"))
+def test_extra_param_set_twice_sends_the_last_value(stub):
+    server = stub()
     m = TokenManager(
         "id",
         "secret",
-        token_url=server.url + "/token",
+        token_url=server.token_url,
         extra_params=[("audience", "first"), ("resource", "r"), ("audience", "second")],
     )
     assert m.describe()["extra_params"] == [["audience", "second"], ["resource", "r"]]

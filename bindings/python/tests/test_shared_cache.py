@@ -8,12 +8,10 @@ of skipping."""
 
 from __future__ import annotations
 
-import itertools
 import multiprocessing
 import os
 import socket
 import subprocess
-import threading
 import time
 import urllib.parse
 from pathlib import Path
@@ -24,7 +22,6 @@ import pytest
 from cortiauth import OAuthError, TokenManager
 
 import _workers
-from conftest import token_json
 
 
 @pytest.fixture(scope="module")
@@ -178,18 +175,10 @@ def test_nothing_in_redis_or_the_cache_dir_is_in_clear(servers, redis_url, tmp_p
 
 
 def test_a_holder_killed_while_holding_the_lock_delays_the_others_at_most_the_lock_ttl(
-    redis_url, http_server
+    redis_url, stub
 ):
-    release = threading.Event()
-    count = itertools.count(1)
-
-    def handle(req: Any) -> tuple[int, dict[str, str], bytes]:
-        n = next(count)
-        if n == 1:
-            release.wait(30)  # the holder's request: it is killed meanwhile
-        return token_json(f"tok-{n}")
-
-    server = http_server(handle)
+    # The holder's request is held (it is killed meanwhile); the next ones answer.
+    server = stub({"hold": True}, {})
     options = {
         "client_id": "fleet-client",
         "client_secret": "fleet-secret-9dPq2LxW",
@@ -205,17 +194,14 @@ def test_a_holder_killed_while_holding_the_lock_delays_the_others_at_most_the_lo
     )
     holder.start()
     try:
-        deadline = time.monotonic() + 30
-        while not server.requests and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert server.requests, "the holder sent its request"
+        assert server.wait(requests=1, timeout=30), "the holder sent its request"
         holder.kill()
         holder.join(10)
         t0 = time.monotonic()
         token = TokenManager(**options).get_access_token()
         took = time.monotonic() - t0
     finally:
-        release.set()
+        server.release()
         if holder.is_alive():
             holder.kill()
     assert token == "tok-2"
@@ -225,9 +211,8 @@ def test_a_holder_killed_while_holding_the_lock_delays_the_others_at_most_the_lo
 REDIS_SH = Path(__file__).resolve().parents[3] / "tests" / "servers" / "redis.sh"
 
 
-def test_redis_stopped_mid_run_then_back(redis_url, http_server, tmp_path):
-    count = itertools.count(1)
-    server = http_server(lambda req: token_json(f"tok-{next(count)}"))
+def test_redis_stopped_mid_run_then_back(redis_url, stub, tmp_path):
+    server = stub()  # answers tok-1, tok-2, …
 
     def redis(action: str) -> None:
         subprocess.run(
