@@ -1,26 +1,19 @@
 // The cached path with events on and off: ns per `await getAccessToken()` with no
 // diagnostics_channel subscriber, then with one on `cortiauth` (the core makes no
-// event on the cached path, so the two should be within noise). Against a stub
-// token endpoint on loopback; run with the installed package:
+// event on the cached path, so the two should be within noise). Against the stub
+// token server (CORTIAUTH_STUB_URL); run with the installed package:
 //   node bindings/node/bench/events.mjs   (from a project where `cortiauth` is installed,
 //   e.g. target/cortiauth-node-test after bindings/node/test.sh)
-import { createServer } from 'node:http'
-import { once } from 'node:events'
 import diagnostics from 'node:diagnostics_channel'
 import { TokenManager, CHANNEL } from 'cortiauth'
+
+import { tokenServer } from './stub.mjs'
 
 const N = 300_000
 const ROUNDS = 7
 
-const server = createServer((req, res) => {
-  req.resume()
-  req.on('end', () => {
-    res.writeHead(200, { 'content-type': 'application/json' })
-    res.end(JSON.stringify({ access_token: `tok-${Date.now()}`, token_type: 'Bearer', expires_in: 300 }))
-  })
-}).listen(0, '127.0.0.1')
-await once(server, 'listening')
-const tokenUrl = `http://127.0.0.1:${server.address().port}/token`
+const server = await tokenServer(300, 0)
+const tokenUrl = server.url
 
 async function bestNs(m) {
   await m.getAccessToken()
@@ -54,4 +47,4 @@ for (let i = 0; i < 3; i++) {
 console.log(`cached await getAccessToken(), events off: ${off.toFixed(1)} ns`)
 console.log(`cached await getAccessToken(), events on:  ${on.toFixed(1)} ns (${events} events heard in all)`)
 console.log(`difference: ${(((on - off) / off) * 100).toFixed(1)} %`)
-server.close()
+await server.stop()

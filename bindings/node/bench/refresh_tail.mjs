@@ -1,6 +1,6 @@
-// Refresh tail (issues 10 and 12): 50 concurrent callers loop on
+// Refresh tail: 50 concurrent callers loop on
 // `await getAccessToken()` over several refreshes of a 3 s token from a loopback
-// token endpoint answering in ~20 ms (a tiny http server on its own thread here), and
+// token endpoint answering in ~20 ms (a scenario of the stub token server, tests/stub), and
 // we count the calls that waited more than 1 ms (a whole token request), with and
 // without backgroundRefresh. Then `await headers()` against building the headers by
 // hand around `getAccessTokenSync()`.
@@ -10,9 +10,9 @@
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
-import { once } from 'node:events'
 import { performance } from 'node:perf_hooks'
+
+import { tokenServer } from './stub.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
 const packageDir = resolve(process.argv[2] ?? join(here, '..'))
@@ -23,40 +23,6 @@ const CALLERS = Number(process.env.TAIL_CALLERS ?? 50)
 const LIFETIME_S = Number(process.env.TAIL_LIFETIME_S ?? 3)
 const DELAY_MS = Number(process.env.TAIL_DELAY_MS ?? 20)
 
-// The token endpoint, on its own thread so that it does not share our event loop.
-const SERVER = `
-const { parentPort, workerData } = require('node:worker_threads')
-const http = require('node:http')
-let n = 0
-const server = http.createServer((req, res) => {
-  req.resume()
-  req.on('end', () => {
-    n += 1
-    const token = 'tail-' + n + '-' + 'x'.repeat(900)
-    setTimeout(() => {
-      res.setHeader('content-type', 'application/json')
-      res.end(JSON.stringify({ access_token: token, token_type: 'Bearer', expires_in: workerData.lifetime }))
-    }, workerData.delay)
-  })
-})
-server.listen(0, '127.0.0.1', () => parentPort.postMessage({ port: server.address().port }))
-parentPort.on('message', (m) => { if (m === 'count') parentPort.postMessage({ count: n }) })
-`
-
-async function tokenServer() {
-  const worker = new Worker(SERVER, { eval: true, workerData: { lifetime: LIFETIME_S, delay: DELAY_MS } })
-  const [{ port }] = await once(worker, 'message')
-  return {
-    url: `http://127.0.0.1:${port}/token`,
-    async count() {
-      worker.postMessage('count')
-      const [{ count }] = await once(worker, 'message')
-      return count
-    },
-    stop: () => worker.terminate(),
-  }
-}
-
 const yieldToLoop = () => new Promise((r) => setImmediate(r))
 
 function percentile(sorted, p) {
@@ -65,7 +31,7 @@ function percentile(sorted, p) {
 
 /** `backgroundRefresh` true/false, or null: the noise floor (callers awaiting a constant). */
 async function tail(backgroundRefresh) {
-  const server = await tokenServer()
+  const server = await tokenServer(LIFETIME_S, DELAY_MS, 'tail-{n}-' + 'x'.repeat(900))
   const m =
     backgroundRefresh === null
       ? { getAccessToken: () => Promise.resolve('constant') }
@@ -105,15 +71,9 @@ async function tail(backgroundRefresh) {
   }
 }
 
-async function tokenServerFor(lifetime, delay) {
-  const worker = new Worker(SERVER, { eval: true, workerData: { lifetime, delay } })
-  const [{ port }] = await once(worker, 'message')
-  return { url: `http://127.0.0.1:${port}/token`, stop: () => worker.terminate() }
-}
-
 async function headersVsHand() {
   // Long-lived tokens for this part: 300 s, so every call is a cached read.
-  const longServer = await tokenServerFor(300, 0)
+  const longServer = await tokenServer(300, 0)
   const lm = new TokenManager({ clientId: 'bench', clientSecret: 'bench-secret', tokenUrl: longServer.url })
   await lm.getAccessToken()
   const tenant = lm.tenantName

@@ -14,7 +14,7 @@ import {
   TimeoutError,
   TokenManager,
 } from 'cortiauth'
-import { closedPort, cortiClient, env, stubServer, thrown } from './helpers.mjs'
+import { closedPort, cortiClient, env, stub as startStub, thrown } from './helpers.mjs'
 
 const SECRET = 'wrong-s3cret-for-the-tests-9f2c'
 
@@ -117,7 +117,7 @@ test('nothing listening is a NetworkError, retried, then cooled down', async () 
 })
 
 test('a token endpoint that does not answer is a TimeoutError', async () => {
-  const stub = await stubServer(() => {}) // accepts, never answers: a fault on demand
+  const stub = await startStub([{ hold: true }]) // never answers: a fault on demand
   try {
     const m = new TokenManager({
       clientId: 'c',
@@ -137,10 +137,7 @@ test('a token endpoint that does not answer is a TimeoutError', async () => {
 })
 
 test('a 200 without a token is an InvalidResponseError', async () => {
-  const stub = await stubServer((req, res) => {
-    res.setHeader('content-type', 'application/json')
-    res.end('{"token_type":"Bearer"}')
-  })
+  const stub = await startStub([{ json: { token_type: 'Bearer' } }])
   try {
     const m = new TokenManager({ clientId: 'c', clientSecret: SECRET, tokenUrl: `${stub.url}/token` })
     const e = await rejection(m.getAccessToken())

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto'
 import diagnostics from 'node:diagnostics_channel'
 
 import { TokenManager, fingerprint, CHANNEL, OAuthError } from 'cortiauth'
-import { cortiClient, stubServer, tokenBody } from './helpers.mjs'
+import { cortiClient, stub as startStub } from './helpers.mjs'
 
 const sha256Prefix = (t) => createHash('sha256').update(t).digest('hex').slice(0, 16)
 
@@ -76,16 +76,7 @@ test('a fetch, a rejection and a failure reach diagnostics_channel, without a to
 })
 
 test('setClientSecret: the next token request sends the new secret', async () => {
-  const secrets = []
-  const stub = await stubServer((req, res) => {
-    let body = ''
-    req.on('data', (c) => (body += c))
-    req.on('end', () => {
-      secrets.push(new URLSearchParams(body).get('client_secret'))
-      res.writeHead(200, { 'content-type': 'application/json' })
-      res.end(tokenBody(`tok-${secrets.length}`))
-    })
-  })
+  const stub = await startStub() // answers tok-1, tok-2, …
   const seen = collect('rot-node')
   try {
     const m = new TokenManager({ clientId: 'rot-node', clientSecret: 'first-secret', tokenUrl: `${stub.url}/token` })
@@ -94,6 +85,7 @@ test('setClientSecret: the next token request sends the new secret', async () =>
     assert.equal(await m.getAccessToken(), first, 'the token in use stays')
     assert.ok(m.invalidate(first))
     assert.equal(await m.getAccessToken(), 'tok-2')
+    const secrets = (await stub.log()).map((r) => r.form.client_secret)
     assert.deepEqual(secrets, ['first-secret', 'second-secret'])
     const d = m.describe()
     assert.equal(d.credential_source, 'set_client_secret')

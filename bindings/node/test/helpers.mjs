@@ -1,7 +1,7 @@
-// Shared by the test files: the loopback servers' settings and small stub servers
-// for the faults a real authorization server will not produce on demand.
-import { createServer } from 'node:http'
-import { once } from 'node:events'
+// Shared by the test files: the loopback servers' settings, and the scriptable stub
+// token server (tests/stub) for the faults a real authorization server will not
+// produce on demand.
+import { request } from 'node:http'
 import assert from 'node:assert/strict'
 
 /** A variable exported by tests/servers/with-servers.sh; the suite needs them all. */
@@ -38,30 +38,64 @@ export function claims(token) {
   return JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'))
 }
 
-/** Starts an HTTP server on 127.0.0.1 with `handler`; returns it with its base URL. */
-export async function stubServer(handler) {
-  const sockets = new Set()
-  const server = createServer(handler)
-  server.on('connection', (s) => {
-    sockets.add(s)
-    s.on('close', () => sockets.delete(s))
+/** One call to the stub's control API (CORTIAUTH_STUB_URL): `{ status, body }`. */
+function control(method, path, body) {
+  const at = new URL(path, env('CORTIAUTH_STUB_URL'))
+  const payload = body === undefined ? undefined : JSON.stringify(body)
+  return new Promise((resolve, reject) => {
+    // No agent: each call closes its connection, so nothing keeps the event loop alive.
+    const req = request(at, { method, agent: false, headers: { 'content-type': 'application/json' } }, (res) => {
+      const chunks = []
+      res.on('data', (c) => chunks.push(c))
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString()
+        resolve({ status: res.statusCode, body: text ? JSON.parse(text) : null })
+      })
+    })
+    req.on('error', reject)
+    req.end(payload)
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address()
+}
+
+/**
+ * A scenario of the scriptable stub token server (tests/stub/README.md): its own
+ * loopback port answering by `steps` (`{}` is a token `tok-N`; `{ status: 503 }`,
+ * `{ hold: true }`, `{ error: 'invalid_client' }`, `{ redirect: url }`, `{ api: {} }`, …),
+ * with a log of what it received. `url` is its base URL, `tokenUrl` its `/token`.
+ */
+export async function stub(steps = [], options = {}) {
+  const created = await control('POST', '/scenarios', { steps, ...options })
+  assert.equal(created.status, 201, JSON.stringify(created.body))
+  const at = `/scenarios/${created.body.id}`
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: created.body.url,
+    tokenUrl: created.body.token_url,
+    /** Every request received so far: `{ method, path, headers, body, form }`. */
+    async log() {
+      return (await control('GET', at)).body.log
+    },
+    /** Waits until each counter (`requests`, `answered`, `abandoned`) reaches its value. */
+    async wait(atLeast, timeoutMs = 10_000) {
+      const query = new URLSearchParams({ ...atLeast, timeout_ms: String(timeoutMs) })
+      return (await control('GET', `${at}/wait?${query}`)).status === 200
+    },
+    /** Lets held requests (and every later one) answer. */
+    async release() {
+      assert.equal((await control('POST', `${at}/release`)).status, 204)
+    },
+    /** Replaces the steps; the next request gets the first. */
+    async setSteps(next) {
+      assert.equal((await control('PUT', `${at}/steps`, { steps: next })).status, 204)
+    },
     async close() {
-      for (const s of sockets) s.destroy()
-      server.close()
-      await once(server, 'close')
+      await control('DELETE', at)
     },
   }
 }
 
-/** A loopback port with nothing listening on it. */
+/** A loopback port with nothing listening on it (a stub scenario, stopped). */
 export async function closedPort() {
-  const s = await stubServer(() => {})
+  const s = await stub()
   const port = Number(new URL(s.url).port)
   await s.close()
   return port
@@ -82,28 +116,12 @@ export function signal() {
  * came in, `release()` lets every held request answer with `accessToken`.
  */
 export async function heldTokenServer(accessToken) {
-  const arrived = signal()
-  const release = signal()
-  const stub = await stubServer(async (req, res) => {
-    arrived.resolve()
-    await release.promise
-    res.setHeader('content-type', 'application/json')
-    res.end(tokenBody(accessToken))
+  const s = await stub([{ access_token: accessToken, hold: true }])
+  const arrived = s.wait({ requests: 1 }, 60_000).then((ok) => {
+    if (!ok) throw new Error('no token request arrived')
   })
-  return {
-    url: stub.url,
-    arrived: arrived.promise,
-    release: () => release.resolve(),
-    async close() {
-      release.resolve()
-      await stub.close()
-    },
-  }
-}
-
-/** A valid token response, for stubs. */
-export function tokenBody(accessToken, expiresIn = 300) {
-  return JSON.stringify({ access_token: accessToken, token_type: 'Bearer', expires_in: expiresIn, scope: 'openid' })
+  arrived.catch(() => {}) // a test that never awaits it is not an unhandled rejection
+  return { url: s.url, arrived, release: () => s.release(), close: () => s.close(), log: () => s.log() }
 }
 
 /** The exception `fn` throws (fails the test when it throws none). */

@@ -6,23 +6,14 @@ import assert from 'node:assert/strict'
 import { createHook } from 'node:async_hooks'
 
 import { TokenManager } from 'cortiauth'
-import { signal, stubServer, tokenBody } from './helpers.mjs'
+import { signal, stub as startStub } from './helpers.mjs'
 
 test('while a refresh ahead is in flight, callers get the still-valid token', { timeout: 30_000 }, async () => {
-  let requests = 0
-  const refreshArrived = signal()
-  const release = signal()
-  const stub = await stubServer(async (req, res) => {
-    for await (const _ of req);
-    requests += 1
-    const n = requests
-    if (n === 2) {
-      refreshArrived.resolve()
-      await release.promise
-    }
-    res.setHeader('content-type', 'application/json')
-    res.end(tokenBody(`token-${n}`, 60))
-  })
+  // The first token answers at once; the refresh (and anything after it) is held.
+  const stub = await startStub([
+    { access_token: 'token-{n}', expires_in: 60 },
+    { access_token: 'token-{n}', expires_in: 60, hold: true },
+  ])
   try {
     // marginFraction 1: a token is due for refresh as soon as it arrives, and usable
     // for its whole lifetime (less the skew): every call after the first is "ahead".
@@ -58,32 +49,24 @@ test('while a refresh ahead is in flight, callers get the still-valid token', { 
       [],
       'no call in the refresh window takes a thread-pool hop',
     )
-    await refreshArrived.promise
+    assert.ok(await stub.wait({ requests: 2 }), 'the refresh request arrived')
     // Every call comes back while the refresh is held: the refresh runs on the core's
     // worker thread, so no caller waits for it.
     const timedOut = new Promise((r) => setTimeout(r, 10_000).unref())
     await Promise.race([twenty.promise, timedOut])
     assert.equal(settled.length, 20, `${settled.length} of 20 calls came back while the refresh was held`)
     assert.ok(settled.every(([, t]) => t === 'token-1'))
-    release.resolve()
+    await stub.release()
     const all = await Promise.all(calls)
     assert.ok(all.every((t) => t === 'token-1' || t === 'token-2'))
-    assert.equal(requests, 2, 'one refresh for all callers')
+    assert.equal((await stub.log()).length, 2, 'one refresh for all callers')
   } finally {
-    release.resolve()
     await stub.close()
   }
 })
 
 test('concurrent cold callers each ask the core, which sends one request', async () => {
-  let requests = 0
-  const stub = await stubServer(async (req, res) => {
-    for await (const _ of req);
-    requests += 1
-    await new Promise((r) => setTimeout(r, 50))
-    res.setHeader('content-type', 'application/json')
-    res.end(tokenBody('only-token', 300))
-  })
+  const stub = await startStub([{ access_token: 'only-token', delay_ms: 50 }])
   try {
     const m = new TokenManager({ clientId: 'c', clientSecret: 's', tokenUrl: `${stub.url}/token` })
     const got = await Promise.all([
@@ -92,7 +75,7 @@ test('concurrent cold callers each ask the core, which sends one request', async
       ...Array.from({ length: 50 }, () => m.headers().then((h) => h.Authorization.slice(7))),
     ])
     assert.ok(got.every((t) => t === 'only-token'))
-    assert.equal(requests, 1)
+    assert.equal((await stub.log()).length, 1)
     assert.equal(m.stats().tokenRequests, 1)
   } finally {
     await stub.close()

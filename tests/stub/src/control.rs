@@ -101,7 +101,7 @@ fn route(request: &Request, registry: &Registry) -> Answer {
             match (method, rest) {
                 ("GET", []) => (200, Some(scenario.to_json())),
                 ("DELETE", []) => {
-                    scenario.release();
+                    scenario.stop();
                     registry.scenarios.lock().unwrap().remove(&id);
                     (204, None)
                 }

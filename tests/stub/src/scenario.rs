@@ -155,6 +155,9 @@ impl Scenario {
         let deadline = Instant::now() + timeout;
         let mut state = self.shared.lock();
         while !done(&state.counts) {
+            if self.shared.stop.load(Ordering::SeqCst) {
+                return false;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return false;
@@ -172,6 +175,14 @@ impl Scenario {
     /// Waits until `n` requests have arrived (a signal, not a sleep).
     pub fn wait_for_requests(&self, n: usize, timeout: Duration) -> bool {
         self.wait(timeout, |c| c.requests >= n)
+    }
+
+    /// Stops listening; held requests are closed without an answer and waits end.
+    pub fn stop(&self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        self.shared.changed.notify_all();
+        // Wake the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
     }
 
     /// The counters and the log as JSON (what `GET /scenarios/{id}` answers).
@@ -194,10 +205,7 @@ impl Scenario {
 
 impl Drop for Scenario {
     fn drop(&mut self) {
-        self.shared.stop.store(true, Ordering::SeqCst);
-        self.shared.changed.notify_all();
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.addr);
+        self.stop();
     }
 }
 
