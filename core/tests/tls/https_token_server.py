@@ -3,6 +3,12 @@
 Usage: https_token_server.py CERT KEY PORTFILE
 Serves POST /token -> {"access_token": "tls-token", "expires_in": 300} over TLS on a
 free loopback port, which it writes to PORTFILE once listening.
+
+Why not the stub token server (tests/stub): this test needs a server speaking TLS
+with a certificate chain the test makes itself (openssl, a private CA), and the
+stub speaks plain HTTP only, so that it stays free of a TLS stack. Python's `ssl`
+(OpenSSL) is also a different TLS implementation from the client's rustls: the
+test checks that they interoperate, which a rustls server would not show.
 """
 import http.server
 import json

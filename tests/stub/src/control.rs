@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::io::BufReader;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ struct Registry {
 impl Stub {
     /// Starts the control listener on `bind` (`127.0.0.1:0` for any free port).
     pub fn start(bind: &str) -> std::io::Result<Stub> {
-        let listener = TcpListener::bind(bind)?;
+        let listener = crate::tcp::listen(bind)?;
         let addr = listener.local_addr()?;
         let stop = Arc::new(AtomicBool::new(false));
         let registry = Arc::new(Registry::default());

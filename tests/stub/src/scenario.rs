@@ -3,7 +3,7 @@
 //! usable inside a test's runtime, from benchmarks and across `fork`.
 
 use std::io::{BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -73,7 +73,7 @@ impl Scenario {
     /// As [`Scenario::start`], closing keep-alive connections idle for `idle`
     /// (as Node's HTTP server does after 5 s).
     pub fn start_with(steps: Vec<Step>, idle_close: Option<Duration>) -> Scenario {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let listener = crate::tcp::listen("127.0.0.1:0").expect("a loopback port");
         let addr = listener.local_addr().expect("a bound address");
         let shared = Arc::new(Shared {
             state: Mutex::new(State {

@@ -31,7 +31,7 @@ pub struct RawServer {
 impl RawServer {
     /// Starts serving `script` on a loopback port.
     pub fn start(script: RawScript) -> RawServer {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("a loopback port");
+        let listener = listen("127.0.0.1:0").expect("a loopback port");
         let port = listener.local_addr().expect("a bound address").port();
         let closed = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(AtomicBool::new(false));
@@ -96,9 +96,15 @@ fn serve(mut conn: TcpStream, script: &RawScript) {
     }
 }
 
+/// A listener on `addr` (`127.0.0.1:0`: any free loopback port). Every listener of
+/// the stub (the control API, each scenario, the raw servers) is made here.
+pub(crate) fn listen(addr: &str) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+}
+
 /// A loopback port where nothing listens (connection refused), free a moment ago.
 pub fn closed_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
+    listen("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a loopback port")
