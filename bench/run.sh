@@ -1,4 +1,17 @@
 #!/usr/bin/env bash
+# THE entry point of the benchmarks (none is a test; nothing in CI runs them):
+#
+#   bench/run.sh [side] [--quick]   the side-by-side benchmark (below)
+#   bench/run.sh rust               criterion (bench/rust/benches/token.rs), then the
+#                                   cached-cost and refresh-tail harnesses (bench/rust/src/bin)
+#   bench/run.sh python [ARGS]      bench/python/run.sh: import, cached path vs authlib
+#   bench/run.sh node               bench/node/run.sh: cached path vs simple-oauth2 and
+#                                   openid-client, refresh tail, events on/off
+#   bench/run.sh c [ITERATIONS]     bench/c/run.sh: the C cached paths, shared and static
+#
+# Every benchmark that needs a token endpoint uses the stub token server
+# (tests/stub) or the loopback Keycloak, started by tests/servers/with-servers.sh.
+#
 # The side-by-side benchmark: cortiauth (Rust, Python, Node) and each
 # language's peers (Go golang.org/x/oauth2, Python authlib, Node simple-oauth2 and
 # @corti/sdk) against ONE loopback token endpoint; prints one markdown table and, for a
@@ -8,12 +21,12 @@
 #   bench/run.sh --quick    short smoke run (~1.5 min); writes target/bench/quick.md
 #
 # Builds everything with the project's own means into target/bench (git-ignored):
-# the Rust example (cargo --release --locked), the wheel (maturin, as
+# the Rust harness (cargo --release --locked), the wheel (maturin, as
 # bindings/python/test.sh) in a bench virtualenv with bench/python/requirements.txt,
 # the addon (npm run build in bindings/node, packed and installed into bench/node next
 # to its pinned peers), the Go token server and Go peer (bench/go, go.sum pinned).
 # Needs: cargo, go, python3 (venv), node + npm; reaches only the package registries
-# (first run) and 127.0.0.1. Not a test: nothing in CI runs it.
+# (first run) and 127.0.0.1.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,11 +36,23 @@ WORK="$TARGET/bench"
 PYTHON="${PYTHON:-python3}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1 PYTHONDONTWRITEBYTECODE=1
 
+case "${1:-}" in
+    rust)
+        shift
+        cd "$ROOT"
+        cargo bench --locked -p cortiauth-bench --bench token -- "$@"
+        cargo run --quiet --release --locked -p cortiauth-bench --bin cached_cost
+        exec cargo run --quiet --release --locked -p cortiauth-bench --bin refresh_tail
+        ;;
+    python | node | c) lang="$1"; shift; exec "$HERE/$lang/run.sh" "$@" ;;
+    side) shift ;;
+esac
+
 QUICK=0
 for arg in "$@"; do
     case "$arg" in
         --quick) QUICK=1 ;;
-        -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,30p' "$0"; exit 0 ;;
         *) echo "bench/run.sh: unknown argument $arg (use --quick)" >&2; exit 2 ;;
     esac
 done
@@ -49,9 +74,9 @@ log "building the Go token server and the Go peer"
 (cd "$HERE/go" && GOFLAGS=-mod=readonly nice -n 10 go build -o "$WORK/tokenserver" ./tokenserver &&
     GOFLAGS=-mod=readonly nice -n 10 go build -o "$WORK/go-peer" ./peer)
 
-log "building the Rust harness (core/examples/bench_side.rs, release)"
-(cd "$ROOT" && nice -n 10 cargo build --quiet --release --locked -p cortiauth --example bench_side)
-RUST_BIN="$TARGET/release/examples/bench_side"
+log "building the Rust harness (bench/rust/src/bin/bench_side.rs, release)"
+(cd "$ROOT" && nice -n 10 cargo build --quiet --release --locked -p cortiauth-bench --bin bench_side)
+RUST_BIN="$TARGET/release/bench_side"
 
 log "building the wheel (maturin) and the bench virtualenv"
 BUILD_VENV="$WORK/py-build"

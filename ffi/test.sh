@@ -75,7 +75,7 @@ env -u CORTI_CLIENT_ID -u CORTI_CLIENT_SECRET "$parity/run_c" <"$parity/cases.tx
 # The Rust reference. Under scripts/test-suites.sh, built with the packages and
 # features of its workspace test run (CORTIAUTH_WORKSPACE_BUILD), which built it already.
 # shellcheck disable=SC2086
-cargo build -q --locked ${CORTIAUTH_WORKSPACE_BUILD:--p cortiauth} --example parity_reference
+cargo build -q --locked ${CORTIAUTH_WORKSPACE_BUILD:--p cortiauth-parity} --example parity_reference
 "${CARGO_TARGET_DIR:-$PWD/target}/debug/examples/parity_reference" tests/parity/cases.json >"$parity/rust.txt"
 strip_agent() { sed 's/,"user_agent":"[^"]*"//' "$1"; }
 if ! diff -u <(strip_agent "$parity/rust.txt") <(strip_agent "$parity/c.txt"); then

@@ -58,7 +58,7 @@ rm -rf "$VENV"
 
 # 4. Lint and stubs.
 log "ruff check"
-"$VENV/bin/ruff" check --no-cache --config "$HERE/pyproject.toml" "$HERE/python" "$HERE/tests" "$HERE/bench" "$ROOT/tests/parity/run_python.py" "$ROOT/examples/python"
+"$VENV/bin/ruff" check --no-cache --config "$HERE/pyproject.toml" "$HERE/python" "$HERE/tests" "$ROOT/bench/python" "$ROOT/tests/parity/run_python.py" "$ROOT/examples/python"
 log "mypy.stubtest cortiauth._native; mypy --strict on the installed package and tests/typed_usage.py"
 (
     cd "$WORK"

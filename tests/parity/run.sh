@@ -15,7 +15,7 @@ cd "$root"
 # The Rust reference. Under scripts/test-suites.sh, built with the packages and
 # features of its workspace test run (CORTIAUTH_WORKSPACE_BUILD), which built it already.
 # shellcheck disable=SC2086
-cargo build -q --locked ${CORTIAUTH_WORKSPACE_BUILD:--p cortiauth} --example parity_reference
+cargo build -q --locked ${CORTIAUTH_WORKSPACE_BUILD:--p cortiauth-parity} --example parity_reference
 "${CARGO_TARGET_DIR:-$PWD/target}/debug/examples/parity_reference" tests/parity/cases.json >"$out/rust.txt"
 # The CLI: canonical keys onto flags.
 python3 tests/parity/run_cli.py "$root/target/debug/cortiauth" tests/parity/cases.json >"$out/cli.txt"

@@ -1,26 +1,26 @@
 #!/usr/bin/env bash
 # C benchmark of the cached token paths (release build, single thread), linked
-# against the shared and the static library. Not part of ffi/test.sh.
+# against the shared and the static library (not a test; `bench/run.sh c` runs it).
 #
-#   ffi/bench.sh [iterations]
+#   bench/c/run.sh [iterations]
 #
 # Uses the loopback Keycloak's 300 s client (so no refresh falls inside the run);
-# starts the servers like ffi/test.sh when their variables are not set.
+# starts the servers (tests/servers/with-servers.sh) unless they are up.
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
 cd "$root"
 # The loopback servers: started for this run unless their variables are set.
-[ -n "${CORTIAUTH_KEYCLOAK_URL:-}" ] || exec "$root/tests/servers/with-servers.sh" run "$root/ffi/bench.sh" "$@"
-
+[ -n "${CORTIAUTH_KEYCLOAK_URL:-}" ] || exec "$root/tests/servers/with-servers.sh" run "$here/run.sh" "$@"
 work=$root/target/cortiauth-c/bench
 rm -rf "$work"
 ffi/install.sh --prefix "$work/prefix" --profile release >/dev/null
 export PKG_CONFIG_PATH=$work/prefix/lib/pkgconfig
 # shellcheck disable=SC2046
-cc -O2 -std=c99 -Wall -Wextra -Werror -o "$work/bench_shared" ffi/bench/bench.c \
+cc -O2 -std=c99 -Wall -Wextra -Werror -o "$work/bench_shared" bench/c/bench.c \
   $(pkg-config --cflags --libs cortiauth) -Wl,-rpath,"$work/prefix/lib"
 # shellcheck disable=SC2046
-cc -O2 -std=c99 -Wall -Wextra -Werror -o "$work/bench_static" ffi/bench/bench.c \
+cc -O2 -std=c99 -Wall -Wextra -Werror -o "$work/bench_static" bench/c/bench.c \
   $(pkg-config --cflags cortiauth) "$work/prefix/lib/libcortiauth.a" \
   $(pkg-config --libs-only-other --libs-only-l --static cortiauth | sed 's/-lcortiauth//')
 

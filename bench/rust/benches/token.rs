@@ -1,6 +1,6 @@
 //! Cached-path and cold-path costs of `TokenManager`.
 //!
-//! `cargo bench -p cortiauth --bench token` prints:
+//! `cargo bench -p cortiauth-bench --bench token` (or `bench/run.sh rust`) prints:
 //! - cached/token, cached/with_token: one thread, token in cache;
 //!   cached/token_private_key_jwt: the same with `private_key_jwt`;
 //! - cached/token_2_threads: per-call time while two threads call at once;
@@ -11,8 +11,8 @@
 //! - cached/token_async: the first poll of `token_async` with a cached token;
 //! - cached/token_events_on: cached/token with an event listener set.
 //!
-//! `examples/cached_cost` measures the cached path in thread CPU time (stable on a
-//! busy machine) and `examples/refresh_tail` the refresh tail (calls that wait > 1 ms).
+//! `cached_cost` (src/bin) measures the cached path in thread CPU time (stable on a
+//! busy machine) and `refresh_tail` the refresh tail (calls that wait > 1 ms).
 
 // criterion_group! makes a public function; a benchmark is not an API.
 #![allow(missing_docs)]
@@ -24,32 +24,11 @@ use std::time::{Duration, Instant};
 
 use cortiauth::{Config, TokenManager};
 use criterion::{criterion_group, criterion_main, Criterion};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
-struct Endpoint {
-    _rt: tokio::runtime::Runtime,
-    server: MockServer,
-}
-
-fn endpoint() -> Endpoint {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(async {
-        let server = MockServer::start().await;
-        Mock::given(method("POST"))
-            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
-                "access_token": "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl",
-                "expires_in": 300, "token_type": "Bearer", "scope": "openid"
-            })))
-            .mount(&server)
-            .await;
-        server
-    });
-    Endpoint { _rt: rt, server }
+/// The loopback token endpoint: a stub scenario answering at once (tests/stub).
+fn endpoint() -> cortiauth_stub::Scenario {
+    cortiauth_stub::Scenario::start(vec![cortiauth_stub::Step::token()
+        .access_token("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJiZW5jaCJ9.c2lnbmF0dXJl")])
 }
 
 fn manager(url: &str) -> TokenManager {
@@ -64,7 +43,7 @@ fn manager(url: &str) -> TokenManager {
 
 fn cached(c: &mut Criterion) {
     let ep = endpoint();
-    let m = manager(&format!("{}/token", ep.server.uri()));
+    let m = manager(&ep.token_url());
     m.token().unwrap();
     let mut g = c.benchmark_group("cached");
     g.bench_function("token", |b| b.iter(|| black_box(m.token().unwrap())));
@@ -119,7 +98,7 @@ fn cached(c: &mut Criterion) {
     });
     // Events on (a listener, as the bindings set one): the cached path makes
     // none, so this is cached/token again (the goal: within 5 %).
-    let listened = manager(&format!("{}/token", ep.server.uri()));
+    let listened = manager(&ep.token_url());
     let events = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = Arc::clone(&events);
     listened.on_event(move |_| {
@@ -171,7 +150,7 @@ fn two_threads(m: &TokenManager, iters: u64, call: fn(&TokenManager)) -> Duratio
 
 fn cold(c: &mut Criterion) {
     let ep = endpoint();
-    let url = format!("{}/token", ep.server.uri());
+    let url = ep.token_url();
     let m = manager(&url);
     let client = reqwest::blocking::Client::builder()
         .redirect(reqwest::redirect::Policy::none())

@@ -2,7 +2,7 @@
 //! machine, unlike wall-clock benchmarks): `token()` and `with_token()`, on 1
 //! and on 2 threads at once.
 //!
-//! `cargo run --release -p cortiauth --example cached_cost`
+//! `cargo run --release -p cortiauth-bench --bin cached_cost`
 
 #[allow(dead_code)]
 use std::hint::black_box;

@@ -2,8 +2,8 @@
 // diagnostics_channel subscriber, then with one on `cortiauth` (the core makes no
 // event on the cached path, so the two should be within noise). Against the stub
 // token server (CORTIAUTH_STUB_URL); run with the installed package:
-//   node bindings/node/bench/events.mjs   (from a project where `cortiauth` is installed,
-//   e.g. target/cortiauth-node-test after bindings/node/test.sh)
+//   bench/node/run.sh (or node events.mjs here, with `cortiauth` installed,
+//   and the servers up)
 import diagnostics from 'node:diagnostics_channel'
 import { TokenManager, CHANNEL } from 'cortiauth'
 

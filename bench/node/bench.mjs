@@ -14,7 +14,7 @@ const FETCHES = Number(process.env.BENCH_FETCHES ?? 100)
 
 function need(name) {
   const v = process.env[name]
-  if (!v) throw new Error(`${name} is not set: run bindings/node/bench.sh (it starts the loopback servers)`)
+  if (!v) throw new Error(`${name} is not set: run bench/node/run.sh (it starts the loopback servers)`)
   return v
 }
 

@@ -5,8 +5,7 @@ logger at INFO with a handler and an OpenTelemetry MeterProvider with a reader.
 Also ns per TokenManager() construction. Needs opentelemetry-sdk (the test
 virtualenv has it) and the loopback servers:
 
-    tests/servers/with-servers.sh target/python/test-venv/bin/python \\
-        bindings/python/bench/bench_events.py
+    bench/python/run.sh --events
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
  *   - cortiauth_manager_get_token_buf into a caller buffer (no allocation),
  *   - cortiauth_manager_get_token + cortiauth_string_free (one allocation).
  * Needs a token endpoint: CORTI_CLIENT_ID, CORTI_CLIENT_SECRET, CORTI_TOKEN_URL
- * (ffi/bench.sh points them at the loopback Keycloak's 300 s client).
+ * (bench/c/run.sh points them at the loopback Keycloak's 300 s client).
  *
  *   bench [iterations]
  */

@@ -5,7 +5,7 @@ import { request } from 'node:http'
 
 function control(method, path, body) {
   const base = process.env.CORTIAUTH_STUB_URL
-  if (!base) throw new Error('CORTIAUTH_STUB_URL is not set: run the bench through bindings/node/bench.sh')
+  if (!base) throw new Error('CORTIAUTH_STUB_URL is not set: run the bench through bench/node/run.sh')
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, base), { method, agent: false }, (res) => {
       const chunks = []

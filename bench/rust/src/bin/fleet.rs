@@ -5,9 +5,9 @@
 //! without (it must not change: the cached path never touches the store).
 //!
 //! ```sh
-//! cargo run --release -p cortiauth --features redis --example fleet            # file store
-//! CORTIAUTH_REDIS_URL=redis://… cargo run --release -p cortiauth --features redis --example fleet -- redis
-//! cargo run --release -p cortiauth --features redis --example fleet -- file 2 1   # 2 s tokens, 1 lifetime
+//! cargo run --release -p cortiauth-bench --bin fleet            # file store
+//! CORTIAUTH_REDIS_URL=redis://… cargo run --release -p cortiauth-bench --bin fleet -- redis
+//! cargo run --release -p cortiauth-bench --bin fleet -- file 2 1   # 2 s tokens, 1 lifetime
 //! ```
 //!
 //! Every fleet runs at the same time against its own loopback token endpoint

@@ -10,7 +10,7 @@
 //! - building a manager (µs);
 //! - a new manager's first token vs a bare reqwest POST with a new client.
 //!
-//! `cargo run --release -p cortiauth --example refresh_tail [-- seconds]`
+//! `cargo run --release -p cortiauth-bench --bin refresh_tail [-- seconds]`
 
 #[allow(dead_code)]
 use std::sync::{Arc, Barrier};

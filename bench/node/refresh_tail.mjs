@@ -5,7 +5,7 @@
 // without backgroundRefresh. Then `await headers()` against building the headers by
 // hand around `getAccessTokenSync()`.
 //
-//   node bench/refresh_tail.mjs [PACKAGE_DIR]      (default: bindings/node, addon built)
+//   node bench/node/refresh_tail.mjs [PACKAGE_DIR]      (default: bindings/node, addon built)
 // Environment: TAIL_SECONDS (12), TAIL_CALLERS (50), TAIL_LIFETIME_S (3), TAIL_DELAY_MS (20).
 import { createRequire } from 'node:module'
 import { dirname, join, resolve } from 'node:path'
@@ -15,7 +15,7 @@ import { performance } from 'node:perf_hooks'
 import { tokenServer } from './stub.mjs'
 
 const here = dirname(fileURLToPath(import.meta.url))
-const packageDir = resolve(process.argv[2] ?? join(here, '..'))
+const packageDir = resolve(process.argv[2] ?? join(here, '..', '..', 'bindings', 'node'))
 const { TokenManager, coreVersion } = createRequire(join(packageDir, 'package.json'))(join(packageDir, 'index.js'))
 
 const SECONDS = Number(process.env.TAIL_SECONDS ?? 12)

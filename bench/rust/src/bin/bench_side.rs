@@ -1,7 +1,7 @@
 //! The Rust side of the side-by-side benchmark (`bench/run.sh`): cortiauth's
 //! `TokenManager` and bare reqwest against the benchmark's loopback token endpoint.
 //!
-//!     cargo run --release -p cortiauth --example bench_side -- BASE_URL [all|rss]
+//!     cargo run --release -p cortiauth-bench --bin bench_side -- BASE_URL [all|rss]
 //!
 //! Prints one JSON object per figure on stdout (`lang`, `impl`, `metric`, `value`,
 //! optional `extra`); `bench/report.py` turns them into the table. Environment:
