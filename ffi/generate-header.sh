@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Generates include/cortiauth.h from ffi/src with a pinned cbindgen (installed on
-# first use into target/tools/, or $CORTIAUTH_TOOLS_DIR).
+# first use into the machine's cortiauth cache, ~/.cache/cortiauth/tools/ as for
+# Keycloak, so a fresh clone does not build it again; or $CORTIAUTH_TOOLS_DIR).
 #
 #   ffi/generate-header.sh           rewrite include/cortiauth.h
 #   ffi/generate-header.sh --check   exit 1, showing the diff, if the committed
@@ -8,7 +9,7 @@
 set -euo pipefail
 CBINDGEN_VERSION=0.29.4
 root=$(cd "$(dirname "$0")/.." && pwd)
-tools=${CORTIAUTH_TOOLS_DIR:-$root/target/tools}
+tools=${CORTIAUTH_TOOLS_DIR:-${CORTIAUTH_CACHE_DIR:-$HOME/.cache/cortiauth}/tools}
 bin=$tools/cbindgen-$CBINDGEN_VERSION/bin/cbindgen
 
 if [ ! -x "$bin" ] || [ "$("$bin" --version 2>/dev/null)" != "cbindgen $CBINDGEN_VERSION" ]; then

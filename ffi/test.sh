@@ -19,6 +19,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=../tests/servers/lib.sh
+. tests/servers/lib.sh # cargo_out
 
 # The loopback servers: started for this run unless their variables are set.
 [ -n "${CORTIAUTH_KEYCLOAK_URL:-}" ] || exec "$root/tests/servers/with-servers.sh" run "$root/ffi/test.sh" "$@"
@@ -76,7 +78,7 @@ env -u CORTI_CLIENT_ID -u CORTI_CLIENT_SECRET "$parity/run_c" <"$parity/cases.tx
 # features of its workspace test run (CORTIAUTH_WORKSPACE_BUILD), which built it already.
 # shellcheck disable=SC2086
 cargo build -q --locked ${CORTIAUTH_WORKSPACE_BUILD:--p cortiauth-parity} --example parity_reference
-"${CARGO_TARGET_DIR:-$PWD/target}/debug/examples/parity_reference" tests/parity/cases.json >"$parity/rust.txt"
+"$(cargo_out debug)/examples/parity_reference" tests/parity/cases.json >"$parity/rust.txt"
 strip_agent() { sed 's/,"user_agent":"[^"]*"//' "$1"; }
 if ! diff -u <(strip_agent "$parity/rust.txt") <(strip_agent "$parity/c.txt"); then
   echo "ffi/test.sh: the C setters describe differently from the Rust reference (above)" >&2

@@ -16,7 +16,7 @@
 #            under qemu-aarch64 with Debian's arm64 glibc (both installed by this
 #            script with apt-get when missing and possible)
 #   sdist    (with --sdist) pip install of the sdist in a fresh virtualenv: maturin
-#            from the package index, a full Rust build from scratch
+#            from the package index, a full Rust build from scratch (dev profile)
 #
 #   scripts/test-dist.sh [--sdist] [python|npm|c|sdist ...]
 set -euo pipefail
@@ -244,7 +244,10 @@ test_sdist() {
   has_licenses "$work/sdist-src" "the sdist"
   python3 -m venv "$venv"
   # pip builds it as a user's machine would: maturin from the index, cargo from PATH.
-  (cd "$work" && env -u CARGO_TARGET_DIR "$venv/bin/pip" install -q "$dist/python/cortiauth-$version.tar.gz")
+  # In the dev profile: what this checks is that the sdist is complete and builds
+  # (the release profile's code is what the wheels above run); 40 s instead of 68.
+  (cd "$work" && env -u CARGO_TARGET_DIR -u CARGO_BUILD_TARGET MATURIN_PEP517_ARGS="--profile dev" \
+    "$venv/bin/pip" install -q "$dist/python/cortiauth-$version.tar.gz")
   (cd "$work" && "$venv/bin/python" -c '
 import os, cortiauth
 t = cortiauth.TokenManager(os.environ["CORTIAUTH_KC_CLIENT_ID"], os.environ["CORTIAUTH_KC_CLIENT_SECRET"], token_url=os.environ["CORTIAUTH_KC_TOKEN_URL_BASE"]).get_access_token()

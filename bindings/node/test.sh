@@ -30,7 +30,13 @@ for f in native.js native.d.ts; do
   if [ -f "$f" ]; then cp "$f" "$scratch/$f.committed"; else : > "$scratch/$f.committed"; fi
 done
 if [ -n "${CORTIAUTH_TEST_DIST:-}" ]; then
-  npm run --silent build:debug
+  # Under scripts/test-suites.sh, with the packages and features of its workspace
+  # test build (CORTIAUTH_WORKSPACE_BUILD, all target kinds it built): every crate but
+  # this addon is already built, so this is a few seconds instead of the whole tree.
+  workspace=()
+  # shellcheck disable=SC2206
+  [ -z "${CORTIAUTH_WORKSPACE_BUILD:-}" ] || workspace=(-- $CORTIAUTH_WORKSPACE_BUILD --lib --bins --tests --examples)
+  npm run --silent build:debug -- ${workspace[@]+"${workspace[@]}"}
   libc=gnu
   if ldd --version 2>&1 | grep -qi musl; then libc=musl; fi
   platform="$(node -p 'process.platform + "-" + process.arch')-$libc"

@@ -14,7 +14,7 @@ FAULT_WINDOW=14   # error answers for this long: longer than a 10 s token
 FAULT_RUN=22      # the proxy's run, from the first token
 FAULT_DURATION=21 # the script's run, from its first token
 
-PROXY_BIN="$TARGET/debug/fault-proxy" # built by run.sh
+PROXY_BIN="$(cargo_out debug)/fault-proxy" # built by run.sh
 # The kill scenario restarted Keycloak on another port: read where it is now.
 # shellcheck disable=SC1091
 . "$RD/keycloak.env"

@@ -7,6 +7,8 @@
 # and fails unless all of them are byte-identical once `user_agent` is removed.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../servers/lib.sh
+. "$root/tests/servers/lib.sh" # cargo_out
 out="$root/target/parity"
 mkdir -p "$out"
 cd "$root"
@@ -16,9 +18,9 @@ cd "$root"
 # features of its workspace test run (CORTIAUTH_WORKSPACE_BUILD), which built it already.
 # shellcheck disable=SC2086
 cargo build -q --locked ${CORTIAUTH_WORKSPACE_BUILD:--p cortiauth-parity} --example parity_reference
-"${CARGO_TARGET_DIR:-$PWD/target}/debug/examples/parity_reference" tests/parity/cases.json >"$out/rust.txt"
+"$(cargo_out debug)/examples/parity_reference" tests/parity/cases.json >"$out/rust.txt"
 # The CLI: canonical keys onto flags.
-python3 tests/parity/run_cli.py "$root/target/debug/cortiauth" tests/parity/cases.json >"$out/cli.txt"
+python3 tests/parity/run_cli.py "$(cargo_out debug)/cortiauth" tests/parity/cases.json >"$out/cli.txt"
 
 strip_agent() {
   python3 - "$1" <<'PY'
@@ -54,7 +56,7 @@ done
 # tests/parity/names.json is generated from the core's settings table.
 echo "parity: old and unknown setting names"
 if ! "$root/target/python/test-venv/bin/python" tests/parity/run_names.py \
-  --c "$root/target/cortiauth-c/prefix/lib/libcortiauth.so" --cli "$root/target/debug/cortiauth"; then
+  --c "$root/target/cortiauth-c/prefix/lib/libcortiauth.so" --cli "$(cargo_out debug)/cortiauth"; then
   fail=1
 fi
 if ! node tests/parity/run_names.mjs "$root/target/cortiauth-node-test/node_modules/cortiauth"; then

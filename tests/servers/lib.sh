@@ -18,6 +18,10 @@ CORTIAUTH_CACHE_DIR="${CORTIAUTH_CACHE_DIR:-$HOME/.cache/cortiauth}"
 say() { printf 'servers: %s\n' "$*" >&2; }
 die() { printf 'servers: ERROR: %s\n' "$*" >&2; exit 1; }
 
+# Where cargo puts the builds of a profile (`debug`, `release`): under the target
+# triple when CARGO_BUILD_TARGET names one (scripts/test.sh does).
+cargo_out() { printf '%s/%s%s\n' "${CARGO_TARGET_DIR:-$(cd "$SERVERS_DIR/../.." && pwd)/target}" "${CARGO_BUILD_TARGET:+$CARGO_BUILD_TARGET/}" "$1"; }
+
 # Default state directory; with-servers.sh uses a private one per run.
 run_dir() { printf '%s\n' "${CORTIAUTH_SERVERS_RUN_DIR:-$SERVERS_DIR/.run}"; }
 

@@ -16,7 +16,6 @@ set +m
 
 RD="${2:-$(run_dir)}"
 ROOT="$(cd "$SERVERS_DIR/../.." && pwd)"
-TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 running_pid() {
   local pid
@@ -35,7 +34,7 @@ cmd_start() {
   (cd "$ROOT" && cargo build -q --locked -p cortiauth-stub --bin cortiauth-stub) >&2 ||
     die "cannot build cortiauth-stub"
   : >"$RD/stub.log"
-  setsid "$TARGET/debug/cortiauth-stub" >"$RD/stub.out" 2>>"$RD/stub.log" </dev/null 8>&- 9>&- &
+  setsid "$(cargo_out debug)/cortiauth-stub" >"$RD/stub.out" 2>>"$RD/stub.log" </dev/null 8>&- 9>&- &
   pid=$!
   printf '%s\n' "$pid" >"$RD/stub.pid"
   # It prints its URL once it listens.
