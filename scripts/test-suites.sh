@@ -28,6 +28,8 @@ features=cortiauth/redis,cortiauth/reqwest,cortiauth/reqwest-middleware,cortiaut
 export CORTIAUTH_WORKSPACE_BUILD="--workspace --exclude cortiauth-fault-tests --features $features"
 # shellcheck disable=SC2086
 suite env CORTIAUTH_REQUIRE_REDIS=1 scripts/cargo-test-with-servers.sh $CORTIAUTH_WORKSPACE_BUILD
+# The files generated from the settings table, with the generator built on that build.
+suite scripts/check-generated.sh
 # The release artifacts (scripts/dist.sh: zig cross-builds checked by auditwheel and
 # readelf). The native x86_64 glibc target by default: each cross target costs ~3 min
 # of the 2-core budget. All three, as a release builds them (aarch64's C host then

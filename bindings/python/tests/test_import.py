@@ -1,5 +1,5 @@
 """`import cortiauth` is cheap: asyncio (and typing) are not
-imported until used; bench/bench_import.py's figures stay within the limits."""
+imported until used; bench/python/bench_import.py's figures stay within the limits."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pathlib
 import subprocess
 import sys
 
-BENCH = pathlib.Path(__file__).resolve().parents[1] / "bench"
+BENCH = pathlib.Path(__file__).resolve().parents[3] / "bench" / "python"
 
 
 def test_import_does_not_import_asyncio():
