@@ -46,7 +46,7 @@ venv=$stage/venv
 addons=$stage/addons
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 
-log() { printf '== dist: %s\n' "$*" >&2; }
+log() { printf '== dist: [%s s] %s\n' "$SECONDS" "$*" >&2; }
 die() { printf 'dist: ERROR: %s\n' "$*" >&2; exit 1; }
 
 case "$(uname -s)" in

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Runs cargo's test binaries a few at a time, as `cargo test` would run them one
+after the other (scripts/cargo-test-with-servers.sh calls it).
+
+    run-test-binaries.py JOBS ARTIFACTS_JSON -- [TEST ARGS]
+
+ARTIFACTS_JSON is the output of `cargo test --no-run --message-format=json`. Each
+test binary runs as cargo runs it (in its package's directory, with
+CARGO_MANIFEST_DIR and CARGO_PKG_NAME set); the tests inside one binary keep
+libtest's own scheduling, so what a binary's tests share (a process, a static
+lock) is unchanged: only separate binaries overlap. Most of the server-backed
+tests wait on clocks (token lifetimes, a Keycloak round trip), so on 2 cores three
+binaries at once take a third of the time.
+
+Each binary's output is printed whole, in cargo's order, once it has finished.
+Exits 1 when any binary failed (after printing every one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+
+def test_binaries(artifacts: Path) -> list[dict[str, str]]:
+    found = []
+    for line in artifacts.read_text().splitlines():
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if msg.get("reason") != "compiler-artifact" or not msg.get("executable"):
+            continue
+        if not msg.get("profile", {}).get("test"):
+            continue  # a bin built for CARGO_BIN_EXE_*, not a test harness
+        target = msg["target"]
+        kind = target["kind"][0]
+        where = "unittests" if kind in ("lib", "cdylib", "staticlib", "rlib", "bin") else kind
+        src = Path(target["src_path"])
+        manifest_dir = Path(msg["manifest_path"]).parent
+        try:
+            shown = src.relative_to(manifest_dir)
+        except ValueError:
+            shown = src
+        found.append(
+            {
+                "exe": msg["executable"],
+                "dir": str(manifest_dir),
+                "package": msg["package_id"],
+                "title": f"{where} {shown}",
+            }
+        )
+    return found
+
+
+def package_name(package_id: str) -> str:
+    # "path+file:///…/core#cortiauth@0.1.0" or "cortiauth 0.1.0 (path+file://…)"
+    if "#" in package_id:
+        tail = package_id.rsplit("#", 1)[1]
+        return tail.split("@", 1)[0] if "@" in tail else Path(package_id.split("#")[0]).name
+    return package_id.split(" ", 1)[0]
+
+
+def run(binary: dict[str, str], test_args: list[str]) -> tuple[int, str, float]:
+    env = dict(os.environ, CARGO_MANIFEST_DIR=binary["dir"], CARGO_PKG_NAME=package_name(binary["package"]))
+    t0 = time.monotonic()
+    done = subprocess.run(
+        [binary["exe"], *test_args],
+        cwd=binary["dir"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        check=False,
+    )
+    return done.returncode, done.stdout.decode(errors="replace"), time.monotonic() - t0
+
+
+def main() -> int:
+    jobs, artifacts, *rest = sys.argv[1:]
+    test_args = rest[1:] if rest[:1] == ["--"] else rest
+    binaries = test_binaries(Path(artifacts))
+    if not binaries:
+        print("run-test-binaries: no test binary in the build output", file=sys.stderr)
+        return 1
+    failed = []
+    with ThreadPoolExecutor(max_workers=int(jobs)) as pool:
+        results = [pool.submit(run, b, test_args) for b in binaries]
+        for binary, result in zip(binaries, results):
+            code, output, took = result.result()
+            print(f"     Running {binary['title']} ({binary['exe']}) [{took:.1f} s]", flush=True)
+            sys.stdout.write(output)
+            sys.stdout.flush()
+            if code != 0:
+                failed.append(binary["title"])
+    for title in failed:
+        print(f"run-test-binaries: FAILED: {title}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
