@@ -42,7 +42,9 @@ mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
 target_dir=${CARGO_TARGET_DIR:-$root/target}
 stage=$target_dir/dist
-venv=$stage/venv
+# The release tools' virtualenv lives in the machine's cortiauth cache (as Keycloak and
+# cbindgen do): pinned by hash, rebuilt only when scripts/requirements-dist.txt changes.
+venv=${CORTIAUTH_DIST_TOOLS_VENV:-${CORTIAUTH_CACHE_DIR:-$HOME/.cache/cortiauth}/dist-tools-venv}
 addons=$stage/addons
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_INPUT=1
 

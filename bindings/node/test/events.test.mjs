@@ -22,10 +22,23 @@ function collect(clientId) {
   diagnostics.subscribe(CHANNEL, onMessage)
   return {
     events,
-    /** Resolves once `n` events have arrived. */
-    async atLeast(n) {
-      while (events.length < n) await new Promise((resolve) => waiters.push(resolve))
-      return events
+    /**
+     * Resolves once `n` events have arrived. Its timer bounds the wait and keeps the
+     * event loop alive meanwhile: the events come from the core's worker thread
+     * through an unref'd threadsafe function (by design it never holds a process
+     * open), so a test with nothing else pending could otherwise end first.
+     */
+    async atLeast(n, timeoutMs = 10_000) {
+      let timer
+      const timedOut = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${events.length} of ${n} events in ${timeoutMs} ms`)), timeoutMs)
+      })
+      try {
+        while (events.length < n) await Promise.race([new Promise((resolve) => waiters.push(resolve)), timedOut])
+        return events
+      } finally {
+        clearTimeout(timer)
+      }
     },
     stop: () => diagnostics.unsubscribe(CHANNEL, onMessage),
   }
