@@ -26,6 +26,9 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+# One test binary's limit (CORTIAUTH_TEST_BINARY_TIMEOUT_S): the slowest takes ~11 s.
+TIMEOUT_S = float(os.environ.get("CORTIAUTH_TEST_BINARY_TIMEOUT_S", "300"))
+
 
 def test_binaries(artifacts: Path) -> list[dict[str, str]]:
     found = []
@@ -69,15 +72,21 @@ def package_name(package_id: str) -> str:
 def run(binary: dict[str, str], test_args: list[str]) -> tuple[int, str, float]:
     env = dict(os.environ, CARGO_MANIFEST_DIR=binary["dir"], CARGO_PKG_NAME=package_name(binary["package"]))
     t0 = time.monotonic()
-    done = subprocess.run(
-        [binary["exe"], *test_args],
-        cwd=binary["dir"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        check=False,
-    )
+    try:
+        done = subprocess.run(
+            [binary["exe"], *test_args],
+            cwd=binary["dir"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            check=False,
+            timeout=TIMEOUT_S,
+        )
+    except subprocess.TimeoutExpired as e:
+        # A hung binary fails the run at once instead of holding CI to its limit.
+        output = (e.stdout or b"").decode(errors="replace")
+        return 124, f"{output}\nrun-test-binaries: killed after {TIMEOUT_S} s\n", time.monotonic() - t0
     return done.returncode, done.stdout.decode(errors="replace"), time.monotonic() - t0
 
 
