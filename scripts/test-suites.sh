@@ -8,9 +8,15 @@ cd "$(dirname "$0")/.."
 suite() {
   local t0=$SECONDS rc=0
   echo "=== $* ==="
+  # A watchdog per suite: a hang (a process that never exits) fails this suite
+  # within minutes, with its name, instead of running into CI's overall limit
+  # with nothing said. The slowest suite takes ~3 min on 2 cores.
   # The status is taken explicitly: bash turns errexit off inside a function
   # called from an `||` list (as the fault suite is below).
-  "$@" </dev/null || rc=$?
+  timeout --kill-after=20 "${CORTIAUTH_SUITE_TIMEOUT:-1200}" "$@" </dev/null || rc=$?
+  if [ "$rc" = 124 ]; then
+    echo "=== $* TIMED OUT after $((SECONDS - t0)) s (CORTIAUTH_SUITE_TIMEOUT=${CORTIAUTH_SUITE_TIMEOUT:-1200}) ===" >&2
+  fi
   if [ "$rc" != 0 ]; then
     echo "=== $* FAILED (exit $rc) after $((SECONDS - t0)) s ===" >&2
     return "$rc"

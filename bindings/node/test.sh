@@ -82,4 +82,6 @@ echo "$(wc -l < "$root/target/parity/node.txt") cases described"
 
 echo "== node --test"
 cd "$project"
-node --test --test-reporter=spec test/*.test.mjs test/*.test.cjs
+# --test-force-exit: a test that times out may leave a handle ref'd (a pending
+# await's timer or socket); the run still ends, and fails, instead of hanging CI.
+node --test --test-force-exit --test-reporter=spec test/*.test.mjs test/*.test.cjs

@@ -121,21 +121,7 @@ export async function heldTokenServer(accessToken) {
     if (!ok) throw new Error('no token request arrived')
   })
   arrived.catch(() => {}) // a test that never awaits it is not an unhandled rejection
-  // A ref'd handle until close(), as the in-process server this replaced had (its
-  // listening socket): without one, a test ended once with "Promise resolution is
-  // still pending but the event loop has already resolved" right after terminating a
-  // worker whose fetch was held (docs/design/test-kit.md).
-  const keepAlive = setInterval(() => {}, 1000)
-  return {
-    url: s.url,
-    arrived,
-    release: () => s.release(),
-    close: () => {
-      clearInterval(keepAlive)
-      return s.close()
-    },
-    log: () => s.log(),
-  }
+  return { url: s.url, arrived, release: () => s.release(), close: () => s.close(), log: () => s.log() }
 }
 
 /** The exception `fn` throws (fails the test when it throws none). */

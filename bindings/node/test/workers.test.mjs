@@ -56,9 +56,12 @@ test('a worker terminated while its fetch is in flight does not crash the proces
     assert.ok(claims(await main.getAccessToken()).exp)
     // And a new worker loads the addon again.
     const again = new Worker(workerFile, { workerData: { options: cortiClient() } })
+    // Listened for before the message: a worker that ends before its message is
+    // drained emits 'message' and 'exit' in one tick.
+    const exited = once(again, 'exit')
     const [r] = await once(again, 'message')
     assert.equal(r.stats.tokenRequests, 1)
-    assert.equal((await once(again, 'exit'))[0], 0)
+    assert.equal((await exited)[0], 0)
   } finally {
     await stub.close()
   }
