@@ -21,9 +21,8 @@ log=$work/log
 status=0
 # Built as `cargo test` builds; the test binaries then run CORTIAUTH_TEST_JOBS at a
 # time (scripts/run-test-binaries.py: each binary's own tests as libtest runs them),
-# one by default, while the doc tests compile and run beside them. Three at a time
-# took the run from 64 s to 24 s but two timing-tight tests failed in five CI runs
-# (docs/design/test-kit.md): one at a time until those tests have room.
+# three by default, while the doc tests compile and run beside them: 64 s of test
+# time became 24 s (docs/design/test-kit.md has the timing-tight tests this needed).
 cargo test --locked "${cargo_args[@]}" --no-run --message-format=json-render-diagnostics \
   </dev/null >"$work/artifacts.json" || exit 1
 doc=0
@@ -33,7 +32,7 @@ sys.exit(0 if any(json.loads(l).get("target", {}).get("doctest") for l in open(s
   cargo test --locked "${cargo_args[@]}" --doc -- --include-ignored "${test_args[@]}" </dev/null >"$work/doc.log" 2>&1 &
   doc_pid=$!
 fi
-python3 scripts/run-test-binaries.py "${CORTIAUTH_TEST_JOBS:-1}" "$work/artifacts.json" -- \
+python3 scripts/run-test-binaries.py "${CORTIAUTH_TEST_JOBS:-3}" "$work/artifacts.json" -- \
   --include-ignored "${test_args[@]}" | tee "$log" || status=$?
 if [ "$doc" = 1 ]; then
   wait "$doc_pid" || status=$?

@@ -6,27 +6,38 @@ mod support;
 
 use std::time::{Duration, Instant};
 
-use cortiauth::{ErrorKind, RetryPolicy, TokenManager};
+use cortiauth::{ErrorKind, RefreshPolicy, RetryPolicy, TokenManager};
 use support::*;
 use wiremock::ResponseTemplate;
 
 #[test]
 fn refreshes_ahead_of_expiry_and_keeps_serving_while_refreshing() {
     let stub = Stub::start();
-    // 2 s lifetime: margin 0.4 s, so the refresh window opens at 1.6 s. The
-    // endpoint takes 300 ms: a caller that waited for it would be seen.
+    // 2 s lifetime and half of it as the margin: the refresh window opens at
+    // 1 s, and the token is handed out until 1.9 s (5% expiry skew). The
+    // endpoint takes 300 ms: a caller that waited for it would be seen, and the
+    // refresh ends ~0.5 s before the old token's end (room for a loaded machine:
+    // with the default 20% margin there were 50 ms, and it flaked).
     let tokens = Counting::new(2.0).delay(Duration::from_millis(300));
     stub.mount(token_mock(tokens.clone()));
-    let m = TokenManager::new(stub.config().build().unwrap()).unwrap();
+    let cfg = stub
+        .config()
+        .refresh_policy(RefreshPolicy {
+            margin_fraction: 0.5,
+            ..RefreshPolicy::default()
+        })
+        .build()
+        .unwrap();
+    let m = TokenManager::new(cfg).unwrap();
     let first = m.token().unwrap();
     assert_eq!(first.secret(), "tok-1");
     assert!(m.cached_token().is_some());
-    let refresh_at = first.expires_at() - Duration::from_millis(400);
+    let refresh_at = first.expires_at() - Duration::from_millis(1000);
     std::thread::sleep(
         refresh_at.saturating_duration_since(Instant::now()) + Duration::from_millis(50),
     );
     assert!(m.cached_token().is_none(), "due for refresh");
-    // Still valid for ~0.35 s: callers keep it and nobody waits for the refresh
+    // Still valid for ~0.85 s: callers keep it and nobody waits for the refresh
     // (the non-blocking fast path of the bindings gets it too).
     assert_eq!(m.try_token().unwrap().secret(), "tok-1");
     for _ in 0..50 {
