@@ -54,7 +54,8 @@ esac
 # the C, Python and Node suites instead of delaying the fault suite by ~23 s); the
 # fault suite reads its exit status from the FIFO and stops it. Stopped here too if
 # anything fails before.
-fault_rd="$PWD/tests/servers/.run/fault-early.$$"
+# Named fault.*: the fault tests refuse any other run directory (tests/fault/src/keycloak.rs).
+fault_rd="$PWD/tests/servers/.run/fault.early.$$"
 rm -rf "$fault_rd"
 mkdir -p "$fault_rd"
 mkfifo "$fault_rd/started"
