@@ -50,27 +50,6 @@ case " ${CORTIAUTH_DIST_TARGETS:-x86_64-unknown-linux-gnu} " in
   *" $host "*) export CORTIAUTH_TEST_DIST="${CORTIAUTH_DIST_DIR:-$PWD/dist}" ;;
   *) echo "test-suites: dist has no $host build: the binding suites build their own" ;;
 esac
-# The fault suite's own Keycloak starts now, in the background (its JVM boot overlaps
-# the C, Python and Node suites instead of delaying the fault suite by ~23 s); the
-# fault suite reads its exit status from the FIFO and stops it. Stopped here too if
-# anything fails before.
-# Named fault.*: the fault tests refuse any other run directory (tests/fault/src/keycloak.rs).
-fault_rd="$PWD/tests/servers/.run/fault.early.$$"
-rm -rf "$fault_rd"
-mkdir -p "$fault_rd"
-mkfifo "$fault_rd/started"
-stop_fault_keycloak() { tests/servers/keycloak.sh stop "$fault_rd" >/dev/null 2>&1 || true; }
-trap stop_fault_keycloak EXIT
-(
-  rc=0
-  # shellcheck source=../tests/servers/lib.sh
-  . tests/servers/lib.sh
-  # As tests/fault/run.sh: with no JDK AOT cache recorded yet, record none here.
-  [ -s "$CORTIAUTH_CACHE_DIR/keycloak-$KEYCLOAK_VERSION/cortiauth.aot" ] || export CORTIAUTH_KEYCLOAK_AOT=0
-  CORTIAUTH_SERVERS_RUN_DIR="$fault_rd" tests/servers/keycloak.sh start "$fault_rd" >"$fault_rd/start.log" 2>&1 </dev/null || rc=$?
-  echo "$rc" >"$fault_rd/started"
-) &
-export CORTIAUTH_FAULT_KEYCLOAK_RD="$fault_rd"
 suite ffi/test.sh
 suite env CORTIAUTH_REQUIRE_REDIS=1 bindings/python/test.sh
 suite env CORTIAUTH_REQUIRE_REDIS=1 bindings/node/test.sh

@@ -26,13 +26,9 @@ cd "$ROOT"
 # shellcheck disable=SC2034  # used by bindings.sh
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 
-# CORTIAUTH_FAULT_KEYCLOAK_RD: a run directory where scripts/test-suites.sh is
-# already starting this suite's Keycloak (it says so through the FIFO `started`).
-RD="${CORTIAUTH_FAULT_KEYCLOAK_RD:-$SERVERS_DIR/.run/fault.$$}"
-if [ -z "${CORTIAUTH_FAULT_KEYCLOAK_RD:-}" ]; then
-  rm -rf "$RD"
-  mkdir -p "$RD"
-fi
+RD="$SERVERS_DIR/.run/fault.$$"
+rm -rf "$RD"
+mkdir -p "$RD"
 PROXY_PID="" KC_STARTER=""
 t_start="$(now)"
 
@@ -56,27 +52,13 @@ trap 'exit 129' HUP
 # With no JDK AOT cache recorded yet, this instance would record one, which makes
 # each of its stops ~20 s longer (and the kill scenario throws it away): don't.
 [ -s "$CORTIAUTH_CACHE_DIR/keycloak-$KEYCLOAK_VERSION/cortiauth.aot" ] || export CORTIAUTH_KEYCLOAK_AOT=0
-if [ -z "${CORTIAUTH_FAULT_KEYCLOAK_RD:-}" ]; then
-  echo "fault: starting the suite's own Keycloak in $RD (and building the tests meanwhile)"
-  "$SERVERS_DIR/keycloak.sh" start "$RD" &
-  KC_STARTER=$!
-else
-  echo "fault: the suite's own Keycloak was started early in $RD (building the tests meanwhile)"
-fi
+echo "fault: starting the suite's own Keycloak in $RD (and building the tests meanwhile)"
+"$SERVERS_DIR/keycloak.sh" start "$RD" &
+KC_STARTER=$!
 cargo test -p cortiauth-fault-tests --locked --tests --no-run
 cargo build -p cortiauth-fault-tests --locked --bin fault-proxy
 kc_rc=0
-if [ -n "$KC_STARTER" ]; then
-  wait "$KC_STARTER" || kc_rc=$?
-else
-  # Started early by scripts/test-suites.sh: its exit status comes through the FIFO,
-  # opened read-write so that the open never blocks, and read with a time limit
-  # (a starter that died before writing is a failure, not a hang).
-  exec {kc_fd}<>"$RD/started"
-  read -r -t 600 -u "$kc_fd" kc_rc || kc_rc=1
-  exec {kc_fd}<&-
-  cat "$RD/start.log" >&2 || true
-fi
+wait "$KC_STARTER" || kc_rc=$?
 KC_STARTER=""
 [ "$kc_rc" = 0 ] || die "the suite's Keycloak did not start (exit $kc_rc)"
 # shellcheck disable=SC1091
