@@ -2,7 +2,7 @@
 """Runs cargo's test binaries a few at a time, as `cargo test` would run them one
 after the other (scripts/cargo-test-with-servers.sh calls it).
 
-    run-test-binaries.py JOBS ARTIFACTS_JSON -- [TEST ARGS]
+    run-test-binaries.py [--only=NAME,…] [--skip=NAME,…] JOBS ARTIFACTS_JSON -- [TEST ARGS]
 
 ARTIFACTS_JSON is the output of `cargo test --no-run --message-format=json`. Each
 test binary runs as cargo runs it (in its package's directory, with
@@ -11,6 +11,10 @@ libtest's own scheduling, so what a binary's tests share (a process, a static
 lock) is unchanged: only separate binaries overlap. Most of the server-backed
 tests wait on clocks (token lifetimes, a Keycloak round trip), so on 2 cores three
 binaries at once take a third of the time.
+
+--only / --skip pick binaries by target name (`keycloak_faults` for
+tests/keycloak_faults.rs): the fault suite runs the scenarios that kill its
+Keycloak alone, after the others.
 
 Each binary's output is printed whole, in cargo's order, once it has finished.
 Exits 1 when any binary failed (after printing every one).
@@ -56,6 +60,7 @@ def test_binaries(artifacts: Path) -> list[dict[str, str]]:
                 "dir": str(manifest_dir),
                 "package": msg["package_id"],
                 "title": f"{where} {shown}",
+                "name": target["name"],
             }
         )
     return found
@@ -91,11 +96,30 @@ def run(binary: dict[str, str], test_args: list[str]) -> tuple[int, str, float]:
 
 
 def main() -> int:
-    jobs, artifacts, *rest = sys.argv[1:]
+    args = sys.argv[1:]
+    only: set[str] | None = None
+    skip: set[str] = set()
+    while args and args[0].startswith("--") and args[0] != "--":
+        opt, _, names = args.pop(0).partition("=")
+        if opt == "--only":
+            only = set(names.split(","))
+        elif opt == "--skip":
+            skip = set(names.split(","))
+        else:
+            print(f"run-test-binaries: unknown option {opt}", file=sys.stderr)
+            return 2
+    jobs, artifacts, *rest = args
     test_args = rest[1:] if rest[:1] == ["--"] else rest
-    binaries = test_binaries(Path(artifacts))
+    binaries = [
+        b
+        for b in test_binaries(Path(artifacts))
+        if (only is None or b["name"] in only) and b["name"] not in skip
+    ]
     if not binaries:
         print("run-test-binaries: no test binary in the build output", file=sys.stderr)
+        return 1
+    if only is not None and only - {b["name"] for b in binaries}:
+        print(f"run-test-binaries: no test binary named {sorted(only - {b['name'] for b in binaries})}", file=sys.stderr)
         return 1
     failed = []
     with ThreadPoolExecutor(max_workers=int(jobs)) as pool:

@@ -1,4 +1,4 @@
-# Sourced by tests/fault/run.sh (never run): the Retry-After scenario driven from
+# Sourced by tests/fault/run.sh in a background subshell (never run alone): the Retry-After scenario driven from
 # the Python binding (16 threads) and the Node binding (50 promises), through the
 # fault-proxy binary, against the suite's own Keycloak.
 #
@@ -15,7 +15,8 @@ FAULT_RUN=22      # the proxy's run, from the first token
 FAULT_DURATION=21 # the script's run, from its first token
 
 PROXY_BIN="$(cargo_out debug)/fault-proxy" # built by run.sh
-# The kill scenario restarted Keycloak on another port: read where it is now.
+# Where the suite's Keycloak is (run.sh runs these soaks before the kill scenario,
+# which restarts it on another port).
 # shellcheck disable=SC1091
 . "$RD/keycloak.env"
 

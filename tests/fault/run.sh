@@ -29,14 +29,14 @@ TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 RD="$SERVERS_DIR/.run/fault.$$"
 rm -rf "$RD"
 mkdir -p "$RD"
-PROXY_PID="" KC_STARTER=""
+SOAKS_PID="" KC_STARTER=""
 t_start="$(now)"
 
 # shellcheck disable=SC2317  # (invoked by the trap)
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM HUP
-  if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null || true; fi
+  if [ -n "$SOAKS_PID" ]; then kill "$SOAKS_PID" 2>/dev/null || true; wait "$SOAKS_PID" 2>/dev/null || true; fi
   if [ -n "$KC_STARTER" ]; then kill "$KC_STARTER" 2>/dev/null || true; wait "$KC_STARTER" 2>/dev/null || true; fi
   # A scenario may have left it frozen: thaw before stopping.
   if [ -f "$RD/keycloak.pid" ]; then kill -CONT -- "-$(cat "$RD/keycloak.pid")" 2>/dev/null || true; fi
@@ -55,7 +55,8 @@ trap 'exit 129' HUP
 echo "fault: starting the suite's own Keycloak in $RD (and building the tests meanwhile)"
 "$SERVERS_DIR/keycloak.sh" start "$RD" &
 KC_STARTER=$!
-cargo test -p cortiauth-fault-tests --locked --tests --no-run
+cargo test -p cortiauth-fault-tests --locked --tests --no-run --message-format=json-render-diagnostics \
+  >"$RD/artifacts.json"
 cargo build -p cortiauth-fault-tests --locked --bin fault-proxy
 kc_rc=0
 wait "$KC_STARTER" || kc_rc=$?
@@ -66,17 +67,39 @@ KC_STARTER=""
 export CORTIAUTH_FAULT_RUN_DIR="$RD"
 export CORTIAUTH_FAULT_RESULTS="$RD/results.jsonl"
 
-# 1. Rust: one binary at a time, one scenario at a time (they kill the server).
+# 1. Beside each other, as none of them touches the Keycloak's process:
+#    a. the Rust scenarios that leave it alone, one at a time in each binary and
+#       three binaries at a time (their callers pause 1 ms between calls: about
+#       half a core in all, and each scenario mostly waits on its clock);
+#    b. the bindings' Retry-After soaks (bindings.sh), each through a proxy of its
+#       own, when their suites have built them (bindings/python/test.sh,
+#       bindings/node/test.sh); output kept and printed after.
+# 2. keycloak_faults, alone: it kills and freezes the Keycloak the others use.
 FAULT_FAILED=0
-cargo test -p cortiauth-fault-tests --locked --no-fail-fast --tests -- --ignored --test-threads=1 --nocapture "$@" ||
-  FAULT_FAILED=1
-
-# 2. The bindings, when their suites have built them (bindings/python/test.sh,
-#    bindings/node/test.sh): the Retry-After scenario through the proxy binary.
+scenario_args=(-- --ignored --test-threads=1 --nocapture "$@")
 if [ "${CORTIAUTH_FAULT_BINDINGS:-1}" != 0 ] && [ "$#" = 0 ]; then
-  # shellcheck source=tests/fault/bindings.sh
-  . "$HERE/bindings.sh"
+  (
+    PROXY_PID=""
+    # shellcheck disable=SC2317  # (invoked by the trap)
+    trap '[ -z "$PROXY_PID" ] || kill "$PROXY_PID" 2>/dev/null || true' EXIT
+    trap 'exit 143' TERM
+    # shellcheck source=tests/fault/bindings.sh
+    . "$HERE/bindings.sh"
+    exit "$FAULT_FAILED"
+  ) >"$RD/soaks.log" 2>&1 &
+  SOAKS_PID=$!
 fi
+python3 scripts/run-test-binaries.py --skip=keycloak_faults 3 "$RD/artifacts.json" "${scenario_args[@]}" ||
+  FAULT_FAILED=1
+if [ -n "$SOAKS_PID" ]; then
+  soaks_rc=0
+  wait "$SOAKS_PID" || soaks_rc=$?
+  SOAKS_PID=""
+  cat "$RD/soaks.log"
+  [ "$soaks_rc" = 0 ] || FAULT_FAILED=1
+fi
+python3 scripts/run-test-binaries.py --only=keycloak_faults 1 "$RD/artifacts.json" "${scenario_args[@]}" ||
+  FAULT_FAILED=1
 
 echo "fault: figures (one line per scenario):"
 cat "$CORTIAUTH_FAULT_RESULTS" 2>/dev/null || true
