@@ -118,8 +118,9 @@ def main() -> int:
     if not binaries:
         print("run-test-binaries: no test binary in the build output", file=sys.stderr)
         return 1
-    if only is not None and only - {b["name"] for b in binaries}:
-        print(f"run-test-binaries: no test binary named {sorted(only - {b['name'] for b in binaries})}", file=sys.stderr)
+    missing = sorted((only or set()) - {b["name"] for b in binaries})
+    if missing:
+        print(f"run-test-binaries: no test binary named {', '.join(missing)}", file=sys.stderr)
         return 1
     failed = []
     with ThreadPoolExecutor(max_workers=int(jobs)) as pool:

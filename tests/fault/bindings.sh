@@ -1,6 +1,7 @@
-# Sourced by tests/fault/run.sh in a background subshell (never run alone): the Retry-After scenario driven from
-# the Python binding (16 threads) and the Node binding (50 promises), through the
-# fault-proxy binary, against the suite's own Keycloak.
+# Sourced by tests/fault/run.sh in a background subshell (never run alone): the
+# Retry-After scenario driven from the Python binding (16 threads) and the Node
+# binding (50 promises), through the fault-proxy binary, against the suite's own
+# Keycloak.
 #
 # Uses what the bindings' own suites built: the virtualenv of bindings/python/test.sh
 # ($TARGET/python/test-venv) and the project bindings/node/test.sh installed the
