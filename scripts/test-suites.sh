@@ -18,7 +18,7 @@ suite() {
     echo "=== $* TIMED OUT after $((SECONDS - t0)) s (CORTIAUTH_SUITE_TIMEOUT=${CORTIAUTH_SUITE_TIMEOUT:-1200}) ===" >&2
   fi
   if [ "$rc" != 0 ]; then
-    echo "=== $* FAILED (exit $rc) after $((SECONDS - t0)) s ===" >&2
+    echo "=== $* FAILED (exit $rc) after $((SECONDS - t0)) s; $(df -Pk . | awk 'NR==2 { printf "%.1f GiB", $4 / 1048576 }') free on the disk ===" >&2
     return "$rc"
   fi
   echo "=== $* passed in $((SECONDS - t0)) s ==="

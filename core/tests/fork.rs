@@ -20,15 +20,14 @@ fn works_in_a_forked_child() {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0);
     if pid == 0 {
-        unsafe { libc::alarm(20) }; // a hang kills the child: the parent sees a signal
+        unsafe { libc::alarm(60) }; // a backstop if the parent is gone: it waits 20 s
         let cached = m.token().map(|t| t.secret() == "tok-1").unwrap_or(false);
         let dropped = m.invalidate("tok-1");
         let fresh = m.token().map(|t| t.secret() == "tok-2").unwrap_or(false);
         let code = if cached && dropped && fresh { 0 } else { 1 };
         unsafe { libc::_exit(code) };
     }
-    let mut status = 0;
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    let status = wait_for_child(pid, Duration::from_secs(20));
     assert!(libc::WIFEXITED(status), "child died: status {status}");
     assert_eq!(
         libc::WEXITSTATUS(status),
@@ -60,7 +59,7 @@ fn background_refresher_restarts_in_a_forked_child() {
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0);
     if pid == 0 {
-        unsafe { libc::alarm(20) };
+        unsafe { libc::alarm(60) };
         // Keep asking for 3 s: tokens live 1 s, so refreshes must work here.
         let end = Instant::now() + Duration::from_secs(3);
         let mut ok = true;
@@ -70,8 +69,7 @@ fn background_refresher_restarts_in_a_forked_child() {
         }
         unsafe { libc::_exit(if ok { 0 } else { 1 }) };
     }
-    let mut status = 0;
-    assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+    let status = wait_for_child(pid, Duration::from_secs(20));
     assert!(
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
         "status {status}"

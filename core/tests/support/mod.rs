@@ -198,3 +198,72 @@ pub fn eventually(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
         std::thread::sleep(Duration::from_millis(5));
     }
 }
+
+/// Waits up to `limit` for the forked child `pid` and returns its wait status.
+/// A child still running then is stuck (a lock held at the fork, a request that
+/// never ends): its threads' stacks are put in the panic message (gdb when
+/// installed, else the kernel's wait channels), then it is killed.
+#[cfg(unix)]
+pub fn wait_for_child(pid: libc::pid_t, limit: Duration) -> libc::c_int {
+    let end = std::time::Instant::now() + limit;
+    let mut status = 0;
+    loop {
+        // SAFETY: waitpid(2) on our own child, non-blocking.
+        if unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) } == pid {
+            return status;
+        }
+        if std::time::Instant::now() >= end {
+            break;
+        }
+        // No signal reaches this thread when a child exits (SIGCHLD goes to any
+        // thread of the test binary): poll.
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stacks = child_stacks(pid);
+    // SAFETY: our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+        libc::waitpid(pid, &mut status, 0);
+    }
+    panic!("the forked child was still running after {limit:?}; its threads:\n{stacks}");
+}
+
+#[cfg(unix)]
+fn child_stacks(pid: libc::pid_t) -> String {
+    let gdb = std::process::Command::new("gdb")
+        .args([
+            "-p",
+            &pid.to_string(),
+            "-batch",
+            "-nx",
+            "-ex",
+            "thread apply all bt 30",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output();
+    if let Ok(out) = gdb {
+        let text = String::from_utf8_lossy(&out.stdout);
+        if text.contains("Thread") {
+            return text.into_owned();
+        }
+    }
+    let mut lines = Vec::new();
+    if let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) {
+        for task in tasks.flatten() {
+            let read = |f: &str| {
+                std::fs::read_to_string(task.path().join(f))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
+            };
+            lines.push(format!(
+                "{} {:?} wchan={} syscall={}",
+                task.file_name().to_string_lossy(),
+                read("comm"),
+                read("wchan"),
+                read("syscall")
+            ));
+        }
+    }
+    lines.join("\n")
+}
