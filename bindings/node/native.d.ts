@@ -50,12 +50,8 @@ export declare class NativeTokenManager {
    * (`lib/manager.js` emits them as `DeprecationWarning`s).
    */
   deprecations(): Array<string>
-  /**
-   * A function returning the stamp of a usable token (the core's `try_token()`),
-   * or 0 when a caller would have to wait for a token request. It never blocks
-   * and never does I/O.
-   */
-  cachedStampFn(): () => number
+  /** This manager's handle for `cachedStampFunction()`'s function. */
+  cachedStampHandle(): unknown
   /**
    * A function returning the stamp of the token the core's `token()` hands out,
    * fetching on the calling thread if needed (it blocks the event loop then), or
@@ -121,6 +117,14 @@ export declare class NativeTokenManager {
   get scopes(): Array<string>
   get authMethod(): string
 }
+
+/**
+ * The function `cachedStamp.call(handle)` shared by every manager: the stamp of a
+ * usable token (the core's `try_token()`) of the manager whose
+ * `cachedStampHandle()` it is given, or 0 when a caller would have to wait for a
+ * token request. It never blocks and never does I/O.
+ */
+export declare function cachedStampFunction(): (this: unknown) => number
 
 /** The version of the Rust core linked into this addon. */
 export declare function coreVersion(): string

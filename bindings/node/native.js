@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeAccessToken = nativeBinding.NativeAccessToken
 module.exports.NativeTokenManager = nativeBinding.NativeTokenManager
+module.exports.cachedStampFunction = nativeBinding.cachedStampFunction
 module.exports.coreVersion = nativeBinding.coreVersion
 module.exports.createManager = nativeBinding.createManager
 module.exports.fingerprint = nativeBinding.fingerprint

@@ -13,6 +13,9 @@ const { nativeOptions } = require('./options.js')
 const { authorizedFetch } = require('./fetch.js')
 const { deliver } = require('./events.js')
 
+/** Called as `cachedStamp.call(handle)` → stamp: one native function for every manager (one call target on the hot path; the handle as the receiver copies no argument). */
+const cachedStamp = native.cachedStampFunction()
+
 // The core's events (a token fetched, a fetch failed, a token from the shared
 // cache, a shared-cache error, a credential reloaded, a token rejected) arrive
 // here on this thread, queued by the core's worker: lib/events.js publishes them
@@ -92,8 +95,9 @@ let describeJsonOf
 class TokenManager {
   #native
   #tenantName
-  /** Native functions bound to this manager: the stamp of the core's `try_token()` (0: none without waiting), and `token()` on this thread. */
-  #cachedStamp
+  /** This manager's handle for `cachedStamp` (the stamp of the core's `try_token()`; 0: none without waiting). */
+  #stampHandle
+  /** The native `token()` on this thread, bound to this manager. */
   #stampSync = null
   // The strings made for the last token the core handed out, named by its stamp, so
   // that a cached read copies nothing. No cache: the core decides at every call
@@ -131,7 +135,7 @@ class TokenManager {
     for (const warning of created.deprecations()) warnOnce(warning)
     this.#native = created
     this.#tenantName = created.tenantName
-    this.#cachedStamp = created.cachedStampFn()
+    this.#stampHandle = created.cachedStampHandle()
   }
 
   /**
@@ -211,7 +215,7 @@ class TokenManager {
   getAccessToken() {
     let stamp
     try {
-      stamp = this.#cachedStamp()
+      stamp = cachedStamp.call(this.#stampHandle)
     } catch (e) {
       return Promise.reject(fromThrown(e))
     }
@@ -245,7 +249,7 @@ class TokenManager {
   getToken() {
     let stamp
     try {
-      stamp = this.#cachedStamp()
+      stamp = cachedStamp.call(this.#stampHandle)
     } catch (e) {
       return Promise.reject(fromThrown(e))
     }
@@ -268,7 +272,7 @@ class TokenManager {
   headers() {
     let stamp
     try {
-      stamp = this.#cachedStamp()
+      stamp = cachedStamp.call(this.#stampHandle)
     } catch (e) {
       return Promise.reject(fromThrown(e))
     }

@@ -234,6 +234,15 @@ pub fn create_manager(
     }
 }
 
+/// The function `cachedStamp.call(handle)` shared by every manager: the stamp of a
+/// usable token (the core's `try_token()`) of the manager whose
+/// `cachedStampHandle()` it is given, or 0 when a caller would have to wait for a
+/// token request. It never blocks and never does I/O.
+#[napi(catch_unwind, ts_return_type = "(this: unknown) => number")]
+pub fn cached_stamp_function(env: &Env) -> Result<Function<'_, Unknown<'_>, f64>> {
+    hot::cached_stamp_fn(env)
+}
+
 /// The audit fingerprint of a token: the first 16 hex digits of its SHA-256.
 #[napi(catch_unwind)]
 pub fn fingerprint(access_token: String) -> String {
@@ -395,12 +404,10 @@ impl NativeTokenManager {
         self.deprecations.clone()
     }
 
-    /// A function returning the stamp of a usable token (the core's `try_token()`),
-    /// or 0 when a caller would have to wait for a token request. It never blocks
-    /// and never does I/O.
-    #[napi(catch_unwind)]
-    pub fn cached_stamp_fn<'e>(&self, env: &'e Env) -> Result<Function<'e, (), f64>> {
-        hot::cached_stamp_fn(env, self.stamps.clone())
+    /// This manager's handle for `cachedStampFunction()`'s function.
+    #[napi(catch_unwind, ts_return_type = "unknown")]
+    pub fn cached_stamp_handle<'e>(&self, env: &'e Env) -> Result<Unknown<'e>> {
+        hot::stamp_handle(env, self.stamps.clone())
     }
 
     /// A function returning the stamp of the token the core's `token()` hands out,

@@ -5,6 +5,8 @@ import { execFile } from 'node:child_process'
 import { createHook } from 'node:async_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { createRequire } from 'node:module'
+import path from 'node:path'
 import { inspect, promisify } from 'node:util'
 
 import { TokenManager, Token } from 'cortiauth'
@@ -97,6 +99,27 @@ test('a cached token resolves without a thread-pool hop', async () => {
     'cached calls create no async work, only promises',
   )
   assert.equal(m.stats().tokenRequests, 1)
+})
+
+test('several managers share one native hot-path function and each gets its own token', async () => {
+  const a = new TokenManager(cortiClient())
+  const b = new TokenManager(shortClient())
+  const [ta, tb] = await Promise.all([a.getAccessToken(), b.getAccessToken()])
+  assert.notEqual(ta, tb)
+  for (let i = 0; i < 1000; i++) {
+    // Interleaved cached calls: the one call site sees both managers' handles.
+    assert.equal(await a.getAccessToken(), ta)
+    assert.equal(await b.getAccessToken(), tb)
+  }
+  assert.equal(claims(ta).azp, env('CORTIAUTH_KC_CORTI_CLIENT_ID'))
+  assert.equal(claims(tb).azp, env('CORTIAUTH_KC_CLIENT_ID'))
+  // Given anything but a manager's handle, the native function throws (no crash).
+  const pkgDir = path.dirname(fileURLToPath(import.meta.resolve('cortiauth')))
+  const native = createRequire(import.meta.url)(path.join(pkgDir, 'native.js'))
+  const cachedStamp = native.cachedStampFunction()
+  for (const receiver of [{}, undefined, 42, 'x']) {
+    assert.throws(() => cachedStamp.call(receiver), /not given a manager handle/)
+  }
 })
 
 test('Promise.all of 1,000 calls sends one token request', async () => {

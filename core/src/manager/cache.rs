@@ -6,7 +6,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use super::clock::{after, before, Nanos};
+use super::clock::{after, before, Clock, FastWindow, Nanos};
 use super::flight::CacheState;
 use super::{Shared, BACKGROUND_LEAD};
 use crate::config::Config;
@@ -26,6 +26,8 @@ pub(super) struct Cached {
     pub(super) copies: [AccessToken; STRIPES],
     /// From here on, a refresh runs (on the worker) while callers keep this token.
     pub(super) refresh_at: Nanos,
+    /// Up to (a little before) `refresh_at`, told by the coarse clocks (the hot path).
+    pub(super) fresh_window: FastWindow,
     /// Up to here the token is handed out, even while refreshes fail.
     pub(super) usable_until: Nanos,
     /// When the background refresher acts (a little before `refresh_at`).
@@ -36,16 +38,21 @@ pub(super) struct Cached {
 }
 
 impl Cached {
-    pub(super) fn new(token: AccessToken, fetched_at: Nanos, config: &Config) -> Cached {
+    pub(super) fn new(
+        token: AccessToken,
+        fetched_at: Nanos,
+        config: &Config,
+        clock: &Clock,
+    ) -> Cached {
         let margin = config.refresh.margin(token.lifetime());
-        Cached::with_margin(token, fetched_at, config, margin)
+        Cached::with_margin(token, fetched_at, config, margin, clock)
     }
 
     /// A token from elsewhere: its original lifetime is unknown, so the largest
     /// margin the policy allows is assumed (never more than the time left).
-    pub(super) fn seeded(token: AccessToken, now: Nanos, config: &Config) -> Cached {
+    pub(super) fn seeded(token: AccessToken, now: Nanos, config: &Config, clock: &Clock) -> Cached {
         let margin = config.refresh.max_margin.min(token.lifetime());
-        Cached::with_margin(token, now, config, margin)
+        Cached::with_margin(token, now, config, margin, clock)
     }
 
     fn with_margin(
@@ -53,6 +60,7 @@ impl Cached {
         fetched_at: Nanos,
         config: &Config,
         margin: Duration,
+        clock: &Clock,
     ) -> Cached {
         let policy = &config.refresh;
         let lifetime = token.lifetime();
@@ -62,6 +70,7 @@ impl Cached {
             copies: std::array::from_fn(|_| token.detached_copy()),
             token,
             refresh_at,
+            fresh_window: clock.fast_window(refresh_at),
             usable_until: before(expires, policy.skew(lifetime)),
             background_at: before(refresh_at, (margin / 2).min(BACKGROUND_LEAD)),
             next_claim: AtomicU64::new(0),
@@ -110,10 +119,10 @@ impl Shared {
     /// The hot path: the cached token while it is before its refresh point.
     #[inline]
     pub(super) fn fresh<R>(&self, f: impl FnOnce(&Cached) -> R) -> Option<R> {
-        let now = self.clock.now();
         let cached = self.cache.load();
         let c = cached.as_ref()?;
-        if now < c.refresh_at {
+        // The coarse clocks first (a few ns); the manager's clock when they cannot tell.
+        if c.fresh_window.holds(self.clock.coarse()) || self.clock.now() < c.refresh_at {
             self.counters.hit();
             Some(f(c))
         } else {

@@ -69,6 +69,38 @@ impl Clock {
         }
     }
 
+    /// The coarse clocks, for [`FastWindow::holds`]. In tests a simulated
+    /// suspend moves the wall clock, as a real one does.
+    #[inline]
+    pub fn coarse(&self) -> Option<Coarse> {
+        let c = coarse_now()?;
+        #[cfg(test)]
+        let c = Coarse {
+            real: c
+                .real
+                .wrapping_add(self.offset.load(std::sync::atomic::Ordering::Relaxed)),
+            ..c
+        };
+        Some(c)
+    }
+
+    /// The window in which the coarse clocks alone can tell that this clock is
+    /// still before `until` (see [`FastWindow`]).
+    pub fn fast_window(&self, until: Nanos) -> FastWindow {
+        // Coarse first: the coarse reading is then not later than `now`.
+        let Some(c) = self.coarse() else {
+            return FastWindow::NEVER;
+        };
+        let left = until.saturating_sub(self.now());
+        if left <= nanos(FAST_MARGIN) {
+            return FastWindow::NEVER;
+        }
+        FastWindow {
+            mono_until: c.mono.saturating_add(left - nanos(FAST_MARGIN)),
+            skew: c.real.wrapping_sub(c.mono),
+        }
+    }
+
     /// Simulates a system suspend of `d`: this clock jumps, `Instant` does not.
     #[cfg(test)]
     pub fn suspend(&self, d: Duration) {
@@ -97,4 +129,121 @@ pub(crate) fn before(t: Nanos, d: Duration) -> Nanos {
 #[inline]
 pub(crate) fn until(now: Nanos, t: Nanos) -> Duration {
     Duration::from_nanos(t.saturating_sub(now))
+}
+
+/// A reading of CLOCK_MONOTONIC_COARSE and CLOCK_REALTIME_COARSE: no hardware
+/// counter read (~4 ns each here, against ~24 ns for CLOCK_BOOTTIME on a VM),
+/// at most one kernel tick behind.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Coarse {
+    mono: u64,
+    real: u64,
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[inline]
+fn coarse_now() -> Option<Coarse> {
+    fn read(clock: libc::clockid_t) -> u64 {
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
+        // SAFETY: a valid clock id and a valid out pointer.
+        unsafe { libc::clock_gettime(clock, &mut ts) };
+        (ts.tv_sec as u64)
+            .wrapping_mul(1_000_000_000)
+            .wrapping_add(ts.tv_nsec as u64)
+    }
+    Some(Coarse {
+        mono: read(libc::CLOCK_MONOTONIC_COARSE),
+        real: read(libc::CLOCK_REALTIME_COARSE),
+    })
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+#[inline]
+fn coarse_now() -> Option<Coarse> {
+    None
+}
+
+/// How much earlier than its moment a [`FastWindow`] closes: a kernel tick
+/// (the coarse clocks' lag, 10 ms at HZ=100) plus [`SKEW_TOLERANCE`] (a
+/// suspend shorter than that goes unseen), with room to spare.
+const FAST_MARGIN: Duration = Duration::from_millis(250);
+/// A change of the wall clock against the monotonic one larger than this
+/// closes the window: a suspend (the monotonic clock stood still), or the wall
+/// clock set. Both clocks are slewed alike by NTP, so the difference of the
+/// two moves only then (and by a tick between the two reads).
+const SKEW_TOLERANCE: Duration = Duration::from_millis(100);
+
+/// The hot path's cheap check that the manager's clock is before a moment,
+/// without reading it: CLOCK_BOOTTIME costs a hardware counter read (tens of
+/// ns), the coarse clocks do not. While no suspend happened (the wall clock
+/// keeps its distance to the monotonic one), CLOCK_BOOTTIME moves as
+/// CLOCK_MONOTONIC does, so the coarse monotonic clock, minus a margin for its
+/// lag, tells. Anything else (a suspend, the wall clock set, the window's last
+/// [`FAST_MARGIN`]) answers "cannot tell", and the caller reads the real clock.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct FastWindow {
+    mono_until: u64,
+    skew: u64,
+}
+
+impl FastWindow {
+    /// Never holds: the caller always reads the manager's clock.
+    pub const NEVER: FastWindow = FastWindow {
+        mono_until: 0,
+        skew: 0,
+    };
+
+    /// True only when the manager's clock is surely before the window's moment.
+    #[inline]
+    pub fn holds(&self, c: Option<Coarse>) -> bool {
+        let Some(c) = c else { return false };
+        let drift = c.real.wrapping_sub(c.mono).wrapping_sub(self.skew) as i64;
+        c.mono < self.mono_until && drift.unsigned_abs() < nanos(SKEW_TOLERANCE)
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod tests {
+    use super::*;
+
+    fn at(mono: u64, real: u64) -> Option<Coarse> {
+        Some(Coarse { mono, real })
+    }
+
+    #[test]
+    fn a_window_holds_until_its_margin_and_while_the_clocks_keep_their_distance() {
+        let w = FastWindow {
+            mono_until: 10_000_000_000,
+            skew: 5_000,
+        };
+        assert!(w.holds(at(9_000_000_000, 9_000_005_000)));
+        assert!(
+            !w.holds(at(10_000_000_000, 10_000_005_000)),
+            "past its moment"
+        );
+        // The wall clock moved 1 s against the monotonic one: a suspend (or the clock set).
+        assert!(!w.holds(at(9_000_000_000, 10_000_005_000)));
+        assert!(!w.holds(at(9_000_000_000, 8_000_005_000)));
+        // A tick between the two reads is within the tolerance.
+        assert!(w.holds(at(9_000_000_000, 9_010_005_000)));
+        assert!(!FastWindow::NEVER.holds(at(0, 0)));
+        assert!(!w.holds(None));
+    }
+
+    #[test]
+    fn a_suspend_closes_the_window_and_its_last_margin_is_left_to_the_real_clock() {
+        let clock = Clock::default();
+        let w = clock.fast_window(after(clock.now(), Duration::from_secs(60)));
+        assert!(w.holds(clock.coarse()));
+        clock.suspend(Duration::from_secs(1));
+        assert!(
+            !w.holds(clock.coarse()),
+            "a suspend must send callers to the real clock"
+        );
+        let near = clock.fast_window(after(clock.now(), FAST_MARGIN));
+        assert!(!near.holds(clock.coarse()));
+    }
 }

@@ -513,7 +513,12 @@ impl TokenManager {
             (instant, wall),
             lifetime,
         );
-        let seeded = Arc::new(Cached::seeded(token, now, &self.shared.config));
+        let seeded = Arc::new(Cached::seeded(
+            token,
+            now,
+            &self.shared.config,
+            &self.shared.clock,
+        ));
         if now >= seeded.usable_until {
             return false;
         }

@@ -245,8 +245,12 @@ impl Shared {
         let event;
         let outcome = match result {
             Ok(Acquired::Shared(token, at)) => {
-                self.cache
-                    .store(Some(Arc::new(Cached::new(token.clone(), at, &self.config))));
+                self.cache.store(Some(Arc::new(Cached::new(
+                    token.clone(),
+                    at,
+                    &self.config,
+                    &self.clock,
+                ))));
                 self.counters.refreshed();
                 log::debug!(
                     "cortiauth: token for client {} from the shared cache (expires in {:?})",
@@ -269,8 +273,12 @@ impl Shared {
                     (instant, wall),
                     lifetime,
                 );
-                self.cache
-                    .store(Some(Arc::new(Cached::new(token.clone(), at, &self.config))));
+                self.cache.store(Some(Arc::new(Cached::new(
+                    token.clone(),
+                    at,
+                    &self.config,
+                    &self.clock,
+                ))));
                 self.counters.refreshed();
                 log::debug!(
                     "cortiauth: new token for client {} (expires in {:?}, scope {:?})",
