@@ -99,9 +99,9 @@ unsafe extern "C" fn cached_stamp(
     // SAFETY: the only Externals reaching here are `stamp_handle`'s (see the module
     // comment), alive while the handle is, which the caller holds.
     let stamps = unsafe { &*(data as *const Stamps) };
-    let Ok(stamp) = catch_unwind(AssertUnwindSafe(|| stamps.cached())) else {
-        return throw(env, c"cortiauth internal error: panic in cachedStamp");
-    };
+    // A panic is answered with NaN, not thrown: the JavaScript hot path then needs
+    // no try/catch (which kept V8 from inlining it), and rejects on NaN.
+    let stamp = catch_unwind(AssertUnwindSafe(|| stamps.cached())).unwrap_or(f64::NAN);
     let mut out = ptr::null_mut();
     if unsafe { sys::napi_create_double(env, stamp, &mut out) } != sys::Status::napi_ok {
         return throw(env, c"cortiauth internal error: cannot create a number");
