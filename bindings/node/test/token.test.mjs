@@ -110,7 +110,10 @@ test('several managers share one native hot-path function and each gets its own 
     // Interleaved cached calls: the one call site sees both managers' handles.
     assert.equal(await a.getAccessToken(), ta)
     assert.equal(await b.getAccessToken(), tb)
+    assert.equal(a.getAccessTokenSync(), ta)
+    assert.equal(b.getAccessTokenSync(), tb)
   }
+  assert.equal(a.stats().tokenRequests + b.stats().tokenRequests, 2)
   assert.equal(claims(ta).azp, env('CORTIAUTH_KC_CORTI_CLIENT_ID'))
   assert.equal(claims(tb).azp, env('CORTIAUTH_KC_CLIENT_ID'))
   // Given anything but a manager's handle, the native function throws (no crash).
