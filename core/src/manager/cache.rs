@@ -3,10 +3,13 @@
 //! and the lock-free reads of the hot path.
 
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::clock::{after, before, Clock, FastWindow, Nanos};
+use arc_swap::{ArcSwapOption, Guard};
+
+use super::clock::{after, before, Clock, Coarse, FastWindow, Nanos};
 use super::flight::CacheState;
 use super::{Shared, BACKGROUND_LEAD};
 use crate::config::Config;
@@ -155,5 +158,110 @@ impl Shared {
         }
         self.counters.hit();
         Some(c.copy())
+    }
+}
+
+/// The cached token, and a snapshot of its identity and fresh window that the
+/// hot path reads with plain loads (an `ArcSwap` guard costs a fenced store).
+/// Every change of the token goes through here and, under the current process's
+/// lock (a forked child has its own: one held by a parent's thread at the fork
+/// is never waited for), updates the snapshot from the token then cached: once
+/// a change has returned, the snapshot says what the cell holds (a reader racing
+/// with a change sees the old token, as it would through the `ArcSwap`).
+#[derive(Default)]
+pub(super) struct TokenCell {
+    cell: ArcSwapOption<Cached>,
+    snapshot: Snapshot,
+}
+
+/// A seqlock over the cached token's generation (0: none) and fresh window.
+#[derive(Default)]
+struct Snapshot {
+    /// Odd while being written (or left odd by a parent's writer at a fork: the
+    /// next writer moves it on to the next odd number).
+    seq: AtomicU64,
+    generation: AtomicU64,
+    mono_until: AtomicU64,
+    skew: AtomicU64,
+}
+
+impl TokenCell {
+    #[inline]
+    pub(super) fn load(&self) -> Guard<Option<Arc<Cached>>> {
+        self.cell.load()
+    }
+
+    pub(super) fn load_full(&self) -> Option<Arc<Cached>> {
+        self.cell.load_full()
+    }
+
+    /// `writing`: the current process's snapshot lock (`ProcessState::snapshot`).
+    pub(super) fn store(&self, cached: Option<Arc<Cached>>, writing: &std::sync::Mutex<()>) {
+        self.cell.store(cached);
+        self.resync(writing);
+    }
+
+    pub(super) fn compare_and_swap(
+        &self,
+        current: &Option<Arc<Cached>>,
+        new: Option<Arc<Cached>>,
+        writing: &std::sync::Mutex<()>,
+    ) -> Option<Arc<Cached>> {
+        let previous = (*self.cell.compare_and_swap(current, new)).clone();
+        self.resync(writing);
+        previous
+    }
+
+    pub(super) fn rcu(
+        &self,
+        f: impl FnMut(&Option<Arc<Cached>>) -> Option<Arc<Cached>>,
+        writing: &std::sync::Mutex<()>,
+    ) {
+        self.cell.rcu(f);
+        self.resync(writing);
+    }
+
+    /// The generation of the cached token if the coarse clocks tell it is
+    /// before its refresh point; `None` when they cannot tell (or there is none).
+    #[inline]
+    pub(super) fn fresh_generation(&self, coarse: Option<Coarse>) -> Option<u64> {
+        let s = &self.snapshot;
+        let before = s.seq.load(Ordering::Acquire);
+        let generation = s.generation.load(Ordering::Relaxed);
+        let window = FastWindow::from_parts(
+            s.mono_until.load(Ordering::Relaxed),
+            s.skew.load(Ordering::Relaxed),
+        );
+        fence(Ordering::Acquire);
+        let after = s.seq.load(Ordering::Relaxed);
+        (before % 2 == 0 && before == after && generation != 0 && window.holds(coarse))
+            .then_some(generation)
+    }
+
+    /// Leaves the snapshot as a writer interrupted by a fork would (tests).
+    #[cfg(test)]
+    pub(super) fn leave_mid_write(&self) {
+        self.snapshot.seq.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn resync(&self, writing: &std::sync::Mutex<()>) {
+        let _writing = writing
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let current = self.cell.load();
+        let (generation, window) = match current.as_deref() {
+            Some(c) => (c.token.generation(), c.fresh_window),
+            None => (0, FastWindow::NEVER),
+        };
+        let (mono_until, skew) = window.parts();
+        let s = &self.snapshot;
+        let seq = s.seq.load(Ordering::Relaxed);
+        let odd = seq.wrapping_add(if seq % 2 == 0 { 1 } else { 2 });
+        s.seq.store(odd, Ordering::Relaxed);
+        fence(Ordering::Release);
+        s.generation.store(generation, Ordering::Relaxed);
+        s.mono_until.store(mono_until, Ordering::Relaxed);
+        s.skew.store(skew, Ordering::Relaxed);
+        s.seq.store(odd.wrapping_add(1), Ordering::Release);
     }
 }

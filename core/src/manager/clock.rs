@@ -196,6 +196,16 @@ impl FastWindow {
         skew: 0,
     };
 
+    /// The window from what [`FastWindow::parts`] gave.
+    #[inline]
+    pub fn from_parts(mono_until: u64, skew: u64) -> FastWindow {
+        FastWindow { mono_until, skew }
+    }
+
+    pub fn parts(self) -> (u64, u64) {
+        (self.mono_until, self.skew)
+    }
+
     /// True only when the manager's clock is surely before the window's moment.
     #[inline]
     pub fn holds(&self, c: Option<Coarse>) -> bool {

@@ -1,8 +1,10 @@
 //! The token manager: cache, single flight, refresh ahead, stale-while-revalidate,
 //! 401 invalidation, refresh-token grant, retries, fork safety, async callers.
 //!
-//! The cached token lives in an `ArcSwapOption`, so the fast path is a lock-free
-//! load and a clock read. Every token request runs on the manager's own worker
+//! The cached token lives in an `ArcSwapOption` (in `cache::TokenCell`), so the
+//! fast path is a lock-free load and a clock read; the bindings' hottest path
+//! (`try_token_since`) reads a seqlock snapshot of the token's identity and
+//! fresh window instead, with plain loads and the coarse clocks. Every token request runs on the manager's own worker
 //! thread, started by the first fetch: a caller holding a usable token never
 //! waits for a request (the refresh ahead of expiry runs there while callers
 //! keep the current token), a caller with no usable token waits for the one
@@ -43,7 +45,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use arc_swap::{ArcSwap, ArcSwapOption};
 
-use self::cache::Cached;
+use self::cache::{Cached, TokenCell};
 use self::clock::Clock;
 use self::fleet::Fleet;
 use self::flight::{CacheState, Decision};
@@ -73,7 +75,7 @@ pub struct TokenManager {
 
 struct Shared {
     config: Config,
-    cache: ArcSwapOption<Cached>,
+    cache: TokenCell,
     process: ArcSwap<ProcessState>,
     counters: Counters,
     clock: Arc<Clock>,
@@ -169,7 +171,7 @@ impl TokenManager {
         let shared = Arc::new(Shared {
             fleet,
             config,
-            cache: ArcSwapOption::empty(),
+            cache: TokenCell::default(),
             process: ArcSwap::from_pointee(ProcessState::new(
                 std::process::id(),
                 Flight::default(),
@@ -445,6 +447,17 @@ impl TokenManager {
     #[doc(hidden)]
     #[inline]
     pub fn try_token_since(&self, seen: u64) -> Option<Option<AccessToken>> {
+        // The hottest path: plain loads of the cached token's identity and window.
+        if seen != 0
+            && self
+                .shared
+                .cache
+                .fresh_generation(self.shared.clock.coarse())
+                == Some(seen)
+        {
+            self.shared.counters.hit();
+            return Some(None);
+        }
         let fresh = self
             .shared
             .fresh(|c| (c.token.generation() != seen).then(|| c.copy()));
@@ -522,18 +535,24 @@ impl TokenManager {
         if now >= seeded.usable_until {
             return false;
         }
+        let Ok(process) = self.shared.process() else {
+            return false;
+        };
         let mut taken = false;
-        self.shared.cache.rcu(|current| {
-            taken = match current {
-                Some(c) => now >= c.usable_until || c.usable_until < seeded.usable_until,
-                None => true,
-            };
-            if taken {
-                Some(Arc::clone(&seeded))
-            } else {
-                current.clone()
-            }
-        });
+        self.shared.cache.rcu(
+            |current| {
+                taken = match current {
+                    Some(c) => now >= c.usable_until || c.usable_until < seeded.usable_until,
+                    None => true,
+                };
+                if taken {
+                    Some(Arc::clone(&seeded))
+                } else {
+                    current.clone()
+                }
+            },
+            &process.snapshot,
+        );
         taken
     }
 
@@ -664,10 +683,13 @@ impl TokenManager {
         if rejected.is_empty() || c.token.secret() != rejected {
             return false;
         }
-        let previous = self
-            .shared
-            .cache
-            .compare_and_swap(&*cached, None::<Arc<Cached>>);
+        let Ok(process) = self.shared.process() else {
+            return false;
+        };
+        let previous =
+            self.shared
+                .cache
+                .compare_and_swap(&cached, None::<Arc<Cached>>, &process.snapshot);
         let dropped = match (previous.as_ref(), cached.as_ref()) {
             (Some(p), Some(c)) => Arc::ptr_eq(p, c),
             _ => false,
@@ -683,11 +705,9 @@ impl TokenManager {
             }
             // The last fetch's outcome must not keep it alive either (a waiter
             // that has not read it yet then finds no token and fetches anew).
-            if let Ok(process) = self.shared.process() {
-                let mut flight = lock(&process.flight);
-                if matches!(&flight.outcome, Some(Ok(t)) if t.secret() == rejected) {
-                    flight.outcome = None;
-                }
+            let mut flight = lock(&process.flight);
+            if matches!(&flight.outcome, Some(Ok(t)) if t.secret() == rejected) {
+                flight.outcome = None;
             }
         }
         dropped

@@ -220,3 +220,51 @@ fn a_401_from_the_api_drops_only_that_token_and_one_from_elsewhere_nothing() {
     assert_ne!(second, first);
     assert_eq!(stub.requests(), 2);
 }
+
+#[test]
+fn the_hot_snapshot_follows_every_change_of_the_cached_token() {
+    let stub = stub(300);
+    let m = stub.manager(false);
+    let first = m.token().unwrap();
+    let g1 = first.generation();
+    // The snapshot answers for the token last seen.
+    assert!(matches!(m.try_token_since(g1), Some(None)));
+    assert!(m.shared.cache.fresh_generation(m.clock().coarse()) == Some(g1));
+    // Invalidated: never again "the one you saw", from the snapshot or elsewhere.
+    assert!(m.invalidate(first.secret()));
+    assert_eq!(m.shared.cache.fresh_generation(m.clock().coarse()), None);
+    assert!(!matches!(m.try_token_since(g1), Some(None)));
+    let second = m.token().unwrap();
+    assert_ne!(second.generation(), g1);
+    match m.try_token_since(g1) {
+        Some(Some(t)) => assert_eq!(t.generation(), second.generation()),
+        other => panic!(
+            "expected the new token, got {:?}",
+            other.map(|t| t.is_some())
+        ),
+    }
+    assert!(matches!(m.try_token_since(second.generation()), Some(None)));
+    // A suspend past the expiry: the snapshot must not vouch for it.
+    m.clock().suspend(Duration::from_secs(600));
+    assert_eq!(m.shared.cache.fresh_generation(m.clock().coarse()), None);
+    assert!(m.try_token_since(second.generation()).is_none());
+}
+
+#[test]
+fn a_snapshot_left_mid_write_by_a_forked_parent_is_written_again() {
+    let stub = stub(300);
+    let m = stub.manager(false);
+    m.token().unwrap();
+    // As if a parent's thread had been writing the snapshot at the fork: readers
+    // fall back to the cell, and the next write makes the snapshot usable again.
+    m.shared.cache.leave_mid_write();
+    assert_eq!(m.shared.cache.fresh_generation(m.clock().coarse()), None);
+    let t = m.token().unwrap();
+    assert!(matches!(m.try_token_since(t.generation()), Some(None)));
+    assert!(m.invalidate(t.secret()));
+    let t2 = m.token().unwrap();
+    assert_eq!(
+        m.shared.cache.fresh_generation(m.clock().coarse()),
+        Some(t2.generation())
+    );
+}

@@ -34,6 +34,9 @@ pub(super) struct ProcessState {
     pub(super) done: Condvar,
     /// The worker waits here for work.
     pub(super) work: Condvar,
+    /// Serialises this process's updates of the cached token's snapshot
+    /// (`TokenCell`): a forked child has its own.
+    pub(super) snapshot: Mutex<()>,
 }
 
 impl ProcessState {
@@ -44,6 +47,7 @@ impl ProcessState {
             transport: Mutex::new(None),
             done: Condvar::new(),
             work: Condvar::new(),
+            snapshot: Mutex::new(()),
         }
     }
 }
@@ -245,12 +249,15 @@ impl Shared {
         let event;
         let outcome = match result {
             Ok(Acquired::Shared(token, at)) => {
-                self.cache.store(Some(Arc::new(Cached::new(
-                    token.clone(),
-                    at,
-                    &self.config,
-                    &self.clock,
-                ))));
+                self.cache.store(
+                    Some(Arc::new(Cached::new(
+                        token.clone(),
+                        at,
+                        &self.config,
+                        &self.clock,
+                    ))),
+                    &process.snapshot,
+                );
                 self.counters.refreshed();
                 log::debug!(
                     "cortiauth: token for client {} from the shared cache (expires in {:?})",
@@ -273,12 +280,15 @@ impl Shared {
                     (instant, wall),
                     lifetime,
                 );
-                self.cache.store(Some(Arc::new(Cached::new(
-                    token.clone(),
-                    at,
-                    &self.config,
-                    &self.clock,
-                ))));
+                self.cache.store(
+                    Some(Arc::new(Cached::new(
+                        token.clone(),
+                        at,
+                        &self.config,
+                        &self.clock,
+                    ))),
+                    &process.snapshot,
+                );
                 self.counters.refreshed();
                 log::debug!(
                     "cortiauth: new token for client {} (expires in {:?}, scope {:?})",
