@@ -3,14 +3,14 @@
 //!
 //! The cached token lives in an `ArcSwapOption` (in `cache::TokenCell`), so the
 //! fast path is a lock-free load and a clock read; the bindings' hottest path
-//! (`try_token_since`) reads a seqlock snapshot of the token's identity and
-//! fresh window instead, with plain loads and the coarse clocks. Every token
-//! request runs on the manager's own worker thread, started by the first fetch:
-//! a caller holding a usable token never waits for a request (the refresh ahead
-//! of expiry runs there while callers keep the current token), a caller with no usable token waits for the one
-//! flight (blocking on a condition variable, or as a future woken by the
-//! worker), and the HTTP client is created, used and dropped on that thread
-//! only, so the blocking API works inside an async runtime.
+//! (`try_token_since`) reads a seqlock snapshot of the token's identity and fresh
+//! window instead, with plain loads and the coarse clocks. Every token request runs
+//! on the manager's own worker thread, started by the first fetch: a caller holding
+//! a usable token never waits for a request (the refresh ahead of expiry runs there
+//! while callers keep the current token), a caller with no usable token waits for
+//! the one flight (blocking on a condition variable, or as a future woken by the
+//! worker), and the HTTP client is created, used and dropped on that thread only,
+//! so the blocking API works inside an async runtime.
 //!
 //! Everything that belongs to one OS process (the single-flight state and the
 //! worker) lives in a `ProcessState` that is rebuilt when the process id
