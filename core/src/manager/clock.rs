@@ -24,12 +24,24 @@ const CLOCK: libc::clockid_t = libc::CLOCK_MONOTONIC;
 ))]
 #[inline]
 fn system_now() -> Nanos {
+    read_clock(CLOCK)
+}
+
+/// Nanoseconds on `clock` (saturating: no clock is near 584 years).
+#[cfg(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios"
+))]
+#[inline]
+fn read_clock(clock: libc::clockid_t) -> Nanos {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: a valid clock id and a valid out pointer.
-    unsafe { libc::clock_gettime(CLOCK, &mut ts) };
+    unsafe { libc::clock_gettime(clock, &mut ts) };
     (ts.tv_sec as u64)
         .saturating_mul(1_000_000_000)
         .saturating_add(ts.tv_nsec as u64)
@@ -143,20 +155,9 @@ pub(crate) struct Coarse {
 #[cfg(any(target_os = "linux", target_os = "android"))]
 #[inline]
 fn coarse_now() -> Option<Coarse> {
-    fn read(clock: libc::clockid_t) -> u64 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: a valid clock id and a valid out pointer.
-        unsafe { libc::clock_gettime(clock, &mut ts) };
-        (ts.tv_sec as u64)
-            .wrapping_mul(1_000_000_000)
-            .wrapping_add(ts.tv_nsec as u64)
-    }
     Some(Coarse {
-        mono: read(libc::CLOCK_MONOTONIC_COARSE),
-        real: read(libc::CLOCK_REALTIME_COARSE),
+        mono: read_clock(libc::CLOCK_MONOTONIC_COARSE),
+        real: read_clock(libc::CLOCK_REALTIME_COARSE),
     })
 }
 
