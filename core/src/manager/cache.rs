@@ -4,7 +4,7 @@
 
 use std::cell::Cell;
 use std::sync::atomic::{fence, AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use arc_swap::{ArcSwapOption, Guard};
@@ -196,7 +196,7 @@ impl TokenCell {
     }
 
     /// `writing`: the current process's snapshot lock (`ProcessState::snapshot`).
-    pub(super) fn store(&self, cached: Option<Arc<Cached>>, writing: &std::sync::Mutex<()>) {
+    pub(super) fn store(&self, cached: Option<Arc<Cached>>, writing: &Mutex<()>) {
         self.cell.store(cached);
         self.resync(writing);
     }
@@ -205,7 +205,7 @@ impl TokenCell {
         &self,
         current: &Option<Arc<Cached>>,
         new: Option<Arc<Cached>>,
-        writing: &std::sync::Mutex<()>,
+        writing: &Mutex<()>,
     ) -> Option<Arc<Cached>> {
         let previous = (*self.cell.compare_and_swap(current, new)).clone();
         self.resync(writing);
@@ -215,7 +215,7 @@ impl TokenCell {
     pub(super) fn rcu(
         &self,
         f: impl FnMut(&Option<Arc<Cached>>) -> Option<Arc<Cached>>,
-        writing: &std::sync::Mutex<()>,
+        writing: &Mutex<()>,
     ) {
         self.cell.rcu(f);
         self.resync(writing);
@@ -244,10 +244,8 @@ impl TokenCell {
         self.snapshot.seq.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn resync(&self, writing: &std::sync::Mutex<()>) {
-        let _writing = writing
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+    fn resync(&self, writing: &Mutex<()>) {
+        let _writing = writing.lock().unwrap_or_else(PoisonError::into_inner);
         let current = self.cell.load();
         let (generation, window) = match current.as_deref() {
             Some(c) => (c.token.generation(), c.fresh_window),

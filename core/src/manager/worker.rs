@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::acquire::{Acquired, Failed, Fetched};
 use super::cache::{cache_state, Cached};
-use super::clock::{after, until, Clock};
+use super::clock::{after, until, Clock, Nanos};
 use super::flight::{CacheState, Decision, Urgency};
 use super::future::wake;
 use super::{lock, Flight, Shared};
@@ -235,6 +235,13 @@ impl Shared {
         }
     }
 
+    /// Caches `token`, obtained at `at`, and counts the refresh.
+    fn cache_token(&self, process: &ProcessState, token: &AccessToken, at: Nanos) {
+        let cached = Cached::new(token.clone(), at, &self.config, &self.clock);
+        self.cache.store(Some(Arc::new(cached)), &process.snapshot);
+        self.counters.refreshed();
+    }
+
     /// Stores a new token (or records a failure), wakes every waiter, and
     /// returns the event that tells of it (not yet sent), when anyone listens:
     /// nobody pays for an audit record nobody reads.
@@ -249,16 +256,7 @@ impl Shared {
         let event;
         let outcome = match result {
             Ok(Acquired::Shared(token, at)) => {
-                self.cache.store(
-                    Some(Arc::new(Cached::new(
-                        token.clone(),
-                        at,
-                        &self.config,
-                        &self.clock,
-                    ))),
-                    &process.snapshot,
-                );
-                self.counters.refreshed();
+                self.cache_token(process, &token, at);
                 log::debug!(
                     "cortiauth: token for client {} from the shared cache (expires in {:?})",
                     self.config.client_id,
@@ -280,16 +278,7 @@ impl Shared {
                     (instant, wall),
                     lifetime,
                 );
-                self.cache.store(
-                    Some(Arc::new(Cached::new(
-                        token.clone(),
-                        at,
-                        &self.config,
-                        &self.clock,
-                    ))),
-                    &process.snapshot,
-                );
-                self.counters.refreshed();
+                self.cache_token(process, &token, at);
                 log::debug!(
                     "cortiauth: new token for client {} (expires in {:?}, scope {:?})",
                     self.config.client_id,
